@@ -1,0 +1,23 @@
+using Npgsql;
+
+namespace Tenants.Shared.Routing;
+
+/// <summary>
+/// The one seam that decides how an open connection comes to serve the current tenant. Every connection the
+/// tenancy core hands out (EF Core's and raw Npgsql's) passes through it, so another mechanism (DESIGN.md §2:
+/// SET on open, SET batched with the first command, SET LOCAL, per-tenant data sources) is swapped in here alone.
+/// </summary>
+public interface ITenantConnectionRouting
+{
+    /// <summary>
+    /// Makes <paramref name="connection"/> serve <see cref="TenantContext.CurrentTenant"/>: search_path = the tenant's
+    /// schema then the shared schema, or the shared schema alone outside any scope. Cheap when it serves it already.
+    /// </summary>
+    /// <param name="connection">An open connection.</param>
+    /// <param name="justOpened">True right after the pool handed it out: its session state is the pool's reset state.</param>
+    /// <param name="inTransaction">True when a transaction is open on it: a session SET there would be undone by a rollback.</param>
+    void Route(NpgsqlConnection connection, bool justOpened, bool inTransaction);
+
+    /// <inheritdoc cref="Route"/>
+    ValueTask RouteAsync(NpgsqlConnection connection, bool justOpened, bool inTransaction, CancellationToken cancellationToken);
+}

@@ -1,0 +1,101 @@
+using System.Runtime.CompilerServices;
+using Microsoft.Extensions.Options;
+
+namespace Tenants.Shared;
+
+/// <summary>
+/// Opens tenant scopes: for a scope's duration, database work routes to the tenant's schema (then the shared one).
+/// The current tenant is ambient (an <see cref="AsyncLocal{T}"/>), so concurrent requests and tasks never see each
+/// other's tenant, and work started inside a scope keeps it.
+/// </summary>
+/// <example>
+/// <code>
+/// using (var scope = tenants.Enter("acme")) { /* scope.Schema == "acme" */ }
+/// await using (var scope = await tenants.EnterAsync("acme")) { ... }
+/// </code>
+/// </example>
+public sealed class TenantContext(ITenantRegistry registry, IOptions<TenancyOptions> options)
+{
+    private static readonly AsyncLocal<TenantScope?> Ambient = new();
+
+    /// <summary>The tenant of the innermost open scope on this flow, or null outside any scope.</summary>
+    public static string? CurrentTenant => Ambient.Value?.Schema;
+
+    /// <summary>Enters <paramref name="name"/>'s scope. Throws before any tenant SQL runs if the name is invalid or unknown.</summary>
+    public TenantScope Enter(string name)
+    {
+        TenantNames.EnsureValid(name, options.Value.SharedSchema);
+        if (!registry.IsRegistered(name))
+        {
+            throw new UnknownTenantException(name);
+        }
+
+        return Activate(name);
+    }
+
+    /// <summary>
+    /// Async counterpart of <see cref="Enter"/>. Await it directly (<c>await using var s = await ctx.EnterAsync(n)</c>):
+    /// the scope becomes current when the await completes, on the awaiting flow.
+    /// </summary>
+    public EnterTenantAwaitable EnterAsync(string name, CancellationToken cancellationToken = default)
+    {
+        TenantNames.EnsureValid(name, options.Value.SharedSchema);
+        return new EnterTenantAwaitable(name, registry.IsRegisteredAsync(name, cancellationToken));
+    }
+
+    internal static TenantScope Activate(string name)
+    {
+        var scope = new TenantScope(name, Ambient.Value);
+        Ambient.Value = scope;
+        return scope;
+    }
+
+    internal static void Restore(TenantScope closing)
+    {
+        // A scope disposed on another flow (or twice) must not clobber what this flow sees.
+        if (ReferenceEquals(Ambient.Value, closing))
+        {
+            Ambient.Value = closing.Outer;
+        }
+    }
+
+    /// <summary>
+    /// Why a custom awaitable: an <c>async</c> method's changes to an AsyncLocal are undone when it returns, so an
+    /// async method could never hand an active scope to its caller. <see cref="Awaiter.GetResult"/> runs in the
+    /// caller's own flow, after the registry look-up, so the scope set there stays current for the caller.
+    /// </summary>
+    public readonly struct EnterTenantAwaitable
+    {
+        private readonly string _name;
+        private readonly ValueTask<bool> _registered;
+
+        internal EnterTenantAwaitable(string name, ValueTask<bool> registered)
+        {
+            _name = name;
+            _registered = registered;
+        }
+
+        public Awaiter GetAwaiter() => new(_name, _registered.GetAwaiter());
+
+        public readonly struct Awaiter : ICriticalNotifyCompletion
+        {
+            private readonly string _name;
+            private readonly ValueTaskAwaiter<bool> _inner;
+
+            internal Awaiter(string name, ValueTaskAwaiter<bool> inner)
+            {
+                _name = name;
+                _inner = inner;
+            }
+
+            public bool IsCompleted => _inner.IsCompleted;
+
+            public void OnCompleted(Action continuation) => _inner.OnCompleted(continuation);
+
+            public void UnsafeOnCompleted(Action continuation) => _inner.UnsafeOnCompleted(continuation);
+
+            public TenantScope GetResult() =>
+                _inner.GetResult() ? Activate(_name) : throw new UnknownTenantException(_name);
+        }
+    }
+}

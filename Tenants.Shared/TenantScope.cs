@@ -1,0 +1,28 @@
+namespace Tenants.Shared;
+
+/// <summary>
+/// An open tenant scope. Disposing it restores the tenant that was current before (null at the outermost level).
+/// Connections opened inside it route to <see cref="Schema"/>; Npgsql's pool reset undoes that when they go back.
+/// </summary>
+public sealed class TenantScope : IDisposable, IAsyncDisposable
+{
+    internal TenantScope(string schema, TenantScope? outer)
+    {
+        Schema = schema;
+        Outer = outer;
+    }
+
+    /// <summary>The tenant's schema name (equal to the tenant's name).</summary>
+    public string Schema { get; }
+
+    internal TenantScope? Outer { get; }
+
+    public void Dispose() => TenantContext.Restore(this);
+
+    // Deliberately not async: an async method's AsyncLocal changes would not reach the caller.
+    public ValueTask DisposeAsync()
+    {
+        TenantContext.Restore(this);
+        return ValueTask.CompletedTask;
+    }
+}

@@ -1,0 +1,78 @@
+using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Infrastructure;
+using Microsoft.EntityFrameworkCore.Storage;
+using Microsoft.Extensions.DependencyInjection;
+using Npgsql;
+
+namespace Tenants.Shared.Tests;
+
+/// <summary>
+/// The tenancy core as an app wires it (AddTenancy + AddTenantDbContext) over a test database. Two hosts over one
+/// database behave as two processes: separate pools, caches and registries, one catalog.
+/// </summary>
+public sealed class TenancyHost : IAsyncDisposable
+{
+    private readonly ServiceProvider _services;
+
+    public TenancyHost(string connectionString, Action<TenancyOptions>? configure = null)
+    {
+        ConnectionString = connectionString;
+        _services = new ServiceCollection()
+            .AddTenancy(connectionString, configure)
+            .AddTenantDbContext<NotesContext>()
+            .BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = true, ValidateScopes = true });
+    }
+
+    public string ConnectionString { get; }
+
+    public TenantContext Tenants => _services.GetRequiredService<TenantContext>();
+
+    public ITenantRegistry Registry => _services.GetRequiredService<ITenantRegistry>();
+
+    public TenantDataSource DataSource => _services.GetRequiredService<TenantDataSource>();
+
+    /// <summary>A DI scope holding a NotesContext, as a request would.</summary>
+    public AsyncServiceScope CreateScope() => _services.CreateAsyncScope();
+
+    /// <summary>Registers the tenant, creates its schema and its tables (what provisioning does, minimally).</summary>
+    public async Task ProvisionAsync(string tenant)
+    {
+        await Registry.RegisterAsync(tenant);
+        await using (NpgsqlCommand create = DataSource.Shared.CreateCommand($"CREATE SCHEMA IF NOT EXISTS {PgIdentifier.Quote(tenant)}"))
+        {
+            await create.ExecuteNonQueryAsync();
+        }
+
+        await using TenantScope scope = await Tenants.EnterAsync(tenant);
+        await using AsyncServiceScope services = CreateScope();
+        var creator = services.ServiceProvider.GetRequiredService<NotesContext>().Database.GetService<IRelationalDatabaseCreator>();
+        await creator.CreateTablesAsync();
+    }
+
+    /// <summary>Counts one tenant's rows straight from its schema, qualified, bypassing all routing.</summary>
+    public async Task<(long All, long Foreign)> CountRowsAsync(string tenant)
+    {
+        await using NpgsqlCommand count = DataSource.Shared.CreateCommand(
+            $"SELECT count(*), count(*) FILTER (WHERE \"Tenant\" <> $1) FROM {PgIdentifier.Quote(tenant)}.notes");
+        count.Parameters.Add(new NpgsqlParameter { Value = tenant });
+        await using NpgsqlDataReader reader = await count.ExecuteReaderAsync();
+        await reader.ReadAsync();
+        return (reader.GetInt64(0), reader.GetInt64(1));
+    }
+
+    /// <summary>The schema names that exist in the database right now.</summary>
+    public async Task<HashSet<string>> SchemasAsync()
+    {
+        await using NpgsqlCommand command = DataSource.Shared.CreateCommand("SELECT nspname FROM pg_namespace");
+        await using NpgsqlDataReader reader = await command.ExecuteReaderAsync();
+        var names = new HashSet<string>(StringComparer.Ordinal);
+        while (await reader.ReadAsync())
+        {
+            names.Add(reader.GetString(0));
+        }
+
+        return names;
+    }
+
+    public ValueTask DisposeAsync() => _services.DisposeAsync();
+}
