@@ -1,0 +1,43 @@
+using Npgsql;
+
+namespace Tenants.Shared.Tests;
+
+public sealed class RoutingTests(PostgresFixture postgres) : DatabaseTest(postgres)
+{
+    [Fact]
+    public async Task Raw_npgsql_commands_run_with_the_tenant_schema_then_shared_inside_a_scope_and_shared_only_outside()
+    {
+        await Host.ProvisionAsync("raw_a");
+        await using (NpgsqlConnection outside = await Host.DataSource.OpenConnectionAsync(Cancellation))
+        {
+            Assert.Equal(["shared"], await SchemasOnPathAsync(outside));
+        }
+
+        await using (await Host.Tenants.EnterAsync("raw_a", Cancellation))
+        await using (NpgsqlConnection inside = await Host.DataSource.OpenConnectionAsync(Cancellation))
+        {
+            Assert.Equal(["raw_a", "shared"], await SchemasOnPathAsync(inside));
+            await using var insert = new NpgsqlCommand("INSERT INTO notes (\"Tenant\", \"Body\") VALUES ('raw_a', 'raw')", inside);
+            await insert.ExecuteNonQueryAsync(Cancellation);
+        }
+
+        Assert.Equal((1, 0), await Host.CountRowsAsync("raw_a"));
+    }
+
+    [Fact]
+    public async Task Shared_connections_see_only_the_shared_schema_even_inside_a_scope()
+    {
+        await Host.ProvisionAsync("raw_b");
+        await using (await Host.Tenants.EnterAsync("raw_b", Cancellation))
+        await using (NpgsqlConnection shared = await Host.DataSource.Shared.OpenConnectionAsync(Cancellation))
+        {
+            Assert.Equal(["shared"], await SchemasOnPathAsync(shared));
+        }
+    }
+
+    private static async Task<string[]> SchemasOnPathAsync(NpgsqlConnection connection)
+    {
+        await using var command = new NpgsqlCommand("SELECT current_schemas(false)", connection);
+        return (string[])(await command.ExecuteScalarAsync(Cancellation))!;
+    }
+}
