@@ -3,7 +3,9 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using Npgsql.EntityFrameworkCore.PostgreSQL.Infrastructure;
+using Tenants.Shared.Catalog;
 using Tenants.Shared.EntityFramework;
+using Tenants.Shared.Migrations;
 using Tenants.Shared.Routing;
 
 namespace Tenants.Shared;
@@ -28,16 +30,24 @@ public static class TenancyServiceCollectionExtensions
             connectionString,
             sp.GetRequiredService<ITenantConnectionRouting>(),
             sp.GetRequiredService<IOptions<TenancyOptions>>()));
-        services.TryAddSingleton<ITenantRegistry, CatalogTenantRegistry>();
+        services.TryAddSingleton<TenantCatalog>();
+        services.TryAddSingleton<ITenantRegistry>(sp => sp.GetRequiredService<TenantCatalog>());
+        services.TryAddSingleton<ITenantCatalog>(sp => sp.GetRequiredService<TenantCatalog>());
         services.TryAddSingleton<TenantContext>();
         return services;
     }
 
-    /// <summary>Registers <typeparamref name="TContext"/> over the tenant data source, routed to the current tenant.</summary>
+    /// <summary>
+    /// Registers <typeparamref name="TContext"/> over the tenant data source, routed to the current tenant, and the
+    /// <see cref="TenantMigrator{TContext}"/> that brings a tenant's schema to its latest migration.
+    /// </summary>
     public static IServiceCollection AddTenantDbContext<TContext>(this IServiceCollection services, Action<NpgsqlDbContextOptionsBuilder>? npgsqlOptions = null)
-        where TContext : DbContext =>
-        services.AddDbContext<TContext>((sp, builder) => builder.UseTenantSchemas(
+        where TContext : DbContext
+    {
+        services.TryAddSingleton<TenantMigrator<TContext>>();
+        return services.AddDbContext<TContext>((sp, builder) => builder.UseTenantSchemas(
             sp.GetRequiredService<TenantDataSource>(),
             sp.GetRequiredService<ITenantConnectionRouting>(),
             npgsqlOptions));
+    }
 }

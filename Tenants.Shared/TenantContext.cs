@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using Microsoft.Extensions.Options;
+using Tenants.Shared.Catalog;
 
 namespace Tenants.Shared;
 

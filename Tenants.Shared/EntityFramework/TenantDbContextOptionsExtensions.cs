@@ -1,5 +1,6 @@
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Infrastructure;
+using Microsoft.EntityFrameworkCore.Migrations;
 using Npgsql.EntityFrameworkCore.PostgreSQL.Infrastructure;
 using Tenants.Shared.Routing;
 
@@ -18,7 +19,9 @@ public static class TenantDbContextOptionsExtensions
         Action<NpgsqlDbContextOptionsBuilder>? npgsqlOptions = null)
     {
         ArgumentNullException.ThrowIfNull(dataSource);
-        return builder.UseNpgsql(dataSource.Shared, npgsqlOptions).AddTenantRouting(routing);
+        return builder.UseNpgsql(dataSource.Shared, npgsqlOptions)
+            .ReplaceService<IHistoryRepository, TenantHistoryRepository>()
+            .AddTenantRouting(routing);
     }
 
     /// <summary>

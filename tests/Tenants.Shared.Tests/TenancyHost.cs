@@ -1,8 +1,6 @@
-using Microsoft.EntityFrameworkCore;
-using Microsoft.EntityFrameworkCore.Infrastructure;
-using Microsoft.EntityFrameworkCore.Storage;
 using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
+using Tenants.Shared.Migrations;
 
 namespace Tenants.Shared.Tests;
 
@@ -18,6 +16,7 @@ public sealed class TenancyHost : IAsyncDisposable
     {
         ConnectionString = connectionString;
         _services = new ServiceCollection()
+            .AddLogging()
             .AddTenancy(connectionString, configure)
             .AddTenantDbContext<NotesContext>()
             .BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = true, ValidateScopes = true });
@@ -34,19 +33,15 @@ public sealed class TenancyHost : IAsyncDisposable
     /// <summary>A DI scope holding a NotesContext, as a request would.</summary>
     public AsyncServiceScope CreateScope() => _services.CreateAsyncScope();
 
-    /// <summary>Registers the tenant, creates its schema and its tables (what provisioning does, minimally).</summary>
+    public TenantMigrator<NotesContext> Migrator => _services.GetRequiredService<TenantMigrator<NotesContext>>();
+
+    public ITenantCatalog Catalog => _services.GetRequiredService<ITenantCatalog>();
+
+    /// <summary>Registers the tenant and migrates its schema, as provisioning does.</summary>
     public async Task ProvisionAsync(string tenant)
     {
         await Registry.RegisterAsync(tenant);
-        await using (NpgsqlCommand create = DataSource.Shared.CreateCommand($"CREATE SCHEMA IF NOT EXISTS {PgIdentifier.Quote(tenant)}"))
-        {
-            await create.ExecuteNonQueryAsync();
-        }
-
-        await using TenantScope scope = await Tenants.EnterAsync(tenant);
-        await using AsyncServiceScope services = CreateScope();
-        var creator = services.ServiceProvider.GetRequiredService<NotesContext>().Database.GetService<IRelationalDatabaseCreator>();
-        await creator.CreateTablesAsync();
+        await Migrator.MigrateAsync(tenant);
     }
 
     /// <summary>Counts one tenant's rows straight from its schema, qualified, bypassing all routing.</summary>

@@ -1,4 +1,4 @@
-namespace Tenants.Shared;
+namespace Tenants.Shared.Catalog;
 
 /// <summary>
 /// The registered tenants: the set the migration runner walks and the store tenant resolution asks.

@@ -1,0 +1,55 @@
+namespace Tenants.Shared.Catalog;
+
+/// <summary>The catalog table's DDL and statements, in one place. Every identifier is quoted.</summary>
+internal sealed class CatalogSql
+{
+    // Serialises concurrent bootstraps: CREATE ... IF NOT EXISTS alone still races on the system catalogs.
+    private const long BootstrapLockKey = 0x7465_6E61_6E74_7301; // "tenants" + 1
+
+    private const string Columns = "name, display_name, state, last_migration, attempts, last_error, registered_at, updated_at";
+
+    public CatalogSql(string sharedSchema)
+    {
+        string schema = PgIdentifier.Quote(sharedSchema); // quoted anyway, though already validated
+        string table = $"{schema}.\"tenants\"";
+
+        // Additive and idempotent: a later version adds columns with ADD COLUMN IF NOT EXISTS below the CREATE.
+        Bootstrap = $"""
+            SELECT pg_advisory_xact_lock({BootstrapLockKey});
+            CREATE SCHEMA IF NOT EXISTS {schema};
+            CREATE TABLE IF NOT EXISTS {table} (
+                name text PRIMARY KEY CHECK (name ~ '^[a-z][a-z0-9_]*$' AND octet_length(name) <= 63),
+                display_name text NOT NULL,
+                state text NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'ready', 'failed')),
+                last_migration text,
+                attempts integer NOT NULL DEFAULT 0,
+                last_error text,
+                registered_at timestamptz NOT NULL DEFAULT now(),
+                updated_at timestamptz NOT NULL DEFAULT now()
+            );
+            """;
+        Insert = $"INSERT INTO {table} (name, display_name) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING RETURNING {Columns}";
+        Exists = $"SELECT EXISTS (SELECT 1 FROM {table} WHERE name = $1)";
+        Names = $"SELECT name FROM {table}";
+        Find = $"SELECT {Columns} FROM {table} WHERE name = $1";
+        List = $"SELECT {Columns} FROM {table} ORDER BY name";
+        MarkReady = $"UPDATE {table} SET state = 'ready', last_migration = $2, last_error = NULL, updated_at = now() WHERE name = $1";
+        MarkFailed = $"UPDATE {table} SET state = 'failed', attempts = attempts + 1, last_error = $2, updated_at = now() WHERE name = $1";
+    }
+
+    public string Bootstrap { get; }
+
+    public string Insert { get; }
+
+    public string Exists { get; }
+
+    public string Names { get; }
+
+    public string Find { get; }
+
+    public string List { get; }
+
+    public string MarkReady { get; }
+
+    public string MarkFailed { get; }
+}

@@ -1,0 +1,208 @@
+using System.Collections.Concurrent;
+using Microsoft.Extensions.Options;
+using Npgsql;
+
+namespace Tenants.Shared.Catalog;
+
+/// <summary>
+/// The catalog table in the shared schema, durable so that every process sees one set of tenants. It serves both
+/// <see cref="ITenantRegistry"/> (the origin API's set semantics) and <see cref="ITenantCatalog"/> (records and state).
+/// Positive registry look-ups are cached for <see cref="TenancyOptions.RegistryCacheDuration"/>; a miss always asks
+/// the table, so a tenant registered by another process is seen at once, without a restart.
+/// </summary>
+public sealed class TenantCatalog : ITenantRegistry, ITenantCatalog, IDisposable
+{
+    private readonly NpgsqlDataSource _dataSource;
+    private readonly TenancyOptions _options;
+    private readonly CatalogSql _sql;
+    private readonly ConcurrentDictionary<string, long> _knownUntil = new(StringComparer.Ordinal);
+    private readonly SemaphoreSlim _bootstrapGate = new(1, 1);
+    private volatile bool _bootstrapped;
+
+    public TenantCatalog(TenantDataSource dataSource, IOptions<TenancyOptions> options)
+    {
+        _dataSource = dataSource.Shared;
+        _options = options.Value;
+        _sql = new CatalogSql(_options.SharedSchema);
+    }
+
+    public async Task<bool> RegisterAsync(string name, CancellationToken cancellationToken = default) =>
+        (await CreateAsync(name, name, cancellationToken).ConfigureAwait(false)).Outcome == RegistrationOutcome.Created;
+
+    public async Task<(RegistrationOutcome Outcome, TenantRecord Record)> CreateAsync(string name, string displayName, CancellationToken cancellationToken = default)
+    {
+        TenantNames.EnsureValid(name, _options.SharedSchema);
+        ArgumentNullException.ThrowIfNull(displayName);
+        await EnsureCatalogAsync(cancellationToken).ConfigureAwait(false);
+
+        // ON CONFLICT DO NOTHING makes racing registrations safe; the loser reads the winner's row to compare.
+        TenantRecord? created = await QuerySingleAsync(_sql.Insert, cancellationToken, name, displayName).ConfigureAwait(false);
+        Remember(name);
+        if (created is not null)
+        {
+            return (RegistrationOutcome.Created, created);
+        }
+
+        TenantRecord existing = await QuerySingleAsync(_sql.Find, cancellationToken, name).ConfigureAwait(false)
+            ?? throw new InvalidOperationException($"Tenant '{name}' vanished while being registered.");
+        return (existing.DisplayName == displayName ? RegistrationOutcome.AlreadyExists : RegistrationOutcome.Conflict, existing);
+    }
+
+    public async Task<HashSet<string>> RegisteredTenantsAsync(CancellationToken cancellationToken = default)
+    {
+        await EnsureCatalogAsync(cancellationToken).ConfigureAwait(false);
+        await using NpgsqlCommand command = _dataSource.CreateCommand(_sql.Names);
+        await using NpgsqlDataReader reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        var names = new HashSet<string>(StringComparer.Ordinal);
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            names.Add(reader.GetString(0));
+        }
+
+        return names;
+    }
+
+    public async ValueTask<bool> IsRegisteredAsync(string name, CancellationToken cancellationToken = default)
+    {
+        if (IsKnown(name))
+        {
+            return true;
+        }
+
+        if (TenantNames.Problem(name, _options.SharedSchema) is not null)
+        {
+            return false;
+        }
+
+        await EnsureCatalogAsync(cancellationToken).ConfigureAwait(false);
+        await using NpgsqlCommand command = _dataSource.CreateCommand(_sql.Exists);
+        command.Parameters.Add(new NpgsqlParameter { Value = name });
+        return Remember(name, (bool)(await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!);
+    }
+
+    public bool IsRegistered(string name)
+    {
+        if (IsKnown(name))
+        {
+            return true;
+        }
+
+        if (TenantNames.Problem(name, _options.SharedSchema) is not null)
+        {
+            return false;
+        }
+
+        // The bootstrap runs once per process; blocking on it here keeps one implementation of it.
+        EnsureCatalogAsync(CancellationToken.None).AsTask().GetAwaiter().GetResult();
+        using NpgsqlCommand command = _dataSource.CreateCommand(_sql.Exists);
+        command.Parameters.Add(new NpgsqlParameter { Value = name });
+        return Remember(name, (bool)command.ExecuteScalar()!);
+    }
+
+    public async Task<TenantRecord?> FindAsync(string name, CancellationToken cancellationToken = default)
+    {
+        if (TenantNames.Problem(name, _options.SharedSchema) is not null)
+        {
+            return null;
+        }
+
+        await EnsureCatalogAsync(cancellationToken).ConfigureAwait(false);
+        return await QuerySingleAsync(_sql.Find, cancellationToken, name).ConfigureAwait(false);
+    }
+
+    public async Task<IReadOnlyList<TenantRecord>> ListAsync(CancellationToken cancellationToken = default)
+    {
+        await EnsureCatalogAsync(cancellationToken).ConfigureAwait(false);
+        await using NpgsqlCommand command = _dataSource.CreateCommand(_sql.List);
+        await using NpgsqlDataReader reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        var records = new List<TenantRecord>();
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            records.Add(Read(reader));
+        }
+
+        return records;
+    }
+
+    public Task MarkReadyAsync(string name, string? lastMigration, CancellationToken cancellationToken = default) =>
+        ExecuteAsync(_sql.MarkReady, cancellationToken, name, lastMigration);
+
+    public Task MarkFailedAsync(string name, string error, CancellationToken cancellationToken = default) =>
+        ExecuteAsync(_sql.MarkFailed, cancellationToken, name, error);
+
+    public void Dispose() => _bootstrapGate.Dispose();
+
+    private async Task ExecuteAsync(string sql, CancellationToken cancellationToken, params object?[] values)
+    {
+        await EnsureCatalogAsync(cancellationToken).ConfigureAwait(false);
+        await using NpgsqlCommand command = Command(sql, values);
+        await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task<TenantRecord?> QuerySingleAsync(string sql, CancellationToken cancellationToken, params object?[] values)
+    {
+        await using NpgsqlCommand command = Command(sql, values);
+        await using NpgsqlDataReader reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        return await reader.ReadAsync(cancellationToken).ConfigureAwait(false) ? Read(reader) : null;
+    }
+
+    private NpgsqlCommand Command(string sql, object?[] values)
+    {
+        NpgsqlCommand command = _dataSource.CreateCommand(sql);
+        foreach (object? value in values)
+        {
+            command.Parameters.Add(new NpgsqlParameter { Value = value ?? DBNull.Value });
+        }
+
+        return command;
+    }
+
+    private static TenantRecord Read(NpgsqlDataReader reader) => new(
+        Name: reader.GetString(0),
+        DisplayName: reader.GetString(1),
+        State: Enum.Parse<TenantState>(reader.GetString(2), ignoreCase: true),
+        LastMigration: reader.IsDBNull(3) ? null : reader.GetString(3),
+        Attempts: reader.GetInt32(4),
+        LastError: reader.IsDBNull(5) ? null : reader.GetString(5),
+        RegisteredAt: reader.GetFieldValue<DateTimeOffset>(6),
+        UpdatedAt: reader.GetFieldValue<DateTimeOffset>(7));
+
+    private bool IsKnown(string name) =>
+        _knownUntil.TryGetValue(name, out long until) && Environment.TickCount64 < until;
+
+    private bool Remember(string name, bool registered = true)
+    {
+        if (registered)
+        {
+            _knownUntil[name] = Environment.TickCount64 + (long)_options.RegistryCacheDuration.TotalMilliseconds;
+        }
+
+        return registered;
+    }
+
+    private async ValueTask EnsureCatalogAsync(CancellationToken cancellationToken)
+    {
+        if (_bootstrapped)
+        {
+            return;
+        }
+
+        await _bootstrapGate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            if (!_bootstrapped)
+            {
+                await using NpgsqlConnection connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+                await using NpgsqlTransaction transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+                await using NpgsqlCommand command = new(_sql.Bootstrap, connection, transaction);
+                await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+                await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+                _bootstrapped = true;
+            }
+        }
+        finally
+        {
+            _bootstrapGate.Release();
+        }
+    }
+}

@@ -1,0 +1,14 @@
+namespace Tenants.Shared.Catalog;
+
+/// <summary>Where a tenant's schema stands. Stored as lowercase text in the catalog.</summary>
+public enum TenantState
+{
+    /// <summary>Registered; its schema is not (yet) at the latest migration.</summary>
+    Pending,
+
+    /// <summary>Its schema is at the latest migration the last run knew of.</summary>
+    Ready,
+
+    /// <summary>The last migration attempt failed; <see cref="TenantRecord.LastError"/> says why.</summary>
+    Failed,
+}

@@ -1,0 +1,98 @@
+using System.Diagnostics;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Npgsql;
+using Tenants.Shared.Catalog;
+
+namespace Tenants.Shared.Migrations;
+
+/// <summary>
+/// Brings one tenant's schema to <typeparamref name="TContext"/>'s latest migration, safely (DESIGN.md §3-4):
+/// a session advisory lock per tenant on a dedicated connection (EF Core's own lock lasts one transaction),
+/// <c>CREATE SCHEMA IF NOT EXISTS</c> first, then migrate with search_path = that schema alone and the history table
+/// pinned to it, inside the tenant's context so logs and spans carry the tenant. The outcome goes to the catalog.
+/// </summary>
+public sealed partial class TenantMigrator<TContext>(
+    TenantDataSource dataSource,
+    TenantContext tenants,
+    ITenantCatalog catalog,
+    IServiceScopeFactory scopes,
+    IOptions<TenancyOptions> options,
+    ILogger<TenantMigrator<TContext>> logger)
+    where TContext : DbContext
+{
+    // Prefixed so that the application's own advisory locks never collide with ours.
+    private const string LockSql = "SELECT pg_advisory_lock(hashtextextended('tenant-saas/migrate/' || $1, 0))";
+    private const string UnlockSql = "SELECT pg_advisory_unlock(hashtextextended('tenant-saas/migrate/' || $1, 0))";
+
+    /// <summary>Migrates <paramref name="tenant"/> (registered) and records the outcome; rethrows a failure after recording it.</summary>
+    public async Task<TenantMigrationResult> MigrateAsync(string tenant, CancellationToken cancellationToken = default)
+    {
+        TenantNames.EnsureValid(tenant, options.Value.SharedSchema);
+        var clock = Stopwatch.StartNew();
+
+        // Entering first refuses an unregistered tenant before anything is created, and tags logs and spans with it.
+        await using TenantScope scope = await tenants.EnterAsync(tenant, cancellationToken);
+        try
+        {
+            await using NpgsqlConnection lockConnection = await dataSource.Shared.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+            await ExecuteAsync(lockConnection, LockSql, tenant, cancellationToken).ConfigureAwait(false);
+            try
+            {
+                await ExecuteAsync(lockConnection, $"CREATE SCHEMA IF NOT EXISTS {PgIdentifier.Quote(tenant)}", null, cancellationToken).ConfigureAwait(false);
+                (IReadOnlyList<string> applied, string? last) = await ApplyAsync(tenant, cancellationToken).ConfigureAwait(false);
+                await catalog.MarkReadyAsync(tenant, last, cancellationToken).ConfigureAwait(false);
+                LogMigrated(tenant, applied.Count, clock.ElapsedMilliseconds);
+                return new TenantMigrationResult(tenant, applied, last, clock.Elapsed);
+            }
+            finally
+            {
+                // A session lock outlives Close() on a pooled connection until its reuse: release it explicitly.
+                await ExecuteAsync(lockConnection, UnlockSql, tenant, CancellationToken.None).ConfigureAwait(false);
+            }
+        }
+        catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            LogFailed(e, tenant);
+            await catalog.MarkFailedAsync(tenant, e.Message, CancellationToken.None).ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    private async Task<(IReadOnlyList<string> Applied, string? Last)> ApplyAsync(string tenant, CancellationToken cancellationToken)
+    {
+        await using AsyncServiceScope services = scopes.CreateAsyncScope();
+        TContext db = services.ServiceProvider.GetRequiredService<TContext>();
+
+        // Kept open across the whole pass so that the schema-only search_path below holds for every migration.
+        await db.Database.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await ExecuteAsync((NpgsqlConnection)db.Database.GetDbConnection(), $"SET search_path TO {PgIdentifier.Quote(tenant)}", null, cancellationToken).ConfigureAwait(false);
+
+        List<string> pending = [.. await db.Database.GetPendingMigrationsAsync(cancellationToken).ConfigureAwait(false)];
+        if (pending.Count > 0)
+        {
+            await db.Database.MigrateAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        return (pending, db.Database.GetMigrations().LastOrDefault());
+    }
+
+    private static async Task ExecuteAsync(NpgsqlConnection connection, string sql, string? argument, CancellationToken cancellationToken)
+    {
+        await using var command = new NpgsqlCommand(sql, connection);
+        if (argument is not null)
+        {
+            command.Parameters.Add(new NpgsqlParameter { Value = argument });
+        }
+
+        await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Tenant {Tenant}: {Count} migration(s) applied in {ElapsedMs} ms")]
+    private partial void LogMigrated(string tenant, int count, long elapsedMs);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Tenant {Tenant}: migration failed")]
+    private partial void LogFailed(Exception exception, string tenant);
+}

@@ -1,0 +1,96 @@
+using Npgsql;
+
+namespace Tenants.Shared.Tests;
+
+public sealed class MigratorTests(PostgresFixture postgres) : DatabaseTest(postgres)
+{
+    [Fact]
+    public async Task A_tenant_is_migrated_into_its_own_schema_with_its_own_history_and_nothing_lands_elsewhere()
+    {
+        await Host.Registry.RegisterAsync("mig_a", Cancellation);
+        var first = await Host.Migrator.MigrateAsync("mig_a", Cancellation);
+        Assert.NotEmpty(first.Applied);
+        Assert.Equal(first.Applied[^1], first.LastMigration);
+
+        var second = await Host.Migrator.MigrateAsync("mig_a", Cancellation);
+        Assert.Empty(second.Applied);
+
+        // Every relation the migration made is in the tenant's schema: none in public, none beside the catalog in shared.
+        Assert.Equal(
+            ["mig_a.__EFMigrationsHistory", "mig_a.notes"],
+            await RelationsAsync("SELECT n.nspname || '.' || c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind IN ('r', 'p') AND n.nspname IN ('mig_a', 'public', 'shared') AND c.relname <> 'tenants' ORDER BY 1"));
+
+        TenantRecord record = (await Host.Catalog.FindAsync("mig_a", Cancellation))!;
+        Assert.Equal(TenantState.Ready, record.State);
+        Assert.Equal(first.LastMigration, record.LastMigration);
+        Assert.Null(record.LastError);
+    }
+
+    [Fact]
+    public async Task Concurrent_migrators_on_one_fresh_tenant_apply_each_migration_exactly_once()
+    {
+        await Host.Registry.RegisterAsync("mig_race", Cancellation);
+        TenancyHost[] processes = [.. Enumerable.Range(0, 6).Select(_ => new TenancyHost(ConnectionString))];
+        try
+        {
+            var results = await Task.WhenAll(processes.Select(p => Task.Run(() => p.Migrator.MigrateAsync("mig_race", Cancellation), Cancellation)));
+            Assert.Single(results, r => r.Applied.Count > 0); // the first to take the lock applied; the rest found nothing pending
+            Assert.Equal(
+                results.Single(r => r.Applied.Count > 0).Applied.Count,
+                Assert.Single(await RelationsAsync("SELECT count(*)::text FROM mig_race.\"__EFMigrationsHistory\"")) is { } n ? int.Parse(n, System.Globalization.CultureInfo.InvariantCulture) : -1);
+        }
+        finally
+        {
+            foreach (TenancyHost p in processes)
+            {
+                await p.DisposeAsync();
+            }
+        }
+    }
+
+    [Fact]
+    public async Task A_broken_tenant_is_recorded_failed_with_its_error_and_others_still_migrate()
+    {
+        await Host.Registry.RegisterAsync("mig_broken", Cancellation);
+        await Host.Registry.RegisterAsync("mig_fine", Cancellation);
+        await using (NpgsqlCommand sabotage = Host.DataSource.Shared.CreateCommand("CREATE SCHEMA mig_broken; CREATE TABLE mig_broken.notes (x int)"))
+        {
+            await sabotage.ExecuteNonQueryAsync(Cancellation);
+        }
+
+        var failure = await Assert.ThrowsAsync<PostgresException>(() => Host.Migrator.MigrateAsync("mig_broken", Cancellation));
+        Assert.Equal(PostgresErrorCodes.DuplicateTable, failure.SqlState);
+        await Host.Migrator.MigrateAsync("mig_fine", Cancellation);
+
+        TenantRecord broken = (await Host.Catalog.FindAsync("mig_broken", Cancellation))!;
+        Assert.Equal(TenantState.Failed, broken.State);
+        Assert.Equal(1, broken.Attempts);
+        Assert.Contains("already exists", broken.LastError, StringComparison.Ordinal);
+        Assert.Equal(TenantState.Ready, (await Host.Catalog.FindAsync("mig_fine", Cancellation))!.State);
+
+        // The lock was released on failure: a second attempt is not blocked, and fails the same way.
+        await Assert.ThrowsAsync<PostgresException>(() => Host.Migrator.MigrateAsync("mig_broken", Cancellation));
+        Assert.Equal(2, (await Host.Catalog.FindAsync("mig_broken", Cancellation))!.Attempts);
+    }
+
+    [Fact]
+    public async Task An_unregistered_tenant_is_not_migrated_and_no_schema_is_left_behind()
+    {
+        await Assert.ThrowsAsync<UnknownTenantException>(() => Host.Migrator.MigrateAsync("mig_ghost", Cancellation));
+        Assert.Null(await Host.Catalog.FindAsync("mig_ghost", Cancellation));
+        Assert.DoesNotContain("mig_ghost", await Host.SchemasAsync());
+    }
+
+    private async Task<List<string>> RelationsAsync(string sql)
+    {
+        await using NpgsqlCommand command = Host.DataSource.Shared.CreateCommand(sql);
+        await using NpgsqlDataReader reader = await command.ExecuteReaderAsync(Cancellation);
+        var rows = new List<string>();
+        while (await reader.ReadAsync(Cancellation))
+        {
+            rows.Add(reader.GetString(0));
+        }
+
+        return rows;
+    }
+}
