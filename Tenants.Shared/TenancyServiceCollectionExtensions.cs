@@ -39,12 +39,15 @@ public static class TenancyServiceCollectionExtensions
 
     /// <summary>
     /// Registers <typeparamref name="TContext"/> over the tenant data source, routed to the current tenant, and the
-    /// <see cref="TenantMigrator{TContext}"/> that brings a tenant's schema to its latest migration.
+    /// <see cref="TenantMigrator{TContext}"/> and <see cref="TenantMigrationRunner{TContext}"/> that bring tenants'
+    /// schemas to its latest migration.
     /// </summary>
     public static IServiceCollection AddTenantDbContext<TContext>(this IServiceCollection services, Action<NpgsqlDbContextOptionsBuilder>? npgsqlOptions = null)
         where TContext : DbContext
     {
+        services.AddOptions<MigrationRunnerOptions>();
         services.TryAddSingleton<TenantMigrator<TContext>>();
+        services.TryAddSingleton<TenantMigrationRunner<TContext>>();
         return services.AddDbContext<TContext>((sp, builder) => builder.UseTenantSchemas(
             sp.GetRequiredService<TenantDataSource>(),
             sp.GetRequiredService<ITenantConnectionRouting>(),

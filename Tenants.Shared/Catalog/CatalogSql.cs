@@ -33,6 +33,7 @@ internal sealed class CatalogSql
         Names = $"SELECT name FROM {table}";
         Find = $"SELECT {Columns} FROM {table} WHERE name = $1";
         List = $"SELECT {Columns} FROM {table} ORDER BY name";
+        Behind = $"SELECT name FROM {table} WHERE state <> 'ready' OR last_migration IS DISTINCT FROM $1 ORDER BY name";
         MarkReady = $"UPDATE {table} SET state = 'ready', last_migration = $2, last_error = NULL, updated_at = now() WHERE name = $1";
         MarkFailed = $"UPDATE {table} SET state = 'failed', attempts = attempts + 1, last_error = $2, updated_at = now() WHERE name = $1";
     }
@@ -48,6 +49,8 @@ internal sealed class CatalogSql
     public string Find { get; }
 
     public string List { get; }
+
+    public string Behind { get; }
 
     public string MarkReady { get; }
 

@@ -13,6 +13,12 @@ public interface ITenantCatalog
 
     Task<IReadOnlyList<TenantRecord>> ListAsync(CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// The tenants not recorded ready at <paramref name="latestMigration"/>: one query, however many tenants there
+    /// are, so a pass with nothing pending costs next to nothing.
+    /// </summary>
+    Task<IReadOnlyList<string>> BehindAsync(string? latestMigration, CancellationToken cancellationToken = default);
+
     /// <summary>Records a successful migration pass: state ready, the last applied migration, the error cleared.</summary>
     Task MarkReadyAsync(string name, string? lastMigration, CancellationToken cancellationToken = default);
 

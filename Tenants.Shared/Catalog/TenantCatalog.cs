@@ -124,6 +124,20 @@ public sealed class TenantCatalog : ITenantRegistry, ITenantCatalog, IDisposable
         return records;
     }
 
+    public async Task<IReadOnlyList<string>> BehindAsync(string? latestMigration, CancellationToken cancellationToken = default)
+    {
+        await EnsureCatalogAsync(cancellationToken).ConfigureAwait(false);
+        await using NpgsqlCommand command = Command(_sql.Behind, [latestMigration]);
+        await using NpgsqlDataReader reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        var names = new List<string>();
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            names.Add(reader.GetString(0));
+        }
+
+        return names;
+    }
+
     public Task MarkReadyAsync(string name, string? lastMigration, CancellationToken cancellationToken = default) =>
         ExecuteAsync(_sql.MarkReady, cancellationToken, name, lastMigration);
 

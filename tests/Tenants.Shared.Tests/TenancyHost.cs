@@ -12,10 +12,12 @@ public sealed class TenancyHost : IAsyncDisposable
 {
     private readonly ServiceProvider _services;
 
-    public TenancyHost(string connectionString, Action<TenancyOptions>? configure = null)
+    public TenancyHost(string connectionString, Action<TenancyOptions>? configure = null, Action<IServiceCollection>? services = null)
     {
         ConnectionString = connectionString;
-        _services = new ServiceCollection()
+        var collection = new ServiceCollection();
+        services?.Invoke(collection);
+        _services = collection
             .AddLogging()
             .AddTenancy(connectionString, configure)
             .AddTenantDbContext<NotesContext>()
@@ -34,6 +36,8 @@ public sealed class TenancyHost : IAsyncDisposable
     public AsyncServiceScope CreateScope() => _services.CreateAsyncScope();
 
     public TenantMigrator<NotesContext> Migrator => _services.GetRequiredService<TenantMigrator<NotesContext>>();
+
+    public TenantMigrationRunner<NotesContext> Runner => _services.GetRequiredService<TenantMigrationRunner<NotesContext>>();
 
     public ITenantCatalog Catalog => _services.GetRequiredService<ITenantCatalog>();
 

@@ -1,0 +1,19 @@
+namespace Tenants.Shared.Migrations;
+
+/// <summary>Settings of the migration runner, bound from <c>Tenancy:Migrations</c>.</summary>
+public sealed class MigrationRunnerOptions
+{
+    public const string SectionName = "Tenancy:Migrations";
+
+    /// <summary>
+    /// Tenants migrated at once. Each holds two connections (the lock and the migration), so the default keeps a pass
+    /// well inside Npgsql's default pool of 100 while using the server's cores.
+    /// </summary>
+    public int MaxParallelism { get; set; } = Math.Clamp(Environment.ProcessorCount * 4, 4, 32);
+
+    /// <summary>Attempts per tenant within one pass before it is reported failed.</summary>
+    public int MaxAttempts { get; set; } = 3;
+
+    /// <summary>The first retry's delay; each further retry doubles it.</summary>
+    public TimeSpan RetryDelay { get; set; } = TimeSpan.FromMilliseconds(200);
+}

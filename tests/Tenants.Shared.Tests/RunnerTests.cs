@@ -1,0 +1,133 @@
+using Microsoft.Extensions.DependencyInjection;
+using Npgsql;
+using Tenants.Shared.Migrations;
+
+namespace Tenants.Shared.Tests;
+
+public sealed class RunnerTests(PostgresFixture postgres) : DatabaseTest(postgres)
+{
+    [Fact]
+    public async Task Two_hundred_tenants_are_migrated_and_a_second_pass_applies_nothing()
+    {
+        string[] tenants = await RegisterAsync("run", 200);
+        var progress = new List<MigrationProgress>();
+
+        MigrationRunReport first = await Host.Runner.RunAsync(progress: new SyncProgress(progress), cancellationToken: Cancellation);
+        Assert.Equal(200, first.Migrated);
+        Assert.Equal(0, first.Failed);
+        Assert.All(first.Outcomes, o => Assert.True(o.AppliedCount > 0));
+        Assert.Equal(200, progress.Max(p => p.Done));
+        await AssertAllReadyAtAsync(tenants, first.LatestMigration);
+
+        // Nothing pending: the catalog says so in one query, and no tenant is touched.
+        MigrationRunReport second = await Host.Runner.RunAsync(cancellationToken: Cancellation);
+        Assert.Empty(second.Outcomes);
+        Assert.Equal(200, second.Registered);
+        Assert.Equal(0, await CountAsync("SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'public'"));
+    }
+
+    [Fact]
+    public async Task Two_runners_at_once_apply_every_migration_exactly_once()
+    {
+        string[] tenants = await RegisterAsync("twin", 40);
+        await using var other = new TenancyHost(ConnectionString);
+        MigrationRunReport[] reports = await Task.WhenAll(
+            Task.Run(() => Host.Runner.RunAsync(cancellationToken: Cancellation), Cancellation),
+            Task.Run(() => other.Runner.RunAsync(cancellationToken: Cancellation), Cancellation));
+
+        Assert.All(reports, r => Assert.Equal(0, r.Failed));
+        int perTenant = Host.Runner.LatestMigration() is null ? 0 : 1;
+        foreach (string tenant in tenants)
+        {
+            // Applied once in all, whichever runner did it; the history has each migration once.
+            Assert.Equal(perTenant, reports.SelectMany(r => r.Outcomes).Where(o => o.Tenant == tenant).Sum(o => o.AppliedCount));
+            Assert.Equal(perTenant, await CountAsync($"SELECT count(*) FROM {PgIdentifier.Quote(tenant)}.\"__EFMigrationsHistory\""));
+        }
+    }
+
+    [Fact]
+    public async Task A_cancelled_pass_leaves_nothing_the_next_pass_cannot_finish()
+    {
+        string[] tenants = await RegisterAsync("cut", 60);
+        using var cut = new CancellationTokenSource();
+        var progress = new SyncProgress([], p =>
+        {
+            if (p.Done >= 10)
+            {
+                cut.Cancel(); // mid-run: some tenants done, some under way, most not started
+            }
+        });
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => Host.Runner.RunAsync(progress: progress, cancellationToken: cut.Token));
+        Assert.NotEmpty(await Host.Catalog.BehindAsync(Host.Runner.LatestMigration(), Cancellation));
+
+        MigrationRunReport resumed = await Host.Runner.RunAsync(cancellationToken: Cancellation);
+        Assert.Equal(0, resumed.Failed);
+        await AssertAllReadyAtAsync(tenants, resumed.LatestMigration);
+    }
+
+    [Fact]
+    public async Task A_broken_tenant_is_reported_failed_with_its_error_and_every_other_tenant_is_ready()
+    {
+        string[] tenants = await RegisterAsync("brk", 12);
+        await using (NpgsqlCommand sabotage = Host.DataSource.Shared.CreateCommand("CREATE SCHEMA brk_05; CREATE TABLE brk_05.notes (x int)"))
+        {
+            await sabotage.ExecuteNonQueryAsync(Cancellation);
+        }
+
+        await using var quick = new TenancyHost(ConnectionString, services: s => s.Configure<MigrationRunnerOptions>(o => o.RetryDelay = TimeSpan.FromMilliseconds(10)));
+        MigrationRunReport report = await quick.Runner.RunAsync(cancellationToken: Cancellation);
+
+        TenantRunOutcome broken = Assert.Single(report.Outcomes, o => !o.Succeeded);
+        Assert.Equal("brk_05", broken.Tenant);
+        Assert.Equal(3, broken.Attempts);
+        Assert.Contains("already exists", broken.Error, StringComparison.Ordinal);
+        Assert.Equal(11, report.Migrated);
+
+        TenantRecord record = (await Host.Catalog.FindAsync("brk_05", Cancellation))!;
+        Assert.Equal(TenantState.Failed, record.State);
+        Assert.Equal(3, record.Attempts);
+        await AssertAllReadyAtAsync([.. tenants.Where(t => t != "brk_05")], report.LatestMigration);
+    }
+
+    private async Task<string[]> RegisterAsync(string prefix, int count)
+    {
+        string[] tenants = [.. Enumerable.Range(0, count).Select(i => $"{prefix}_{i:D2}")];
+        foreach (string tenant in tenants)
+        {
+            await Host.Registry.RegisterAsync(tenant, Cancellation);
+        }
+
+        return tenants;
+    }
+
+    private async Task AssertAllReadyAtAsync(IEnumerable<string> tenants, string? latest)
+    {
+        Dictionary<string, TenantRecord> records = (await Host.Catalog.ListAsync(Cancellation)).ToDictionary(r => r.Name);
+        foreach (string tenant in tenants)
+        {
+            Assert.Equal(TenantState.Ready, records[tenant].State);
+            Assert.Equal(latest, records[tenant].LastMigration);
+            Assert.Equal(1, await CountAsync($"SELECT count(*) FROM pg_tables WHERE schemaname = '{tenant}' AND tablename = 'notes'"));
+        }
+    }
+
+    private async Task<long> CountAsync(string sql)
+    {
+        await using NpgsqlCommand command = Host.DataSource.Shared.CreateCommand(sql);
+        return (long)(await command.ExecuteScalarAsync(Cancellation))!;
+    }
+
+    /// <summary>Reports on the caller's thread, unlike Progress{T}, so assertions see every report.</summary>
+    private sealed class SyncProgress(List<MigrationProgress> seen, Action<MigrationProgress>? onReport = null) : IProgress<MigrationProgress>
+    {
+        public void Report(MigrationProgress value)
+        {
+            lock (seen)
+            {
+                seen.Add(value);
+            }
+
+            onReport?.Invoke(value);
+        }
+    }
+}
