@@ -34,6 +34,7 @@ public static class TenancyServiceCollectionExtensions
         services.TryAddSingleton<ITenantRegistry>(sp => sp.GetRequiredService<TenantCatalog>());
         services.TryAddSingleton<ITenantCatalog>(sp => sp.GetRequiredService<TenantCatalog>());
         services.TryAddSingleton<TenantContext>();
+        services.TryAddSingleton<TenantRegistrations>();
         return services;
     }
 

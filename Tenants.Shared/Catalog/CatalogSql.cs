@@ -6,6 +6,9 @@ internal sealed class CatalogSql
     // Serialises concurrent bootstraps: CREATE ... IF NOT EXISTS alone still races on the system catalogs.
     private const long BootstrapLockKey = 0x7465_6E61_6E74_7301; // "tenants" + 1
 
+    /// <summary>The NOTIFY channel a new registration is announced on; the payload is the tenant's name.</summary>
+    public const string RegisteredChannel = "tenant_saas_registered";
+
     private const string Columns = "name, display_name, state, last_migration, attempts, last_error, registered_at, updated_at";
 
     public CatalogSql(string sharedSchema)
@@ -27,6 +30,10 @@ internal sealed class CatalogSql
                 registered_at timestamptz NOT NULL DEFAULT now(),
                 updated_at timestamptz NOT NULL DEFAULT now()
             );
+            CREATE OR REPLACE FUNCTION {schema}."tenants_notify"() RETURNS trigger LANGUAGE plpgsql AS
+                $fn$ BEGIN PERFORM pg_notify('{RegisteredChannel}', NEW.name); RETURN NEW; END $fn$;
+            CREATE OR REPLACE TRIGGER "tenants_notify" AFTER INSERT ON {table}
+                FOR EACH ROW EXECUTE FUNCTION {schema}."tenants_notify"();
             """;
         Insert = $"INSERT INTO {table} (name, display_name) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING RETURNING {Columns}";
         Exists = $"SELECT EXISTS (SELECT 1 FROM {table} WHERE name = $1)";

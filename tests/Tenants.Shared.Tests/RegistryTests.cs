@@ -1,3 +1,5 @@
+using Microsoft.Extensions.DependencyInjection;
+
 namespace Tenants.Shared.Tests;
 
 public sealed class RegistryTests(PostgresFixture postgres) : DatabaseTest(postgres)
@@ -79,6 +81,28 @@ public sealed class RegistryTests(PostgresFixture postgres) : DatabaseTest(postg
                 await p.DisposeAsync();
             }
         }
+    }
+
+    [Fact]
+    public async Task A_registration_in_another_process_is_announced_to_listeners()
+    {
+        await using var listener = new TenancyHost(ConnectionString);
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(Cancellation);
+        timeout.CancelAfter(TimeSpan.FromSeconds(30));
+        var registrations = listener.Services.GetRequiredService<TenantRegistrations>();
+        await using IAsyncEnumerator<string> announced = registrations.ListenAsync(timeout.Token).GetAsyncEnumerator(timeout.Token);
+        Task<bool> first = announced.MoveNextAsync().AsTask();
+
+        // Keep registering until the listener is surely subscribed; every name it hears must be one of ours.
+        string[] names = [.. Enumerable.Range(0, 50).Select(i => $"heard_{i}")];
+        for (int i = 0; !first.IsCompleted && i < names.Length; i++)
+        {
+            await Host.Registry.RegisterAsync(names[i], Cancellation);
+            await Task.WhenAny(first, Task.Delay(100, Cancellation));
+        }
+
+        Assert.True(await first);
+        Assert.Contains(announced.Current, names);
     }
 
     [Fact]

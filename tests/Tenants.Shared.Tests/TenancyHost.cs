@@ -26,6 +26,8 @@ public sealed class TenancyHost : IAsyncDisposable
 
     public string ConnectionString { get; }
 
+    public IServiceProvider Services => _services;
+
     public TenantContext Tenants => _services.GetRequiredService<TenantContext>();
 
     public ITenantRegistry Registry => _services.GetRequiredService<ITenantRegistry>();
