@@ -1,0 +1,100 @@
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.Extensions.Options;
+using Saas.Api.Infrastructure;
+using Saas.Api.Model;
+using Saas.Api.Tenancy;
+using Tenants.Shared;
+using Tenants.Shared.Catalog;
+using Tenants.Shared.Migrations;
+
+namespace Saas.Api.Apis;
+
+/// <summary>Provisioning, for operators (admin role): create a tenant and get it migrated, see its state, list.</summary>
+public static class TenantsApi
+{
+    public const int DisplayNameMaxLength = 200;
+
+    public static IEndpointRouteBuilder MapTenantsApi(this IEndpointRouteBuilder app)
+    {
+        RouteGroupBuilder group = app.MapGroup("/tenants").RequireAuthorization(TenantEndpointConventions.AdminPolicy).WithTags("Tenants");
+        group.MapPost("/", CreateAsync);
+        group.MapGet("/{name}", GetAsync);
+        group.MapGet("/", ListAsync);
+        return app;
+    }
+
+    /// <summary>
+    /// Registers the tenant and migrates its schema before answering: 201 when it is ready to use, 200 when the same
+    /// tenant existed (and is now ready), 202 with its state and error when it is registered but not ready, 409 when
+    /// a tenant of that name exists with other details.
+    /// </summary>
+    public static async Task<Results<Created<TenantResponse>, Ok<TenantResponse>, Accepted<TenantResponse>, ValidationProblem, Conflict<TenantResponse>>> CreateAsync(
+        CreateTenantRequest request,
+        ITenantCatalog catalog,
+        TenantMigrator<AppDbContext> migrator,
+        IOptions<TenancyOptions> options,
+        CancellationToken cancellationToken)
+    {
+        var errors = new Dictionary<string, string[]>();
+        if (TenantNames.Problem(request.Name, options.Value.SharedSchema) is { } nameProblem)
+        {
+            errors["name"] = [nameProblem];
+        }
+
+        string displayName = request.DisplayName?.Trim() ?? string.Empty;
+        if (displayName.Length == 0 || displayName.Length > DisplayNameMaxLength || displayName.Any(char.IsControl))
+        {
+            errors["displayName"] = [$"A display name is 1 to {DisplayNameMaxLength} characters, without control characters."];
+        }
+
+        if (errors.Count > 0)
+        {
+            return TypedResults.ValidationProblem(errors);
+        }
+
+        (RegistrationOutcome outcome, TenantRecord record) = await catalog.CreateAsync(request.Name!, displayName, cancellationToken);
+        if (outcome == RegistrationOutcome.Conflict)
+        {
+            return TypedResults.Conflict(TenantResponse.From(record));
+        }
+
+        if (record.State != TenantState.Ready)
+        {
+            try
+            {
+                await migrator.MigrateAsync(record.Name, cancellationToken);
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                // Recorded in the catalog by the migrator; the response below reports it.
+            }
+
+            record = await catalog.FindAsync(record.Name, cancellationToken) ?? record;
+        }
+
+        TenantResponse response = TenantResponse.From(record);
+        string location = $"/tenants/{record.Name}";
+        return (record.State, outcome) switch
+        {
+            (TenantState.Ready, RegistrationOutcome.Created) => TypedResults.Created(location, response),
+            (TenantState.Ready, _) => TypedResults.Ok(response),
+            _ => TypedResults.Accepted(location, response),
+        };
+    }
+
+    public static async Task<Results<Ok<TenantResponse>, NotFound, ValidationProblem>> GetAsync(
+        string name, ITenantCatalog catalog, IOptions<TenancyOptions> options, CancellationToken cancellationToken)
+    {
+        if (TenantNames.Problem(name, options.Value.SharedSchema) is { } problem)
+        {
+            return TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["name"] = [problem] });
+        }
+
+        return await catalog.FindAsync(name, cancellationToken) is { } record
+            ? TypedResults.Ok(TenantResponse.From(record))
+            : TypedResults.NotFound();
+    }
+
+    public static async Task<Ok<List<TenantResponse>>> ListAsync(ITenantCatalog catalog, CancellationToken cancellationToken) =>
+        TypedResults.Ok((await catalog.ListAsync(cancellationToken)).Select(TenantResponse.From).ToList());
+}

@@ -1,0 +1,31 @@
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.HttpResults;
+
+namespace Saas.Api.Tenancy;
+
+/// <summary>The RFC 9457 problems tenant resolution answers with; each has a stable type a client can switch on.</summary>
+public static class TenantProblems
+{
+    public const string TypePrefix = "urn:tenant-saas:problem:";
+
+    public static ProblemHttpResult Required(IEnumerable<string> strategies) => Problem(
+        StatusCodes.Status400BadRequest, "tenant-required", "A tenant is required",
+        $"This endpoint works on one tenant's data; name the tenant by: {string.Join(", ", strategies)}.");
+
+    public static ProblemHttpResult Invalid(string reason) => Problem(
+        StatusCodes.Status400BadRequest, "tenant-invalid", "Invalid tenant name", reason);
+
+    public static ProblemHttpResult Forbidden() => Problem(
+        StatusCodes.Status403Forbidden, "tenant-forbidden", "Not a member of this tenant",
+        "The caller's tenant claim does not entitle it to the tenant this request names.");
+
+    public static ProblemHttpResult NotFound(string name) => Problem(
+        StatusCodes.Status404NotFound, "tenant-not-found", "Unknown tenant", $"No tenant named '{name}' is registered.");
+
+    public static ProblemHttpResult NotReady(string name, string state) => Problem(
+        StatusCodes.Status503ServiceUnavailable, "tenant-not-ready", "The tenant is not ready",
+        $"Tenant '{name}' is {state}: its schema is not at the latest migration yet.");
+
+    private static ProblemHttpResult Problem(int status, string type, string title, string detail) =>
+        TypedResults.Problem(detail: detail, statusCode: status, title: title, type: TypePrefix + type);
+}

@@ -1,0 +1,88 @@
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Tenants.Shared;
+using Tenants.Shared.Catalog;
+
+namespace Saas.Api.Tenancy;
+
+/// <summary>
+/// Strategies → store → TenantContext. On a tenant-scoped endpoint, finds the request's tenant, checks it, and opens
+/// its TenantContext for the rest of the request, so endpoints never pass tenant names around. Every refusal is a
+/// problem details response; there is never a silent fall-back to shared data.
+/// </summary>
+public sealed class TenantResolutionMiddleware(
+    RequestDelegate next,
+    TenantStrategies strategies,
+    ITenantStore store,
+    TenantContext tenants,
+    IOptions<TenantResolutionOptions> resolution,
+    IOptions<TenancyOptions> tenancy,
+    ILogger<TenantResolutionMiddleware> logger)
+{
+    public async Task InvokeAsync(HttpContext context)
+    {
+        if (context.GetEndpoint()?.Metadata.GetMetadata<TenantScopedMetadata>() is null)
+        {
+            await next(context);
+            return;
+        }
+
+        (string? tenant, IResult? refusal) = Resolve(context);
+        if (refusal is null)
+        {
+            TenantRecord? record = await store.FindAsync(tenant!, context.RequestAborted);
+            refusal = record switch
+            {
+                null => TenantProblems.NotFound(tenant!),
+                { State: not TenantState.Ready } => TenantProblems.NotReady(tenant!, record.State.ToString().ToLowerInvariant()),
+                _ => null,
+            };
+        }
+
+        if (refusal is not null)
+        {
+            await refusal.ExecuteAsync(context);
+            return;
+        }
+
+        await using TenantScope scope = await tenants.EnterAsync(tenant!, context.RequestAborted);
+        using IDisposable? logScope = logger.BeginScope(new Dictionary<string, object> { ["tenant.id"] = scope.Schema });
+        await next(context);
+    }
+
+    private (string? Tenant, IResult? Refusal) Resolve(HttpContext context)
+    {
+        List<string> named = strategies.Resolve(context);
+        foreach (string name in named)
+        {
+            if (TenantNames.Problem(name, tenancy.Value.SharedSchema) is { } problem)
+            {
+                return (null, TenantProblems.Invalid(problem));
+            }
+        }
+
+        // A caller bound to tenants by its claims can never reach another one, whatever the route, host or header say,
+        // and whichever strategy comes first. Among the rest, the configured order decides: the first name wins.
+        string[] entitled = [.. context.User.FindAll(resolution.Value.ClaimType).Select(c => c.Value)];
+        bool authenticated = context.User.Identity?.IsAuthenticated == true;
+        if (named.Any(n => entitled.Length > 0 && !entitled.Contains(n, StringComparer.Ordinal)))
+        {
+            return (null, TenantProblems.Forbidden());
+        }
+
+        if (named.Count == 0)
+        {
+            return (null, TenantProblems.Required(resolution.Value.Strategies));
+        }
+
+        // An authenticated caller with no tenant claim reaches tenants only as an operator.
+        if (authenticated && entitled.Length == 0 && resolution.Value.RequireAuthenticatedMember &&
+            !context.User.IsInRole(TenantEndpointConventions.AdminRole))
+        {
+            return (null, TenantProblems.Forbidden());
+        }
+
+        return (named[0], null);
+    }
+}

@@ -1,0 +1,38 @@
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Options;
+
+namespace Saas.Api.Tenancy;
+
+/// <summary>The configured strategies, in their configured order.</summary>
+public sealed class TenantStrategies
+{
+    private readonly ITenantResolutionStrategy[] _ordered;
+
+    public TenantStrategies(IEnumerable<ITenantResolutionStrategy> available, IOptions<TenantResolutionOptions> options)
+    {
+        Dictionary<string, ITenantResolutionStrategy> byName = available.ToDictionary(s => s.Name, StringComparer.OrdinalIgnoreCase);
+        _ordered = [.. options.Value.Strategies.Select(name => byName.TryGetValue(name, out var s)
+            ? s
+            : throw new InvalidOperationException(
+                $"{TenantResolutionOptions.SectionName}:Strategies names '{name}'; known strategies are {string.Join(", ", byName.Keys)}."))];
+        if (_ordered.Length == 0)
+        {
+            throw new InvalidOperationException($"{TenantResolutionOptions.SectionName}:Strategies is empty: no request could name a tenant.");
+        }
+    }
+
+    /// <summary>Every name the request carries, by strategy order: the first is the one that wins.</summary>
+    public List<string> Resolve(HttpContext context)
+    {
+        var names = new List<string>(_ordered.Length);
+        foreach (ITenantResolutionStrategy strategy in _ordered)
+        {
+            if (strategy.Resolve(context) is { } name)
+            {
+                names.Add(name);
+            }
+        }
+
+        return names;
+    }
+}
