@@ -1,0 +1,66 @@
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
+using Saas.Api.Infrastructure;
+using Tenants.Shared;
+using Tenants.Shared.Catalog;
+
+namespace Saas.Worker.Jobs;
+
+/// <summary>
+/// The pattern to copy for periodic per-tenant work: for each ready tenant, enter its TenantContext, then use the
+/// ordinary DbContext. Inside the scope, queries route to the tenant's schema and logs and spans carry the tenant,
+/// exactly as in a request; nothing passes the tenant's name around by hand.
+/// </summary>
+internal sealed partial class ArticleStatsJob(
+    ITenantCatalog catalog,
+    TenantContext tenants,
+    IServiceScopeFactory scopes,
+    IOptions<JobOptions> options,
+    ILogger<ArticleStatsJob> logger) : BackgroundService
+{
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        using var timer = new PeriodicTimer(options.Value.ArticleStatsInterval);
+        do
+        {
+            try
+            {
+                await RunOnceAsync(stoppingToken);
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                LogFailed(e);
+            }
+        }
+        while (await timer.WaitForNextTickAsync(stoppingToken));
+    }
+
+    /// <summary>One round over every ready tenant; returns each tenant's statistic.</summary>
+    public async Task<IReadOnlyDictionary<string, long>> RunOnceAsync(CancellationToken cancellationToken)
+    {
+        var counts = new Dictionary<string, long>(StringComparer.Ordinal);
+        foreach (TenantRecord tenant in await catalog.ListAsync(cancellationToken))
+        {
+            if (tenant.State != TenantState.Ready)
+            {
+                continue;
+            }
+
+            await using TenantScope scope = await tenants.EnterAsync(tenant.Name, cancellationToken);
+            using IDisposable? logScope = logger.BeginScope(new Dictionary<string, object> { ["tenant.id"] = scope.Schema });
+            await using AsyncServiceScope services = scopes.CreateAsyncScope();
+            AppDbContext db = services.ServiceProvider.GetRequiredService<AppDbContext>();
+            long articles = await db.Articles.LongCountAsync(cancellationToken);
+            counts[tenant.Name] = articles;
+            LogCount(articles);
+        }
+
+        return counts;
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "{Articles} article(s)")]
+    private partial void LogCount(long articles);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "The article statistics round failed")]
+    private partial void LogFailed(Exception exception);
+}

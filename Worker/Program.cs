@@ -1,0 +1,36 @@
+using Saas.Api.Infrastructure;
+using Saas.Worker.Commands;
+using Saas.Worker.Extensions;
+using Tenants.Shared.Catalog;
+using Tenants.Shared.Migrations;
+
+namespace Saas.Worker;
+
+public static class Program
+{
+    // Not top-level statements: the Api's Program (referenced for its data) would collide with this one.
+    public static async Task<int> Main(string[] args)
+    {
+        if (args is ["tenants", .. var command])
+        {
+            HostApplicationBuilder cli = Host.CreateApplicationBuilder(args);
+            cli.AddTenantData();
+            using IHost host = cli.Build();
+            var commands = new TenantCommands(
+                host.Services.GetRequiredService<ITenantCatalog>(),
+                host.Services.GetRequiredService<TenantMigrationRunner<AppDbContext>>(),
+                Console.Out,
+                Console.Error);
+            return await commands.RunAsync(command, CancellationToken.None);
+        }
+
+        WebApplicationBuilder builder = WebApplication.CreateBuilder(args);
+        builder.AddServiceDefaults();
+        builder.AddTenantData();
+        builder.AddBackgroundWork();
+        WebApplication app = builder.Build();
+        app.MapDefaultEndpoints();
+        await app.RunAsync();
+        return 0;
+    }
+}
