@@ -16,4 +16,10 @@ public sealed class MigrationRunnerOptions
 
     /// <summary>The first retry's delay; each further retry doubles it.</summary>
     public TimeSpan RetryDelay { get; set; } = TimeSpan.FromMilliseconds(200);
+
+    /// <summary>
+    /// How often a hosted runner asks the catalog for tenants that are behind, besides reacting to registrations as
+    /// they are announced (an announcement sent while it was not listening is caught by this poll).
+    /// </summary>
+    public TimeSpan PollInterval { get; set; } = TimeSpan.FromSeconds(30);
 }
