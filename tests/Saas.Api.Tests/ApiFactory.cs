@@ -1,0 +1,85 @@
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.Extensions.DependencyInjection;
+using Npgsql;
+using Saas.Api.Model;
+using Tenants.Shared;
+
+namespace Saas.Api.Tests;
+
+/// <summary>The real Api pipeline (in memory) over a real PostgreSQL database of its own.</summary>
+public sealed class ApiFactory(string connectionString, IEnumerable<KeyValuePair<string, string?>>? settings = null) : WebApplicationFactory<Program>
+{
+    public Tokens Tokens { get; } = new();
+
+    public string ConnectionString => connectionString;
+
+    protected override void ConfigureWebHost(IWebHostBuilder builder)
+    {
+        builder.UseEnvironment("Testing");
+
+        // UseSetting, not ConfigureAppConfiguration: Program reads some settings while building, before the latter applies.
+        foreach ((string key, string? value) in (KeyValuePair<string, string?>[])[new("ConnectionStrings:appdb", connectionString), .. Tokens.Configuration, .. settings ?? []])
+        {
+            builder.UseSetting(key, value);
+        }
+    }
+
+    /// <summary>A client whose requests carry <paramref name="token"/> (none when null).</summary>
+    public HttpClient Client(string? token)
+    {
+        HttpClient client = CreateClient(new WebApplicationFactoryClientOptions { AllowAutoRedirect = false });
+        if (token is not null)
+        {
+            client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        }
+
+        return client;
+    }
+
+    /// <summary>Provisions tenants through the Api itself, as an operator would.</summary>
+    public async Task ProvisionAsync(params string[] tenants)
+    {
+        using HttpClient admin = Client(Tokens.Admin());
+        foreach (string tenant in tenants)
+        {
+            using HttpResponseMessage response = await admin.PostAsJsonAsync("/tenants", new CreateTenantRequest(tenant, $"{tenant} Inc."));
+            if (!response.IsSuccessStatusCode)
+            {
+                throw new InvalidOperationException($"Provisioning {tenant}: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
+            }
+        }
+    }
+
+    /// <summary>Counts a tenant's articles straight from its schema (qualified, no routing involved).</summary>
+    public async Task<long> CountArticlesAsync(string tenant, string? titlePrefix = null)
+    {
+        await using var connection = new NpgsqlConnection(connectionString);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand(
+            $"SELECT count(*) FROM {PgIdentifier.Quote(tenant)}.articles WHERE $1::text IS NULL OR \"Title\" LIKE $1 || '%'", connection);
+        command.Parameters.Add(new NpgsqlParameter { Value = (object?)titlePrefix ?? DBNull.Value });
+        return (long)(await command.ExecuteScalarAsync())!;
+    }
+
+    /// <summary>The schema names that exist in the database.</summary>
+    public async Task<HashSet<string>> SchemasAsync()
+    {
+        await using var connection = new NpgsqlConnection(connectionString);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand("SELECT nspname FROM pg_namespace", connection);
+        await using NpgsqlDataReader reader = await command.ExecuteReaderAsync();
+        var names = new HashSet<string>(StringComparer.Ordinal);
+        while (await reader.ReadAsync())
+        {
+            names.Add(reader.GetString(0));
+        }
+
+        return names;
+    }
+
+    public T Service<T>()
+        where T : notnull => Services.GetRequiredService<T>();
+}

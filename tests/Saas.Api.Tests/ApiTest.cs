@@ -1,0 +1,48 @@
+using System.Net.Http.Json;
+using System.Text.Json;
+using Saas.Api.Tenancy;
+
+namespace Saas.Api.Tests;
+
+/// <summary>Gives each test the Api over a fresh database.</summary>
+public abstract class ApiTest(PostgresFixture postgres) : IAsyncLifetime
+{
+    private ApiFactory? _api;
+
+    protected ApiFactory Api => _api ?? throw new InvalidOperationException("Not initialised.");
+
+    protected static CancellationToken Cancellation => TestContext.Current.CancellationToken;
+
+    /// <summary>Extra configuration for this test class's Api.</summary>
+    protected virtual IEnumerable<KeyValuePair<string, string?>> Settings => [];
+
+    public virtual async ValueTask InitializeAsync() =>
+        _api = new ApiFactory(await postgres.Cluster.CreateDatabaseAsync(Cancellation), Settings);
+
+    public virtual async ValueTask DisposeAsync()
+    {
+        if (_api is not null)
+        {
+            await _api.DisposeAsync();
+        }
+
+        GC.SuppressFinalize(this);
+    }
+
+    /// <summary>Asserts an RFC 9457 problem details response of the given status and problem type.</summary>
+    protected static async Task<JsonElement> AssertProblemAsync(HttpResponseMessage response, int status, string? type = null)
+    {
+        Assert.Equal(status, (int)response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        JsonElement problem = await response.Content.ReadFromJsonAsync<JsonElement>(Cancellation);
+        Assert.Equal(status, problem.GetProperty("status").GetInt32());
+        Assert.False(string.IsNullOrWhiteSpace(problem.GetProperty("title").GetString()));
+        if (type is not null)
+        {
+            Assert.Equal(TenantProblems.TypePrefix + type, problem.GetProperty("type").GetString());
+            Assert.False(string.IsNullOrWhiteSpace(problem.GetProperty("detail").GetString()));
+        }
+
+        return problem;
+    }
+}
