@@ -6,8 +6,13 @@ using Tenants.Shared.Migrations;
 
 namespace Saas.Worker;
 
-public static class Program
+/// <summary>The Worker's entry point: the hosted Worker, or the operators' `tenants` command line.</summary>
+public sealed class Program
 {
+    private Program()
+    {
+    }
+
     // Not top-level statements: the Api's Program (referenced for its data) would collide with this one.
     public static async Task<int> Main(string[] args)
     {

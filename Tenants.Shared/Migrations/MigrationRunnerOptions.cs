@@ -6,10 +6,10 @@ public sealed class MigrationRunnerOptions
     public const string SectionName = "Tenancy:Migrations";
 
     /// <summary>
-    /// Tenants migrated at once. Each holds two connections (the lock and the migration), so the default keeps a pass
-    /// well inside Npgsql's default pool of 100 while using the server's cores.
+    /// Tenants migrated at once; 0 (the default) derives it from the connection pool: each tenant under way holds two
+    /// connections (its lock and its migration), and a third of the pool is left for everything else.
     /// </summary>
-    public int MaxParallelism { get; set; } = Math.Clamp(Environment.ProcessorCount * 4, 4, 32);
+    public int MaxParallelism { get; set; }
 
     /// <summary>Attempts per tenant within one pass before it is reported failed.</summary>
     public int MaxAttempts { get; set; } = 3;

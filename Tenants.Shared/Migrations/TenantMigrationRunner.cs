@@ -14,6 +14,7 @@ namespace Tenants.Shared.Migrations;
 /// Which tenants are behind comes from one catalog query, so a pass with nothing pending builds no DbContext per tenant.
 /// </summary>
 public sealed partial class TenantMigrationRunner<TContext>(
+    TenantDataSource dataSource,
     ITenantCatalog catalog,
     TenantMigrator<TContext> migrator,
     IServiceScopeFactory scopes,
@@ -49,7 +50,7 @@ public sealed partial class TenantMigrationRunner<TContext>(
         MigrationRunnerOptions settings = options.Value;
         await Parallel.ForEachAsync(
             work,
-            new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, settings.MaxParallelism), CancellationToken = cancellationToken },
+            new ParallelOptions { MaxDegreeOfParallelism = Parallelism(settings), CancellationToken = cancellationToken },
             async (tenant, ct) =>
             {
                 TenantRunOutcome outcome = await MigrateWithRetriesAsync(tenant, settings, ct).ConfigureAwait(false);
@@ -62,6 +63,18 @@ public sealed partial class TenantMigrationRunner<TContext>(
         var report = new MigrationRunReport(latest, registered.Count, [.. outcomes.OrderBy(o => o.Tenant, StringComparer.Ordinal)], clock.Elapsed);
         LogPass(report.Outcomes.Count, report.Failed, report.AppliedMigrations, (long)clock.Elapsed.TotalMilliseconds);
         return report;
+    }
+
+    /// <summary>The configured parallelism, or one derived from the pool so that a pass never starves the pool.</summary>
+    public int Parallelism(MigrationRunnerOptions settings)
+    {
+        if (settings.MaxParallelism > 0)
+        {
+            return settings.MaxParallelism;
+        }
+
+        int poolSize = new Npgsql.NpgsqlConnectionStringBuilder(dataSource.Shared.ConnectionString).MaxPoolSize;
+        return Math.Clamp(poolSize / 3, 1, 32);
     }
 
     private async Task<TenantRunOutcome> MigrateWithRetriesAsync(string tenant, MigrationRunnerOptions settings, CancellationToken cancellationToken)

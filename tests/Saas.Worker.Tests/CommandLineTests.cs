@@ -1,0 +1,128 @@
+using System.Diagnostics;
+using Microsoft.Extensions.DependencyInjection;
+using Npgsql;
+using Tenants.Shared;
+using Tenants.Shared.Catalog;
+
+namespace Saas.Worker.Tests;
+
+/// <summary>The operators' command line, run as the real program: `Saas.Worker tenants ...`.</summary>
+public sealed class CommandLineTests(PostgresFixture postgres) : IAsyncLifetime
+{
+    private string _database = string.Empty;
+    private ServiceProvider? _core;
+
+    private static CancellationToken Cancellation => TestContext.Current.CancellationToken;
+
+    private ITenantCatalog Catalog => _core!.GetRequiredService<ITenantCatalog>();
+
+    public async ValueTask InitializeAsync()
+    {
+        _database = await postgres.Cluster.CreateDatabaseAsync(Cancellation);
+        _core = new ServiceCollection().AddTenancy(_database).BuildServiceProvider();
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_core is not null)
+        {
+            await _core.DisposeAsync();
+        }
+    }
+
+    [Fact]
+    public async Task Migrate_reports_each_tenant_and_progress_and_exits_zero()
+    {
+        foreach (string t in (string[])["cli_a", "cli_b", "cli_c"])
+        {
+            await Catalog.CreateAsync(t, t, Cancellation);
+        }
+
+        (int exit, string output, string progress) = await RunAsync("tenants", "migrate");
+        Assert.Equal(0, exit);
+        foreach (string t in (string[])["cli_a", "cli_b", "cli_c"])
+        {
+            Assert.Matches($@"(?m)^{t}\s+ok\s+1\s+1\s", output);
+            Assert.Equal(TenantState.Ready, (await Catalog.FindAsync(t, Cancellation))!.State);
+        }
+
+        Assert.Contains("3 ok, 0 failed, 3 migration(s) applied", output, StringComparison.Ordinal);
+        Assert.Contains("migrated 3/3, failed 0", progress, StringComparison.Ordinal);
+
+        (int again, string second, _) = await RunAsync("tenants", "migrate");
+        Assert.Equal(0, again);
+        Assert.Contains("0 ok, 0 failed, 0 migration(s) applied, 3 registered", second, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_failed_tenant_makes_the_exit_code_non_zero_and_is_reported_with_its_error()
+    {
+        await Catalog.CreateAsync("cli_ok", "ok", Cancellation);
+        await Catalog.CreateAsync("cli_bad", "bad", Cancellation);
+        await using (var connection = new NpgsqlConnection(_database))
+        {
+            await connection.OpenAsync(Cancellation);
+            await using var sabotage = new NpgsqlCommand("CREATE SCHEMA cli_bad; CREATE TABLE cli_bad.articles (x int)", connection);
+            await sabotage.ExecuteNonQueryAsync(Cancellation);
+        }
+
+        (int exit, string output, _) = await RunAsync("tenants", "migrate");
+        Assert.Equal(1, exit);
+        Assert.Matches(@"(?m)^cli_bad\s+FAILED\s+0\s+3\s+\d+\s+.*already exists", output);
+        Assert.Matches(@"(?m)^cli_ok\s+ok\s", output);
+
+        (int statusExit, string status, _) = await RunAsync("tenants", "status");
+        Assert.Equal(0, statusExit);
+        Assert.Contains("failed: 1", status, StringComparison.Ordinal);
+        Assert.Contains("ready: 1", status, StringComparison.Ordinal);
+        Assert.Contains("failed cli_bad (attempts 3)", status, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Migrate_one_tenant_and_list()
+    {
+        await Catalog.CreateAsync("only_me", "Only Me", Cancellation);
+        await Catalog.CreateAsync("not_me", "Not Me", Cancellation);
+
+        (int exit, string output, _) = await RunAsync("tenants", "migrate", "--tenant", "only_me");
+        Assert.Equal(0, exit);
+        Assert.Contains("1 ok, 0 failed", output, StringComparison.Ordinal);
+
+        (_, string list, _) = await RunAsync("tenants", "list");
+        Assert.Matches(@"(?m)^only_me\s+ready\s+\d+_Articles\s+Only Me$", list);
+        Assert.Matches(@"(?m)^not_me\s+pending\s+-\s+Not Me$", list);
+        Assert.Contains("2 tenant(s)", list, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_usage_error_exits_two()
+    {
+        (int exit, _, string error) = await RunAsync("tenants", "frobnicate");
+        Assert.Equal(2, exit);
+        Assert.Contains("usage: tenants list", error, StringComparison.Ordinal);
+    }
+
+    private async Task<(int Exit, string Output, string Error)> RunAsync(params string[] args)
+    {
+        var start = new ProcessStartInfo("dotnet")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "Saas.Worker.dll"));
+        foreach (string a in args)
+        {
+            start.ArgumentList.Add(a);
+        }
+
+        start.Environment["ConnectionStrings__appdb"] = _database;
+        start.Environment["Tenancy__Migrations__RetryDelay"] = "00:00:00.010";
+        start.Environment["Logging__LogLevel__Default"] = "Warning";
+        using Process process = Process.Start(start)!;
+        Task<string> output = process.StandardOutput.ReadToEndAsync(Cancellation);
+        Task<string> error = process.StandardError.ReadToEndAsync(Cancellation);
+        await process.WaitForExitAsync(Cancellation);
+        return (process.ExitCode, await output, await error);
+    }
+}

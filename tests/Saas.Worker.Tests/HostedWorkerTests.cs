@@ -1,0 +1,108 @@
+using System.Net;
+using Microsoft.Extensions.DependencyInjection;
+using Tenants.Shared;
+using Saas.Worker.Jobs;
+using Tenants.Shared.Catalog;
+
+namespace Saas.Worker.Tests;
+
+public sealed class HostedWorkerTests(PostgresFixture postgres) : IAsyncLifetime
+{
+    private WorkerFactory? _worker;
+
+    private static CancellationToken Cancellation => TestContext.Current.CancellationToken;
+
+    private WorkerFactory Worker => _worker!;
+
+    public async ValueTask InitializeAsync()
+    {
+        string database = await postgres.Cluster.CreateDatabaseAsync(Cancellation);
+
+        // Registered before the Worker starts (through the bare tenancy core): its first pass must migrate them.
+        await using (ServiceProvider core = new ServiceCollection().AddTenancy(database).BuildServiceProvider())
+        {
+            var catalog = core.GetRequiredService<ITenantCatalog>();
+            await catalog.CreateAsync("early_a", "Early A", Cancellation);
+            await catalog.CreateAsync("early_b", "Early B", Cancellation);
+        }
+
+        // A poll interval far beyond the test: a registration picked up promptly was heard, not polled for.
+        _worker = new WorkerFactory(database,
+        [
+            new("Tenancy:Migrations:PollInterval", "01:00:00"),
+            new("Tenancy:Jobs:ArticleStatsInterval", "01:00:00"),
+        ]);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_worker is not null)
+        {
+            await _worker.DisposeAsync();
+        }
+    }
+
+    [Fact]
+    public async Task Ready_only_after_the_first_pass_which_migrates_every_registered_tenant()
+    {
+        using HttpClient client = Worker.CreateClient();
+        HttpStatusCode status = default;
+        for (int i = 0; i < 300 && status != HttpStatusCode.OK; i++)
+        {
+            status = (await client.GetAsync("/health", Cancellation)).StatusCode;
+            if (status != HttpStatusCode.OK)
+            {
+                await Task.Delay(100, Cancellation);
+            }
+        }
+
+        Assert.Equal(HttpStatusCode.OK, status);
+        var catalog = Worker.Service<ITenantCatalog>();
+        Assert.All(await catalog.ListAsync(Cancellation), t => Assert.Equal(TenantState.Ready, t.State)); // ready implies migrated
+        Assert.Equal(2, (await catalog.ListAsync(Cancellation)).Count);
+    }
+
+    [Fact]
+    public async Task A_new_registration_is_migrated_promptly()
+    {
+        using HttpClient client = Worker.CreateClient();
+        await WaitUntilAsync(async () => (await client.GetAsync("/health", Cancellation)).StatusCode == HttpStatusCode.OK);
+
+        var catalog = Worker.Service<ITenantCatalog>();
+        await catalog.CreateAsync("late", "Late Inc.", Cancellation);
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        await WaitUntilAsync(async () => (await catalog.FindAsync("late", Cancellation))?.State == TenantState.Ready);
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(10), $"took {clock.Elapsed}");
+    }
+
+    [Fact]
+    public async Task The_sample_job_runs_inside_each_tenants_context()
+    {
+        using HttpClient client = Worker.CreateClient();
+        await WaitUntilAsync(async () => (await client.GetAsync("/health", Cancellation)).StatusCode == HttpStatusCode.OK);
+        await Worker.InsertArticlesAsync("early_a", 3);
+        await Worker.InsertArticlesAsync("early_b", 5);
+
+        IReadOnlyDictionary<string, long> counts = await Worker.Service<ArticleStatsJob>().RunOnceAsync(Cancellation);
+
+        // Each tenant's count is its own: the same DbContext code saw a different schema in each tenant's scope.
+        Assert.Equal(3, counts["early_a"]);
+        Assert.Equal(5, counts["early_b"]);
+        Assert.Null(Tenants.Shared.TenantContext.CurrentTenant);
+    }
+
+    private static async Task WaitUntilAsync(Func<Task<bool>> condition)
+    {
+        for (int i = 0; i < 300; i++)
+        {
+            if (await condition())
+            {
+                return;
+            }
+
+            await Task.Delay(100, Cancellation);
+        }
+
+        Assert.Fail("The condition did not hold within 30 s.");
+    }
+}

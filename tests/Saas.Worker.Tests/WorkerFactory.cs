@@ -1,0 +1,41 @@
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.Extensions.DependencyInjection;
+using Npgsql;
+using Saas.Api.Model;
+using Tenants.Shared;
+
+namespace Saas.Worker.Tests;
+
+/// <summary>The real Worker host (hosted services, health endpoints) over a database of its own.</summary>
+public sealed class WorkerFactory(string connectionString, IEnumerable<KeyValuePair<string, string?>>? settings = null) : WebApplicationFactory<Program>
+{
+    public string ConnectionString => connectionString;
+
+    protected override void ConfigureWebHost(IWebHostBuilder builder)
+    {
+        builder.UseEnvironment("Testing");
+        foreach ((string key, string? value) in (KeyValuePair<string, string?>[])[new("ConnectionStrings:appdb", connectionString), .. settings ?? []])
+        {
+            builder.UseSetting(key, value);
+        }
+    }
+
+    public T Service<T>()
+        where T : notnull => Services.GetRequiredService<T>();
+
+    /// <summary>Inserts articles straight into a tenant's schema (qualified, no routing involved).</summary>
+    public async Task InsertArticlesAsync(string tenant, int count)
+    {
+        await using var connection = new NpgsqlConnection(connectionString);
+        await connection.OpenAsync();
+        for (int i = 0; i < count; i++)
+        {
+            await using var command = new NpgsqlCommand($"INSERT INTO {PgIdentifier.Quote(tenant)}.articles (\"Title\", \"Body\") VALUES ($1, '')", connection);
+            command.Parameters.Add(new NpgsqlParameter { Value = $"{tenant} {i}" });
+            await command.ExecuteNonQueryAsync();
+        }
+    }
+
+    public static ArticleRequest Article(string title) => new(title, string.Empty);
+}
