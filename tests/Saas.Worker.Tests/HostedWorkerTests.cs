@@ -1,7 +1,7 @@
 using System.Net;
 using Microsoft.Extensions.DependencyInjection;
-using Tenants.Shared;
 using Saas.Worker.Jobs;
+using Tenants.Shared;
 using Tenants.Shared.Catalog;
 
 namespace Saas.Worker.Tests;
