@@ -7,6 +7,7 @@ using Npgsql;
 using OpenTelemetry;
 using OpenTelemetry.Metrics;
 using OpenTelemetry.Trace;
+using Tenants.Shared;
 
 namespace Microsoft.Extensions.Hosting;
 
@@ -44,9 +45,10 @@ public static class Extensions
                 .AddAspNetCoreInstrumentation()
                 .AddHttpClientInstrumentation()
                 .AddRuntimeInstrumentation()
-                .AddNpgsqlInstrumentation())
+                .AddNpgsqlInstrumentation()
+                .AddMeter(TenancyTelemetry.Name))
             .WithTracing(tracing => tracing
-                .AddSource(builder.Environment.ApplicationName)
+                .AddSource(builder.Environment.ApplicationName, TenancyTelemetry.Name)
                 .AddProcessor<TenantSpanProcessor>()
                 .AddAspNetCoreInstrumentation(aspnet =>
                     // Health probes would drown the traces a person looks for.

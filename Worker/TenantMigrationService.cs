@@ -14,12 +14,17 @@ internal sealed partial class TenantMigrationService(
     TenantMigrationRunner<AppDbContext> runner,
     TenantRegistrations registrations,
     MigrationReadiness readiness,
+    ITenantCatalog catalog,
+    IConfiguration configuration,
     IOptions<MigrationRunnerOptions> options,
     ILogger<TenantMigrationService> logger) : BackgroundService
 {
+    /// <summary>Tenants registered at start if missing (Development seeds acme and globex), so a first run has tenants.</summary>
+    public const string SeedKey = "Tenancy:SeedTenants";
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        while (!await TryPassAsync(stoppingToken))
+        while (!await TrySeedAsync(stoppingToken) || !await TryPassAsync(stoppingToken))
         {
             await Task.Delay(TimeSpan.FromSeconds(2), stoppingToken); // the database may still be starting
         }
@@ -45,6 +50,24 @@ internal sealed partial class TenantMigrationService(
         }
 
         await listening;
+    }
+
+    private async Task<bool> TrySeedAsync(CancellationToken stoppingToken)
+    {
+        try
+        {
+            foreach (string tenant in configuration.GetSection(SeedKey).Get<string[]>() ?? [])
+            {
+                await catalog.CreateAsync(tenant, string.Concat(char.ToUpperInvariant(tenant[0]).ToString(), tenant[1..]), stoppingToken);
+            }
+
+            return true;
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            LogPassFailed(e);
+            return false;
+        }
     }
 
     private async Task<bool> TryPassAsync(CancellationToken stoppingToken)

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -47,6 +48,9 @@ public sealed class TenantResolutionMiddleware(
         }
 
         await using TenantScope scope = await tenants.EnterAsync(tenant!, context.RequestAborted);
+
+        // The server span started before the tenant was known; spans started from here on are tagged by the processor.
+        Activity.Current?.SetTag(TenantSpanProcessor.TenantAttribute, scope.Schema);
         using IDisposable? logScope = logger.BeginScope(new Dictionary<string, object> { ["tenant.id"] = scope.Schema });
         await next(context);
     }

@@ -35,6 +35,7 @@ public sealed partial class TenantMigrator<TContext>(
 
         // Entering first refuses an unregistered tenant before anything is created, and tags logs and spans with it.
         await using TenantScope scope = await tenants.EnterAsync(tenant, cancellationToken);
+        using Activity? span = TenancyTelemetry.Source.StartActivity("migrate tenant");
         try
         {
             await using NpgsqlConnection lockConnection = await dataSource.Shared.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
@@ -45,6 +46,9 @@ public sealed partial class TenantMigrator<TContext>(
                 (IReadOnlyList<string> applied, string? last) = await ApplyAsync(tenant, cancellationToken).ConfigureAwait(false);
                 await catalog.MarkReadyAsync(tenant, last, cancellationToken).ConfigureAwait(false);
                 LogMigrated(tenant, applied.Count, clock.ElapsedMilliseconds);
+                TenancyTelemetry.MigrationsApplied.Add(applied.Count);
+                TenancyTelemetry.MigrationDuration.Record(clock.Elapsed.TotalSeconds);
+                span?.SetTag("tenant_saas.migrations.applied", applied.Count);
                 return new TenantMigrationResult(tenant, applied, last, clock.Elapsed);
             }
             finally
@@ -56,6 +60,8 @@ public sealed partial class TenantMigrator<TContext>(
         catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
             LogFailed(e, tenant);
+            TenancyTelemetry.MigrationFailures.Add(1);
+            span?.SetStatus(ActivityStatusCode.Error, e.Message);
             await catalog.MarkFailedAsync(tenant, e.Message, CancellationToken.None).ConfigureAwait(false);
             throw;
         }

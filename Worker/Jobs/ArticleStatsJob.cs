@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 using Saas.Api.Infrastructure;
@@ -18,6 +19,9 @@ internal sealed partial class ArticleStatsJob(
     IOptions<JobOptions> options,
     ILogger<ArticleStatsJob> logger) : BackgroundService
 {
+    // The Worker's own source: ServiceDefaults listens to the application's name.
+    private static readonly ActivitySource Source = new(typeof(ArticleStatsJob).Assembly.GetName().Name!);
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         using var timer = new PeriodicTimer(options.Value.ArticleStatsInterval);
@@ -47,6 +51,7 @@ internal sealed partial class ArticleStatsJob(
             }
 
             await using TenantScope scope = await tenants.EnterAsync(tenant.Name, cancellationToken);
+            using Activity? span = Source.StartActivity("article stats"); // tagged tenant.id by the span processor
             using IDisposable? logScope = logger.BeginScope(new Dictionary<string, object> { ["tenant.id"] = scope.Schema });
             await using AsyncServiceScope services = scopes.CreateAsyncScope();
             AppDbContext db = services.ServiceProvider.GetRequiredService<AppDbContext>();

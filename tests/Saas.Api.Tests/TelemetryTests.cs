@@ -1,0 +1,74 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Net;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.AspNetCore.TestHost;
+using Microsoft.Extensions.DependencyInjection;
+using Npgsql;
+using OpenTelemetry;
+using OpenTelemetry.Trace;
+
+namespace Saas.Api.Tests;
+
+/// <summary>The Api's own OpenTelemetry pipeline, with one extra processor that records finished spans.</summary>
+public sealed class TelemetryTests(PostgresFixture postgres) : ApiTest(postgres)
+{
+    private readonly ConcurrentBag<Activity> _spans = [];
+
+    [Fact]
+    public async Task Every_span_of_a_tenant_request_carries_its_tenant_and_no_other()
+    {
+        await Api.ProvisionAsync("acme", "globex");
+        using WebApplicationFactory<Program> traced = Api.WithWebHostBuilder(b => b.ConfigureTestServices(services =>
+            services.ConfigureOpenTelemetryTracerProvider(t => t.AddProcessor(new Recorder(_spans)))));
+        using HttpClient acme = Client(traced, Api.Tokens.Member("acme"));
+        using HttpClient globex = Client(traced, Api.Tokens.Member("globex"));
+
+        Assert.Equal(HttpStatusCode.OK, (await acme.GetAsync("/articles", Cancellation)).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await globex.GetAsync("/articles", Cancellation)).StatusCode);
+
+        string database = new NpgsqlConnectionStringBuilder(Api.ConnectionString).Database!;
+        foreach (string tenant in (string[])["acme", "globex"])
+        {
+            Activity server = Assert.Single(_spans, s => s.Kind == ActivityKind.Server && Tag(s, "tenant.id") == tenant);
+            Activity[] trace = [.. _spans.Where(s => s.TraceId == server.TraceId)];
+            Activity[] npgsql = [.. trace.Where(s => s.Source.Name == "Npgsql")];
+            Assert.NotEmpty(npgsql);
+            Assert.All(trace, s => Assert.Contains(Tag(s, "tenant.id"), (string?[])[tenant, null])); // never another tenant
+
+            // Inside the scope: every query of tenant data carries the tenant and {database}|{schema}.
+            Activity[] tenantData = [.. npgsql.Where(s => Text(s).Contains("articles", StringComparison.Ordinal) || Text(s).StartsWith("SET search_path", StringComparison.Ordinal))];
+            Assert.NotEmpty(tenantData);
+            Assert.All(tenantData, s => Assert.Equal(tenant, Tag(s, "tenant.id")));
+            Assert.All(tenantData, s => Assert.Equal($"{database}|{tenant}", Tag(s, "db.namespace")));
+
+            // Untagged spans are tenant resolution itself (catalog look-ups in the shared schema), before the scope opens.
+            Assert.All(npgsql.Where(s => Tag(s, "tenant.id") is null), s => Assert.True(
+                Text(s).Contains("\"shared\".\"tenants\"", StringComparison.Ordinal) || Text(s).Contains("pg_advisory_xact_lock", StringComparison.Ordinal) || s.DisplayName.StartsWith("CONNECT", StringComparison.Ordinal),
+                $"untagged: {s.DisplayName} {Text(s)}"));
+        }
+
+        // Baggage naming another tenant changes nothing: the tenant comes from the resolved scope only.
+        using var spoofed = new HttpRequestMessage(HttpMethod.Get, "/articles");
+        spoofed.Headers.Add("baggage", "tenant.id=acme");
+        Assert.Equal(HttpStatusCode.OK, (await globex.SendAsync(spoofed, Cancellation)).StatusCode);
+        Assert.DoesNotContain(_spans, s => Tag(s, "tenant.id") == "acme" && _spans.Any(g => g.TraceId == s.TraceId && Tag(g, "tenant.id") == "globex"));
+    }
+
+    private static HttpClient Client(WebApplicationFactory<Program> factory, string token)
+    {
+        HttpClient client = factory.CreateClient();
+        client.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", token);
+        return client;
+    }
+
+    private static string? Tag(Activity span, string key) => span.GetTagItem(key) as string;
+
+    private static string Text(Activity span) => Tag(span, "db.query.text") ?? Tag(span, "db.statement") ?? string.Empty;
+
+    private sealed class Recorder(ConcurrentBag<Activity> spans) : BaseProcessor<Activity>
+    {
+        public override void OnEnd(Activity data) => spans.Add(data);
+    }
+}

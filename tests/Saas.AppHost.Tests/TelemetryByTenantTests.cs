@@ -1,0 +1,76 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+
+namespace Saas.AppHost.Tests;
+
+public sealed class TelemetryByTenantTests(AppFixture fixture)
+{
+    private static CancellationToken Cancellation => TestContext.Current.CancellationToken;
+
+    [Fact]
+    public async Task The_dashboard_shows_an_acme_request_by_tenant_down_to_its_Npgsql_spans()
+    {
+        using HttpClient api = fixture.App.CreateHttpClient("api");
+        Assert.Equal(HttpStatusCode.OK, (await api.GetAsync("/t/acme/articles", Cancellation)).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await api.GetAsync("/t/globex/articles", Cancellation)).StatusCode);
+
+        using HttpClient dashboard = new() { BaseAddress = fixture.App.GetEndpoint("aspire-dashboard", "http") };
+        dashboard.DefaultRequestHeaders.Add("X-API-Key", AppFixture.DashboardApiKey);
+
+        List<Span> spans = [];
+        Span? acmeServer = null, globexServer = null;
+        for (int i = 0; i < 60 && (acmeServer is null || globexServer is null); i++)
+        {
+            await Task.Delay(500, Cancellation);
+            spans = Span.Parse(await dashboard.GetFromJsonAsync<JsonElement>("/api/telemetry/spans?resource=api", Cancellation));
+            acmeServer = spans.FirstOrDefault(s => s.Kind == 2 && s.Attributes.GetValueOrDefault("url.path") == "/t/acme/articles");
+            globexServer = spans.FirstOrDefault(s => s.Kind == 2 && s.Attributes.GetValueOrDefault("url.path") == "/t/globex/articles");
+        }
+
+        Assert.NotNull(acmeServer);
+        Assert.NotNull(globexServer);
+        Assert.Equal("acme", acmeServer.Attributes.GetValueOrDefault("tenant.id"));
+        Span[] acmeNpgsql = [.. spans.Where(s => s.TraceId == acmeServer.TraceId && s.Scope == "Npgsql" && s.Attributes.GetValueOrDefault("tenant.id") is not null)];
+        Assert.NotEmpty(acmeNpgsql);
+        Assert.All(acmeNpgsql, s => Assert.Equal("acme", s.Attributes["tenant.id"]));
+        Assert.All(acmeNpgsql, s => Assert.EndsWith("|acme", s.Attributes.GetValueOrDefault("db.namespace"), StringComparison.Ordinal));
+
+        Assert.Equal("globex", globexServer.Attributes.GetValueOrDefault("tenant.id"));
+        Assert.DoesNotContain(spans, s => s.TraceId == globexServer.TraceId && s.Attributes.GetValueOrDefault("tenant.id") == "acme");
+    }
+
+    /// <summary>One span of the dashboard's OTLP JSON: the few fields the assertions need.</summary>
+    private sealed record Span(string TraceId, string Scope, int Kind, Dictionary<string, string> Attributes)
+    {
+        public static List<Span> Parse(JsonElement otlp)
+        {
+            var spans = new List<Span>();
+            JsonElement root = otlp.TryGetProperty("data", out JsonElement data) ? data : otlp;
+            foreach (JsonElement resource in root.GetProperty("resourceSpans").EnumerateArray())
+            {
+                foreach (JsonElement scope in resource.GetProperty("scopeSpans").EnumerateArray())
+                {
+                    string scopeName = scope.TryGetProperty("scope", out JsonElement s) && s.TryGetProperty("name", out JsonElement n) ? n.GetString() ?? "" : "";
+                    foreach (JsonElement span in scope.GetProperty("spans").EnumerateArray())
+                    {
+                        var attributes = new Dictionary<string, string>(StringComparer.Ordinal);
+                        if (span.TryGetProperty("attributes", out JsonElement list))
+                        {
+                            foreach (JsonElement a in list.EnumerateArray())
+                            {
+                                JsonElement value = a.GetProperty("value");
+                                attributes[a.GetProperty("key").GetString()!] = value.TryGetProperty("stringValue", out JsonElement sv) ? sv.GetString()! : value.ToString();
+                            }
+                        }
+
+                        int kind = span.TryGetProperty("kind", out JsonElement k) && k.ValueKind == JsonValueKind.Number ? k.GetInt32() : 0;
+                        spans.Add(new Span(span.GetProperty("traceId").GetString()!, scopeName, kind, attributes));
+                    }
+                }
+            }
+
+            return spans;
+        }
+    }
+}
