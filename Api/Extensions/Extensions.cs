@@ -1,21 +1,14 @@
 using Microsoft.AspNetCore.Authentication.JwtBearer;
 using Saas.Api.Infrastructure;
 using Saas.Api.Tenancy;
-using Tenants.Shared;
 
 namespace Saas.Api.Extensions;
 
 internal static class Extensions
 {
-    /// <summary>The database connection string's name, as the AppHost publishes it.</summary>
-    public const string DatabaseName = "appdb";
-
     public static void AddApplicationServices(this IHostApplicationBuilder builder)
     {
-        string connectionString = builder.Configuration.GetConnectionString(DatabaseName)
-            ?? throw new InvalidOperationException($"ConnectionStrings:{DatabaseName} is not set. Run the app through the AppHost, or set it.");
-        builder.Services.AddTenancy(connectionString, o => builder.Configuration.GetSection(TenancyOptions.SectionName).Bind(o));
-        builder.Services.AddTenantDbContext<AppDbContext>();
+        builder.AddAppData();
         builder.Services.AddSingleton(TimeProvider.System);
 
         builder.AddTenantResolution();

@@ -1,22 +1,15 @@
 using Saas.Api.Infrastructure;
 using Saas.Worker.Jobs;
-using Tenants.Shared;
 using Tenants.Shared.Migrations;
 
 namespace Saas.Worker.Extensions;
 
 internal static class Extensions
 {
-    /// <summary>The database connection string's name, as the AppHost publishes it.</summary>
-    public const string DatabaseName = "appdb";
-
     /// <summary>What both the hosted Worker and its command line need: tenancy, the app's data, the runner.</summary>
     public static void AddTenantData(this IHostApplicationBuilder builder)
     {
-        string connectionString = builder.Configuration.GetConnectionString(DatabaseName)
-            ?? throw new InvalidOperationException($"ConnectionStrings:{DatabaseName} is not set. Run the Worker through the AppHost, or set it.");
-        builder.Services.AddTenancy(connectionString, o => builder.Configuration.GetSection(TenancyOptions.SectionName).Bind(o));
-        builder.Services.AddTenantDbContext<AppDbContext>();
+        builder.AddAppData();
         builder.Services.AddOptions<MigrationRunnerOptions>().BindConfiguration(MigrationRunnerOptions.SectionName);
     }
 

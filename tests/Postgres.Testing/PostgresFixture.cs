@@ -1,10 +1,11 @@
-using Postgres.Testing;
+using Xunit;
 
-[assembly: AssemblyFixture(typeof(Saas.Api.Tests.PostgresFixture))]
+namespace Postgres.Testing;
 
-namespace Saas.Api.Tests;
-
-/// <summary>One throwaway PostgreSQL cluster for this test assembly; each Api gets a database of its own.</summary>
+/// <summary>
+/// One throwaway PostgreSQL cluster per test assembly. A test project opts in with
+/// <c>[assembly: AssemblyFixture(typeof(PostgresFixture))]</c>; each test then takes a database of its own.
+/// </summary>
 public sealed class PostgresFixture : IAsyncLifetime
 {
     private PostgresCluster? _cluster;
