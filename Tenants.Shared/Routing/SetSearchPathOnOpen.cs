@@ -12,7 +12,7 @@ namespace Tenants.Shared.Routing;
 /// </summary>
 public sealed class SetSearchPathOnOpen(IOptions<TenancyOptions> options) : ITenantConnectionRouting
 {
-    private readonly string _sharedSchema = PgIdentifier.Quote(options.Value.SharedSchema);
+    private readonly string _quotedSharedSchema = PgIdentifier.Quote(options.Value.SharedSchema);
 
     // What each live connection object serves now; null = shared schema only. Weak: it dies with the connection.
     private readonly ConditionalWeakTable<NpgsqlConnection, StrongBox<string?>> _serving = [];
@@ -62,8 +62,8 @@ public sealed class SetSearchPathOnOpen(IOptions<TenancyOptions> options) : ITen
 
         // The tenant name was validated when its scope opened; quoting anyway keeps this safe on its own.
         string sql = tenant is null
-            ? $"SET search_path TO {_sharedSchema}"
-            : $"SET search_path TO {PgIdentifier.Quote(tenant)}, {_sharedSchema}";
+            ? $"SET search_path TO {_quotedSharedSchema}"
+            : $"SET search_path TO {PgIdentifier.Quote(tenant)}, {_quotedSharedSchema}";
         return new RoutePlan(sql, tenant, serving);
     }
 
