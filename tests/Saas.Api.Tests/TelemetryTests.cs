@@ -11,7 +11,10 @@ using OpenTelemetry.Trace;
 
 namespace Saas.Api.Tests;
 
-/// <summary>The Api's own OpenTelemetry pipeline, with one extra processor that records finished spans.</summary>
+/// <summary>
+/// The Api's own OpenTelemetry pipeline, with one extra processor that records finished spans. Activity listeners see
+/// the whole process, where other tests run in parallel: this test's tenants have names no other test uses.
+/// </summary>
 public sealed class TelemetryTests(PostgresFixture postgres) : ApiTest(postgres)
 {
     private readonly ConcurrentBag<Activity> _spans = [];
@@ -19,17 +22,17 @@ public sealed class TelemetryTests(PostgresFixture postgres) : ApiTest(postgres)
     [Fact]
     public async Task Every_span_of_a_tenant_request_carries_its_tenant_and_no_other()
     {
-        await Api.ProvisionAsync("acme", "globex");
+        await Api.ProvisionAsync("tel_acme", "tel_globex");
         using WebApplicationFactory<Program> traced = Api.WithWebHostBuilder(b => b.ConfigureTestServices(services =>
             services.ConfigureOpenTelemetryTracerProvider(t => t.AddProcessor(new Recorder(_spans)))));
-        using HttpClient acme = Client(traced, Api.Tokens.Member("acme"));
-        using HttpClient globex = Client(traced, Api.Tokens.Member("globex"));
+        using HttpClient acme = Client(traced, Api.Tokens.Member("tel_acme"));
+        using HttpClient globex = Client(traced, Api.Tokens.Member("tel_globex"));
 
         Assert.Equal(HttpStatusCode.OK, (await acme.GetAsync("/articles", Cancellation)).StatusCode);
         Assert.Equal(HttpStatusCode.OK, (await globex.GetAsync("/articles", Cancellation)).StatusCode);
 
         string database = new NpgsqlConnectionStringBuilder(Api.ConnectionString).Database!;
-        foreach (string tenant in (string[])["acme", "globex"])
+        foreach (string tenant in (string[])["tel_acme", "tel_globex"])
         {
             Activity server = Assert.Single(_spans, s => s.Kind == ActivityKind.Server && Tag(s, "tenant.id") == tenant);
             Activity[] trace = [.. _spans.Where(s => s.TraceId == server.TraceId)];
@@ -51,9 +54,9 @@ public sealed class TelemetryTests(PostgresFixture postgres) : ApiTest(postgres)
 
         // Baggage naming another tenant changes nothing: the tenant comes from the resolved scope only.
         using var spoofed = new HttpRequestMessage(HttpMethod.Get, "/articles");
-        spoofed.Headers.Add("baggage", "tenant.id=acme");
+        spoofed.Headers.Add("baggage", "tenant.id=tel_acme");
         Assert.Equal(HttpStatusCode.OK, (await globex.SendAsync(spoofed, Cancellation)).StatusCode);
-        Assert.DoesNotContain(_spans, s => Tag(s, "tenant.id") == "acme" && _spans.Any(g => g.TraceId == s.TraceId && Tag(g, "tenant.id") == "globex"));
+        Assert.DoesNotContain(_spans, s => Tag(s, "tenant.id") == "tel_acme" && _spans.Any(g => g.TraceId == s.TraceId && Tag(g, "tenant.id") == "tel_globex"));
     }
 
     private static HttpClient Client(WebApplicationFactory<Program> factory, string token)
