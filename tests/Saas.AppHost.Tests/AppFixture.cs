@@ -26,6 +26,7 @@ public sealed class AppFixture : IAsyncLifetime
                 "--Postgres:Mode=local",
                 $"--Postgres:DataDirectory={_dataDirectory}",
                 $"--AppHost:DashboardApiKey={DashboardApiKey}",
+                "--ASPIRE_DASHBOARD_UNSECURED_ALLOW_ANONYMOUS=true", // the browser check opens pages without a login token
             ],
             (options, _) =>
             {

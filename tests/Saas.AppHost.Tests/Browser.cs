@@ -1,0 +1,76 @@
+using System.Diagnostics;
+
+namespace Saas.AppHost.Tests;
+
+/// <summary>
+/// Debian's chromium driven by playwright-core (no browser download: this machine cannot fetch one). Both are installed
+/// here when missing, so `dotnet test` needs no other step: chromium through apt-get (as root), playwright-core through
+/// npm from the lock file beside the script.
+/// </summary>
+internal static class Browser
+{
+    public const string ChromiumPath = "/usr/bin/chromium";
+
+    private static readonly string ScriptDirectory = Path.Combine(AppContext.BaseDirectory, "browser");
+    private static readonly SemaphoreSlim Gate = new(1, 1);
+
+    /// <summary>Runs the screenshot script; returns its exit code and what it printed.</summary>
+    public static async Task<(int Exit, string Output)> ScreenshotAsync(Uri traceUrl, string tenant, string path, CancellationToken cancellationToken)
+    {
+        await EnsureInstalledAsync(cancellationToken);
+        return await RunAsync("node", [Path.Combine(ScriptDirectory, "dashboard-screenshot.mjs"), traceUrl.ToString(), tenant, path], ScriptDirectory, cancellationToken);
+    }
+
+    private static async Task EnsureInstalledAsync(CancellationToken cancellationToken)
+    {
+        await Gate.WaitAsync(cancellationToken);
+        try
+        {
+            if (!File.Exists(ChromiumPath))
+            {
+                if (!Environment.IsPrivilegedProcess)
+                {
+                    throw new InvalidOperationException($"{ChromiumPath} is missing: run `sudo apt-get install chromium`.");
+                }
+
+                await MustAsync(RunAsync("apt-get", ["update", "-qq"], ScriptDirectory, cancellationToken));
+                await MustAsync(RunAsync("apt-get", ["install", "-y", "-qq", "chromium"], ScriptDirectory, cancellationToken));
+            }
+
+            if (!Directory.Exists(Path.Combine(ScriptDirectory, "node_modules", "playwright-core")))
+            {
+                await MustAsync(RunAsync("npm", ["ci", "--no-audit", "--no-fund"], ScriptDirectory, cancellationToken));
+            }
+        }
+        finally
+        {
+            Gate.Release();
+        }
+    }
+
+    private static async Task MustAsync(Task<(int Exit, string Output)> run)
+    {
+        (int exit, string output) = await run;
+        if (exit != 0)
+        {
+            throw new InvalidOperationException($"Installing the browser check's prerequisites failed ({exit}):{Environment.NewLine}{output}");
+        }
+    }
+
+    private static async Task<(int Exit, string Output)> RunAsync(string file, string[] args, string directory, CancellationToken cancellationToken)
+    {
+        var start = new ProcessStartInfo(file, args)
+        {
+            WorkingDirectory = directory,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        start.Environment["DEBIAN_FRONTEND"] = "noninteractive";
+        using Process process = Process.Start(start)!;
+        Task<string> output = process.StandardOutput.ReadToEndAsync(cancellationToken);
+        Task<string> error = process.StandardError.ReadToEndAsync(cancellationToken);
+        await process.WaitForExitAsync(cancellationToken);
+        return (process.ExitCode, await output + await error);
+    }
+}
