@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.Authentication.JwtBearer;
+using Microsoft.Extensions.Options;
 using Saas.Api.Infrastructure;
 using Saas.Api.Tenancy;
 
@@ -19,7 +20,8 @@ internal static class Extensions
 
     private static void AddTenantResolution(this IHostApplicationBuilder builder)
     {
-        builder.Services.AddOptions<TenantResolutionOptions>().BindConfiguration(TenantResolutionOptions.SectionName);
+        builder.Services.AddOptions<TenantResolutionOptions>().BindConfiguration(TenantResolutionOptions.SectionName).ValidateOnStart();
+        builder.Services.AddSingleton<IValidateOptions<TenantResolutionOptions>, TenantResolutionOptionsValidator>();
         builder.Services.AddSingleton<ITenantResolutionStrategy, ClaimStrategy>();
         builder.Services.AddSingleton<ITenantResolutionStrategy, RouteStrategy>();
         builder.Services.AddSingleton<ITenantResolutionStrategy, HostStrategy>();

@@ -11,15 +11,9 @@ public sealed class HostStrategy : ITenantResolutionStrategy
 
     public HostStrategy(IOptions<TenantResolutionOptions> options)
     {
-        string pattern = options.Value.HostPattern;
-        if (!pattern.Contains("{tenant}", StringComparison.Ordinal))
-        {
-            throw new InvalidOperationException($"{TenantResolutionOptions.SectionName}:HostPattern must contain {{tenant}}; it is '{pattern}'.");
-        }
-
-        // The tenant is one whole DNS label; the rest of the pattern matches literally, without case.
+        // The pattern was validated at startup (TenantResolutionOptionsValidator). The tenant is one whole DNS label; the rest of the pattern matches literally, without case.
         _pattern = new Regex(
-            "^" + Regex.Escape(pattern).Replace(@"\{tenant}", "(?<tenant>[^.]+)", StringComparison.Ordinal) + "$",
+            "^" + Regex.Escape(options.Value.HostPattern).Replace(@"\{tenant}", "(?<tenant>[^.]+)", StringComparison.Ordinal) + "$",
             RegexOptions.IgnoreCase | RegexOptions.CultureInvariant,
             TimeSpan.FromMilliseconds(100));
     }

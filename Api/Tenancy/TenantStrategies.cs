@@ -10,15 +10,9 @@ public sealed class TenantStrategies
 
     public TenantStrategies(IEnumerable<ITenantResolutionStrategy> available, IOptions<TenantResolutionOptions> options)
     {
+        // The names were validated at startup (TenantResolutionOptionsValidator).
         Dictionary<string, ITenantResolutionStrategy> byName = available.ToDictionary(s => s.Name, StringComparer.OrdinalIgnoreCase);
-        _ordered = [.. options.Value.Strategies.Select(name => byName.TryGetValue(name, out var s)
-            ? s
-            : throw new InvalidOperationException(
-                $"{TenantResolutionOptions.SectionName}:Strategies names '{name}'; known strategies are {string.Join(", ", byName.Keys)}."))];
-        if (_ordered.Length == 0)
-        {
-            throw new InvalidOperationException($"{TenantResolutionOptions.SectionName}:Strategies is empty: no request could name a tenant.");
-        }
+        _ordered = [.. options.Value.Strategies.Select(name => byName[name])];
     }
 
     /// <summary>Every name the request carries, by strategy order: the first is the one that wins.</summary>

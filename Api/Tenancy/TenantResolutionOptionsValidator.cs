@@ -1,0 +1,34 @@
+using Microsoft.Extensions.Options;
+
+namespace Saas.Api.Tenancy;
+
+/// <summary>Refuses, at startup, a resolution configuration no request could satisfy.</summary>
+internal sealed class TenantResolutionOptionsValidator : IValidateOptions<TenantResolutionOptions>
+{
+    private static readonly string[] Known = ["claim", "route", "host", "header"];
+
+    public ValidateOptionsResult Validate(string? name, TenantResolutionOptions options)
+    {
+        var failures = new List<string>();
+        if (options.Strategies.Count == 0)
+        {
+            failures.Add($"{TenantResolutionOptions.SectionName}:Strategies is empty: no request could name a tenant.");
+        }
+
+        failures.AddRange(options.Strategies
+            .Where(s => !Known.Contains(s, StringComparer.OrdinalIgnoreCase))
+            .Select(s => $"{TenantResolutionOptions.SectionName}:Strategies names '{s}'; known strategies are {string.Join(", ", Known)}."));
+
+        if (!options.HostPattern.Contains("{tenant}", StringComparison.Ordinal))
+        {
+            failures.Add($"{TenantResolutionOptions.SectionName}:HostPattern must contain {{tenant}}; it is '{options.HostPattern}'.");
+        }
+
+        if (string.IsNullOrWhiteSpace(options.HeaderName) || string.IsNullOrWhiteSpace(options.ClaimType) || string.IsNullOrWhiteSpace(options.RouteParameter))
+        {
+            failures.Add($"{TenantResolutionOptions.SectionName}: HeaderName, ClaimType and RouteParameter must not be empty.");
+        }
+
+        return failures.Count > 0 ? ValidateOptionsResult.Fail(failures) : ValidateOptionsResult.Success;
+    }
+}
