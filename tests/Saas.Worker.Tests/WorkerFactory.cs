@@ -2,7 +2,6 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
-using Saas.Api.Model;
 using Tenants.Shared;
 
 namespace Saas.Worker.Tests;
@@ -36,6 +35,4 @@ public sealed class WorkerFactory(string connectionString, IEnumerable<KeyValueP
             await command.ExecuteNonQueryAsync();
         }
     }
-
-    public static ArticleRequest Article(string title) => new(title, string.Empty);
 }

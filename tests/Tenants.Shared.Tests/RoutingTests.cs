@@ -25,6 +25,20 @@ public sealed class RoutingTests(PostgresFixture postgres) : DatabaseTest(postgr
     }
 
     [Fact]
+    public async Task The_sync_raw_path_routes_the_same_way()
+    {
+        await Host.ProvisionAsync("raw_sync");
+        using (Host.Tenants.Enter("raw_sync"))
+        using (NpgsqlConnection inside = Host.DataSource.OpenConnection())
+        {
+            Assert.Equal(["raw_sync", "shared"], await SchemasOnPathAsync(inside));
+        }
+
+        using NpgsqlConnection outside = Host.DataSource.OpenConnection();
+        Assert.Equal(["shared"], await SchemasOnPathAsync(outside));
+    }
+
+    [Fact]
     public async Task Shared_connections_see_only_the_shared_schema_even_inside_a_scope()
     {
         await Host.ProvisionAsync("raw_b");
