@@ -24,15 +24,11 @@ internal sealed partial class TenantMigrationService(
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        while (!await TrySeedAsync(stoppingToken) || !await TryPassAsync(stoppingToken))
-        {
-            await Task.Delay(TimeSpan.FromSeconds(2), stoppingToken); // the database may still be starting
-        }
-
+        RegistrationSubscription subscription = await ListenThenCatchUpAsync(stoppingToken);
         readiness.FirstPassDone();
 
         var wake = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
-        Task listening = ListenAsync(wake.Writer, stoppingToken);
+        Task listening = ListenAsync(subscription, wake.Writer, stoppingToken);
         while (!stoppingToken.IsCancellationRequested)
         {
             using var poll = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
@@ -50,6 +46,41 @@ internal sealed partial class TenantMigrationService(
         }
 
         await listening;
+    }
+
+    /// <summary>
+    /// Seeds, subscribes, then runs the first pass, retrying until all three succeed (the database may still be
+    /// starting). Listening comes before the pass: whatever registers after it is heard, whatever came before is in
+    /// the catalog the pass reads, so nothing falls between the two.
+    /// </summary>
+    private async Task<RegistrationSubscription> ListenThenCatchUpAsync(CancellationToken stoppingToken)
+    {
+        while (true)
+        {
+            RegistrationSubscription? subscription = await TrySeedAsync(stoppingToken) ? await TrySubscribeAsync(stoppingToken) : null;
+            if (subscription is not null)
+            {
+                bool passed = false;
+                try
+                {
+                    passed = await TryPassAsync(stoppingToken);
+                }
+                finally
+                {
+                    if (!passed)
+                    {
+                        await subscription.DisposeAsync();
+                    }
+                }
+
+                if (passed)
+                {
+                    return subscription;
+                }
+            }
+
+            await Task.Delay(TimeSpan.FromSeconds(2), stoppingToken);
+        }
     }
 
     private async Task<bool> TrySeedAsync(CancellationToken stoppingToken)
@@ -89,27 +120,56 @@ internal sealed partial class TenantMigrationService(
         }
     }
 
-    private async Task ListenAsync(ChannelWriter<bool> wake, CancellationToken stoppingToken)
+    private async Task<RegistrationSubscription?> TrySubscribeAsync(CancellationToken stoppingToken)
     {
-        while (!stoppingToken.IsCancellationRequested)
+        try
         {
-            try
+            return await registrations.SubscribeAsync(stoppingToken);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            LogListenFailed(e);
+            return null;
+        }
+    }
+
+    private async Task ListenAsync(RegistrationSubscription subscription, ChannelWriter<bool> wake, CancellationToken stoppingToken)
+    {
+        try
+        {
+            while (true)
             {
-                await foreach (string tenant in registrations.ListenAsync(stoppingToken))
+                try
                 {
-                    LogAnnounced(tenant);
-                    wake.TryWrite(true);
+                    await foreach (string tenant in subscription.ReadAllAsync(stoppingToken))
+                    {
+                        LogAnnounced(tenant);
+                        wake.TryWrite(true);
+                    }
                 }
+                catch (Exception e) when (e is not OperationCanceledException)
+                {
+                    LogListenFailed(e); // the poll covers the gap until listening again
+                }
+
+                await subscription.DisposeAsync();
+                RegistrationSubscription? again = null;
+                while ((again = await TrySubscribeAsync(stoppingToken)) is null)
+                {
+                    await Task.Delay(TimeSpan.FromSeconds(5), stoppingToken);
+                }
+
+                subscription = again;
+                wake.TryWrite(true); // registrations while nobody listened: the next pass reads them from the catalog
             }
-            catch (Exception e) when (e is not OperationCanceledException)
-            {
-                LogListenFailed(e); // the poll covers the gap; listen again shortly
-                await Task.Delay(TimeSpan.FromSeconds(5), stoppingToken).ContinueWith(_ => { }, TaskScheduler.Default);
-            }
-            catch (OperationCanceledException)
-            {
-                return;
-            }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+            // Stopping.
+        }
+        finally
+        {
+            await subscription.DisposeAsync();
         }
     }
 

@@ -1,60 +1,37 @@
-using System.Runtime.CompilerServices;
-using System.Threading.Channels;
 using Npgsql;
 
 namespace Tenants.Shared.Catalog;
 
 /// <summary>
-/// New registrations as they happen, from any process: the catalog's insert trigger NOTIFYs, and this listens on a
-/// dedicated connection. Notifications are not durable (one sent while nobody listens is lost), so a consumer pairs
-/// this with a periodic catalog poll.
+/// New registrations as they happen, from any process: the catalog's insert trigger NOTIFYs, and a subscription
+/// LISTENs on a dedicated connection. Notifications are not durable (one sent while nobody listens is lost), so a
+/// consumer subscribes first, then reads the catalog, and keeps a periodic poll for the gaps a lost connection leaves.
 /// </summary>
 public sealed class TenantRegistrations(TenantDataSource dataSource, ITenantRegistry registry)
 {
-    /// <summary>Yields each newly registered tenant's name until <paramref name="cancellationToken"/> fires.</summary>
-    public async IAsyncEnumerable<string> ListenAsync([EnumeratorCancellation] CancellationToken cancellationToken = default)
+    /// <summary>
+    /// Starts listening. When this returns, every registration committed from then on is announced by the
+    /// subscription; dispose it to stop.
+    /// </summary>
+    public async Task<RegistrationSubscription> SubscribeAsync(CancellationToken cancellationToken = default)
     {
         // The catalog (and its trigger) must exist before LISTEN is useful.
         await registry.RegisteredTenantsAsync(cancellationToken).ConfigureAwait(false);
 
-        var names = Channel.CreateUnbounded<string>(new UnboundedChannelOptions { SingleReader = true });
-        await using NpgsqlConnection connection = await dataSource.Shared.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
-        connection.Notification += (_, e) => names.Writer.TryWrite(e.Payload);
-        await using (var listen = new NpgsqlCommand($"LISTEN {CatalogSql.RegisteredChannel}", connection))
-        {
-            await listen.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
-        }
-
-        // The pump must stop before the connection is disposed, however the consumer leaves (break, dispose, cancel).
-        using var stopPump = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        Task pump = PumpAsync(connection, names.Writer, stopPump.Token);
+        NpgsqlConnection connection = await dataSource.Shared.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            await foreach (string name in names.Reader.ReadAllAsync(cancellationToken).ConfigureAwait(false))
+            await using (var listen = new NpgsqlCommand($"LISTEN {CatalogSql.RegisteredChannel}", connection))
             {
-                yield return name;
+                await listen.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
             }
-        }
-        finally
-        {
-            await stopPump.CancelAsync().ConfigureAwait(false);
-            await pump.ConfigureAwait(false);
-        }
-    }
 
-    private static async Task PumpAsync(NpgsqlConnection connection, ChannelWriter<string> writer, CancellationToken cancellationToken)
-    {
-        try
-        {
-            while (true)
-            {
-                await connection.WaitAsync(cancellationToken).ConfigureAwait(false);
-            }
+            return new RegistrationSubscription(connection);
         }
-        catch (Exception e)
+        catch
         {
-            // Cancellation ends the stream; anything else (the server went away) ends it with that error.
-            writer.TryComplete(e is OperationCanceledException ? null : e);
+            await connection.DisposeAsync().ConfigureAwait(false);
+            throw;
         }
     }
 }

@@ -69,10 +69,11 @@ public sealed class HostedWorkerTests(PostgresFixture postgres) : IAsyncLifetime
         await WaitUntilAsync(async () => (await client.GetAsync("/health", Cancellation)).StatusCode == HttpStatusCode.OK);
 
         var catalog = Worker.Service<ITenantCatalog>();
+        // Registered the moment the Worker is ready: it listens before its first pass, so this cannot fall between.
         await catalog.CreateAsync("late", "Late Inc.", Cancellation);
-        var clock = System.Diagnostics.Stopwatch.StartNew();
+
+        // Within 30 s, against a poll interval of an hour: only the announcement can have woken the Worker.
         await WaitUntilAsync(async () => (await catalog.FindAsync("late", Cancellation))?.State == TenantState.Ready);
-        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(10), $"took {clock.Elapsed}");
     }
 
     [Fact]

@@ -84,25 +84,30 @@ public sealed class RegistryTests(PostgresFixture postgres) : DatabaseTest(postg
     }
 
     [Fact]
-    public async Task A_registration_in_another_process_is_announced_to_listeners()
+    public async Task A_registration_in_another_process_is_announced_to_a_subscription_active_before_it()
     {
         await using var listener = new TenancyHost(ConnectionString);
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(Cancellation);
         timeout.CancelAfter(TimeSpan.FromSeconds(30));
         var registrations = listener.Services.GetRequiredService<TenantRegistrations>();
-        await using IAsyncEnumerator<string> announced = registrations.ListenAsync(timeout.Token).GetAsyncEnumerator(timeout.Token);
-        Task<bool> first = announced.MoveNextAsync().AsTask();
+        await using RegistrationSubscription subscription = await registrations.SubscribeAsync(timeout.Token);
 
-        // Keep registering until the listener is surely subscribed; every name it hears must be one of ours.
-        string[] names = [.. Enumerable.Range(0, 50).Select(i => $"heard_{i}")];
-        for (int i = 0; !first.IsCompleted && i < names.Length; i++)
+        // Once SubscribeAsync returned, nothing is missed: a single registration right after it must be heard.
+        await Host.Registry.RegisterAsync("heard", Cancellation);
+        await Host.Registry.RegisterAsync("heard", Cancellation); // idempotent: no second announcement
+        await Host.Registry.RegisterAsync("also_heard", Cancellation);
+
+        List<string> heard = [];
+        await foreach (string name in subscription.ReadAllAsync(timeout.Token))
         {
-            await Host.Registry.RegisterAsync(names[i], Cancellation);
-            await Task.WhenAny(first, Task.Delay(100, Cancellation));
+            heard.Add(name);
+            if (heard.Count == 2)
+            {
+                break;
+            }
         }
 
-        Assert.True(await first);
-        Assert.Contains(announced.Current, names);
+        Assert.Equal(["heard", "also_heard"], heard);
     }
 
     [Fact]
