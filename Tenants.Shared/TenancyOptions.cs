@@ -13,4 +13,17 @@ public sealed class TenancyOptions
 
     /// <summary>How long a positive registry look-up is trusted before the catalog is asked again.</summary>
     public TimeSpan RegistryCacheDuration { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// Defence in depth (DESIGN.md §8): each tenant scope also switches its connections to a role that can use only
+    /// that tenant's schema and the shared one. The migrator creates and grants the roles; the pool reset undoes the
+    /// switch. Needs an owner that may create roles.
+    /// </summary>
+    public bool TenantRoles { get; set; }
+
+    /// <summary>
+    /// Prefixes the per-tenant roles' names. Roles are cluster-wide: apps that share a PostgreSQL cluster need
+    /// prefixes of their own.
+    /// </summary>
+    public string TenantRolePrefix { get; set; } = "tenant_";
 }

@@ -1,9 +1,10 @@
+using System.Text.RegularExpressions;
 using Microsoft.Extensions.Options;
 
 namespace Tenants.Shared;
 
 /// <summary>The shared schema's name obeys the tenant-name rules (bar clashing with itself), and is never <c>public</c>.</summary>
-internal sealed class TenancyOptionsValidator : IValidateOptions<TenancyOptions>
+internal sealed partial class TenancyOptionsValidator : IValidateOptions<TenancyOptions>
 {
     public ValidateOptionsResult Validate(string? name, TenancyOptions options)
     {
@@ -14,8 +15,17 @@ internal sealed class TenancyOptionsValidator : IValidateOptions<TenancyOptions>
             return ValidateOptionsResult.Fail($"Tenancy:SharedSchema '{options.SharedSchema}': {problem}");
         }
 
-        return options.RegistryCacheDuration < TimeSpan.Zero
-            ? ValidateOptionsResult.Fail("Tenancy:RegistryCacheDuration must not be negative.")
+        if (options.RegistryCacheDuration < TimeSpan.Zero)
+        {
+            return ValidateOptionsResult.Fail("Tenancy:RegistryCacheDuration must not be negative.");
+        }
+
+        // A prefix leaves room for a name: the role's name is the prefix then the tenant (hashed when too long).
+        return options.TenantRolePrefix is not { Length: >= 1 and <= 20 } prefix || !ValidPrefix().IsMatch(prefix)
+            ? ValidateOptionsResult.Fail($"Tenancy:TenantRolePrefix '{options.TenantRolePrefix}': 1 to 20 characters, a lowercase letter first, then lowercase letters, digits or underscores.")
             : ValidateOptionsResult.Success;
     }
+
+    [GeneratedRegex("^[a-z][a-z0-9_]*$")]
+    private static partial Regex ValidPrefix();
 }

@@ -7,13 +7,21 @@ using Tenants.Shared.Catalog;
 using Tenants.Shared.EntityFramework;
 using Tenants.Shared.Migrations;
 using Tenants.Shared.Routing;
+using Tenants.Shared.Security;
 
 namespace Tenants.Shared;
 
 public static class TenancyServiceCollectionExtensions
 {
-    /// <summary>Registers the tenancy core: options, the data source, routing, the registry and the context.</summary>
-    public static IServiceCollection AddTenancy(this IServiceCollection services, string connectionString, Action<TenancyOptions>? configure = null)
+    /// <summary>Registers the tenancy core: options, the data sources, routing, the registry and the context.</summary>
+    /// <param name="services">The service collection.</param>
+    /// <param name="connectionString">The app's connections: tenant data and catalog reads, ideally a least-privileged role.</param>
+    /// <param name="configure">Adjusts <see cref="TenancyOptions"/>.</param>
+    /// <param name="ownerConnectionString">
+    /// The schema owner's connections, for creating the catalog, migrating and granting (DESIGN.md §8); null when the
+    /// app's role owns the schemas itself.
+    /// </param>
+    public static IServiceCollection AddTenancy(this IServiceCollection services, string connectionString, Action<TenancyOptions>? configure = null, string? ownerConnectionString = null)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(connectionString);
         OptionsBuilder<TenancyOptions> options = services.AddOptions<TenancyOptions>();
@@ -30,6 +38,11 @@ public static class TenancyServiceCollectionExtensions
             connectionString,
             sp.GetRequiredService<ITenantConnectionRouting>(),
             sp.GetRequiredService<IOptions<TenancyOptions>>()));
+        services.TryAddSingleton(sp => new OwnerDataSource(
+            ownerConnectionString ?? connectionString,
+            connectionString,
+            sp.GetRequiredService<IOptions<TenancyOptions>>()));
+        services.TryAddSingleton<TenantPrivileges>();
         services.TryAddSingleton<TenantCatalog>();
         services.TryAddSingleton<ITenantRegistry>(sp => sp.GetRequiredService<TenantCatalog>());
         services.TryAddSingleton<ITenantCatalog>(sp => sp.GetRequiredService<TenantCatalog>());
@@ -47,6 +60,7 @@ public static class TenancyServiceCollectionExtensions
         where TContext : DbContext
     {
         services.AddOptions<MigrationRunnerOptions>();
+        services.TryAddSingleton(sp => new MigrationContextFactory<TContext>(sp, npgsqlOptions));
         services.TryAddSingleton<TenantMigrator<TContext>>();
         services.TryAddSingleton<TenantMigrationRunner<TContext>>();
         return services.AddDbContext<TContext>((sp, builder) => builder.UseTenantSchemas(

@@ -1,3 +1,5 @@
+using Tenants.Shared.Security;
+
 namespace Tenants.Shared.Catalog;
 
 /// <summary>The catalog table's DDL and statements, in one place. Every identifier is quoted.</summary>
@@ -11,7 +13,7 @@ internal sealed class CatalogSql
 
     private const string Columns = "name, display_name, state, last_migration, attempts, last_error, registered_at, updated_at";
 
-    public CatalogSql(string sharedSchema)
+    public CatalogSql(string sharedSchema, TenantPrivileges privileges)
     {
         string schema = PgIdentifier.Quote(sharedSchema); // quoted anyway, though already validated
         string table = $"{schema}.\"tenants\"";
@@ -34,6 +36,7 @@ internal sealed class CatalogSql
                 $fn$ BEGIN PERFORM pg_notify('{RegisteredChannel}', NEW.name); RETURN NEW; END $fn$;
             CREATE OR REPLACE TRIGGER "tenants_notify" AFTER INSERT ON {table}
                 FOR EACH ROW EXECUTE FUNCTION {schema}."tenants_notify"();
+            {privileges.CatalogGrants(table)}
             """;
         Insert = $"INSERT INTO {table} (name, display_name) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING RETURNING {Columns}";
         Exists = $"SELECT EXISTS (SELECT 1 FROM {table} WHERE name = $1)";

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using Microsoft.Extensions.Options;
 using Npgsql;
+using Tenants.Shared.Security;
 
 namespace Tenants.Shared.Catalog;
 
@@ -13,17 +14,20 @@ namespace Tenants.Shared.Catalog;
 public sealed class TenantCatalog : ITenantRegistry, ITenantCatalog, IDisposable
 {
     private readonly NpgsqlDataSource _dataSource;
+    private readonly NpgsqlDataSource _owner;
     private readonly TenancyOptions _options;
     private readonly CatalogSql _sql;
     private readonly ConcurrentDictionary<string, long> _knownUntil = new(StringComparer.Ordinal);
     private readonly SemaphoreSlim _bootstrapGate = new(1, 1);
     private volatile bool _bootstrapped;
 
-    public TenantCatalog(TenantDataSource dataSource, IOptions<TenancyOptions> options)
+    public TenantCatalog(TenantDataSource dataSource, OwnerDataSource owner, TenantPrivileges privileges, IOptions<TenancyOptions> options)
     {
+        ArgumentNullException.ThrowIfNull(privileges);
         _dataSource = dataSource.Shared;
+        _owner = owner.Source;
         _options = options.Value;
-        _sql = new CatalogSql(_options.SharedSchema);
+        _sql = new CatalogSql(_options.SharedSchema, privileges);
     }
 
     public async Task<bool> RegisterAsync(string name, CancellationToken cancellationToken = default) =>
@@ -138,18 +142,19 @@ public sealed class TenantCatalog : ITenantRegistry, ITenantCatalog, IDisposable
         return names;
     }
 
+    // Outcomes are the owner's to record: the app role may read and insert, never update.
     public Task MarkReadyAsync(string name, string? lastMigration, CancellationToken cancellationToken = default) =>
-        ExecuteAsync(_sql.MarkReady, cancellationToken, name, lastMigration);
+        ExecuteAsOwnerAsync(_sql.MarkReady, cancellationToken, name, lastMigration);
 
     public Task MarkFailedAsync(string name, string error, CancellationToken cancellationToken = default) =>
-        ExecuteAsync(_sql.MarkFailed, cancellationToken, name, error);
+        ExecuteAsOwnerAsync(_sql.MarkFailed, cancellationToken, name, error);
 
     public void Dispose() => _bootstrapGate.Dispose();
 
-    private async Task ExecuteAsync(string sql, CancellationToken cancellationToken, params object?[] values)
+    private async Task ExecuteAsOwnerAsync(string sql, CancellationToken cancellationToken, params object?[] values)
     {
         await EnsureCatalogAsync(cancellationToken).ConfigureAwait(false);
-        await using NpgsqlCommand command = Command(sql, values);
+        await using NpgsqlCommand command = Command(sql, values, _owner);
         await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
     }
 
@@ -160,9 +165,9 @@ public sealed class TenantCatalog : ITenantRegistry, ITenantCatalog, IDisposable
         return await reader.ReadAsync(cancellationToken).ConfigureAwait(false) ? Read(reader) : null;
     }
 
-    private NpgsqlCommand Command(string sql, object?[] values)
+    private NpgsqlCommand Command(string sql, object?[] values, NpgsqlDataSource? source = null)
     {
-        NpgsqlCommand command = _dataSource.CreateCommand(sql);
+        NpgsqlCommand command = (source ?? _dataSource).CreateCommand(sql);
         foreach (object? value in values)
         {
             command.Parameters.Add(new NpgsqlParameter { Value = value ?? DBNull.Value });
@@ -206,7 +211,8 @@ public sealed class TenantCatalog : ITenantRegistry, ITenantCatalog, IDisposable
         {
             if (!_bootstrapped)
             {
-                await using NpgsqlConnection connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+                // The owner creates the catalog (and grants the app role its part); the app role could not.
+                await using NpgsqlConnection connection = await _owner.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
                 await using NpgsqlTransaction transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
                 await using NpgsqlCommand command = new(_sql.Bootstrap, connection, transaction);
                 await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);

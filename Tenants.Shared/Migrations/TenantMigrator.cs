@@ -1,10 +1,11 @@
 using System.Diagnostics;
 using Microsoft.EntityFrameworkCore;
-using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Npgsql;
 using Tenants.Shared.Catalog;
+using Tenants.Shared.EntityFramework;
+using Tenants.Shared.Security;
 
 namespace Tenants.Shared.Migrations;
 
@@ -15,10 +16,11 @@ namespace Tenants.Shared.Migrations;
 /// pinned to it, inside the tenant's context so logs and spans carry the tenant. The outcome goes to the catalog.
 /// </summary>
 public sealed partial class TenantMigrator<TContext>(
-    TenantDataSource dataSource,
+    OwnerDataSource owner,
     TenantContext tenants,
     ITenantCatalog catalog,
-    IServiceScopeFactory scopes,
+    MigrationContextFactory<TContext> contexts,
+    TenantPrivileges privileges,
     IOptions<TenancyOptions> options,
     ILogger<TenantMigrator<TContext>> logger)
     where TContext : DbContext
@@ -38,12 +40,13 @@ public sealed partial class TenantMigrator<TContext>(
         using Activity? span = TenancyTelemetry.Source.StartActivity("migrate tenant");
         try
         {
-            await using NpgsqlConnection lockConnection = await dataSource.Shared.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+            await using NpgsqlConnection lockConnection = await owner.Source.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
             await ExecuteAsync(lockConnection, LockSql, tenant, cancellationToken).ConfigureAwait(false);
             try
             {
                 await ExecuteAsync(lockConnection, $"CREATE SCHEMA IF NOT EXISTS {PgIdentifier.Quote(tenant)}", null, cancellationToken).ConfigureAwait(false);
                 (IReadOnlyList<string> applied, string? last) = await ApplyAsync(tenant, cancellationToken).ConfigureAwait(false);
+                await privileges.GrantTenantAsync(lockConnection, tenant, cancellationToken).ConfigureAwait(false);
                 await catalog.MarkReadyAsync(tenant, last, cancellationToken).ConfigureAwait(false);
                 LogMigrated(tenant, applied.Count, clock.ElapsedMilliseconds);
                 TenancyTelemetry.MigrationsApplied.Add(applied.Count);
@@ -69,12 +72,11 @@ public sealed partial class TenantMigrator<TContext>(
 
     private async Task<(IReadOnlyList<string> Applied, string? Last)> ApplyAsync(string tenant, CancellationToken cancellationToken)
     {
-        await using AsyncServiceScope services = scopes.CreateAsyncScope();
-        TContext db = services.ServiceProvider.GetRequiredService<TContext>();
-
-        // Kept open across the whole pass so that the schema-only search_path below holds for every migration.
-        await db.Database.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
-        await ExecuteAsync((NpgsqlConnection)db.Database.GetDbConnection(), $"SET search_path TO {PgIdentifier.Quote(tenant)}", null, cancellationToken).ConfigureAwait(false);
+        // A connection of its own, kept open across the whole pass so that the schema-only search_path holds for
+        // every migration.
+        await using NpgsqlConnection connection = await owner.Source.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await ExecuteAsync(connection, $"SET search_path TO {PgIdentifier.Quote(tenant)}", null, cancellationToken).ConfigureAwait(false);
+        await using TContext db = contexts.Create(connection);
 
         List<string> pending = [.. await db.Database.GetPendingMigrationsAsync(cancellationToken).ConfigureAwait(false)];
         if (pending.Count > 0)

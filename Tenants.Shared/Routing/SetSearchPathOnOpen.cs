@@ -8,10 +8,12 @@ namespace Tenants.Shared.Routing;
 /// Routes by a session <c>SET search_path</c> right after a connection opens inside a tenant scope; outside any
 /// scope it costs nothing, because the data source's startup search_path is the shared schema alone and Npgsql's pool
 /// reset (DISCARD ALL, pipelined with the next command) brings every returned connection back to it. One pool serves
-/// every tenant, so connections stay bounded by the pool size whatever the tenant count.
+/// every tenant, so connections stay bounded by the pool size whatever the tenant count. With
+/// <see cref="TenancyOptions.TenantRoles"/> on, it also switches to the tenant's role (DESIGN.md §8).
 /// </summary>
 public sealed class SetSearchPathOnOpen(IOptions<TenancyOptions> options) : ITenantConnectionRouting
 {
+    private readonly TenancyOptions _options = options.Value;
     private readonly string _quotedSharedSchema = PgIdentifier.Quote(options.Value.SharedSchema);
 
     // What each live connection object serves now; null = shared schema only. Weak: it dies with the connection.
@@ -61,9 +63,15 @@ public sealed class SetSearchPathOnOpen(IOptions<TenancyOptions> options) : ITen
         }
 
         // The tenant name was validated when its scope opened; quoting anyway keeps this safe on its own.
-        string sql = tenant is null
-            ? $"SET search_path TO {_quotedSharedSchema}"
-            : $"SET search_path TO {PgIdentifier.Quote(tenant)}, {_quotedSharedSchema}";
+        // With tenant roles on, the role switch rides in the same round trip; the pool reset undoes it too.
+        string sql = (tenant, _options.TenantRoles) switch
+        {
+            (null, false) => $"SET search_path TO {_quotedSharedSchema}",
+            (null, true) => $"SET search_path TO {_quotedSharedSchema}; RESET ROLE",
+            (_, false) => $"SET search_path TO {PgIdentifier.Quote(tenant)}, {_quotedSharedSchema}",
+            (_, true) => $"SET search_path TO {PgIdentifier.Quote(tenant)}, {_quotedSharedSchema}; " +
+                $"SET ROLE {PgIdentifier.Quote(Security.TenantRoles.NameFor(tenant, _options.TenantRolePrefix))}",
+        };
         return new RoutePlan(sql, tenant, serving);
     }
 

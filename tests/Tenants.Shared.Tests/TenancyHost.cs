@@ -12,14 +12,14 @@ public sealed class TenancyHost : IAsyncDisposable
 {
     private readonly ServiceProvider _services;
 
-    public TenancyHost(string connectionString, Action<TenancyOptions>? configure = null, Action<IServiceCollection>? services = null)
+    public TenancyHost(string connectionString, Action<TenancyOptions>? configure = null, Action<IServiceCollection>? services = null, string? ownerConnectionString = null)
     {
         ConnectionString = connectionString;
         var collection = new ServiceCollection();
         services?.Invoke(collection);
         _services = collection
             .AddLogging()
-            .AddTenancy(connectionString, configure)
+            .AddTenancy(connectionString, configure, ownerConnectionString)
             .AddTenantDbContext<NotesContext>()
             .BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = true, ValidateScopes = true });
     }

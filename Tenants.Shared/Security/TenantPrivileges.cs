@@ -1,0 +1,89 @@
+using Microsoft.Extensions.Options;
+using Npgsql;
+
+namespace Tenants.Shared.Security;
+
+/// <summary>
+/// What the owner grants, and to whom (DESIGN.md §8). With <see cref="TenancyOptions.TenantRoles"/> on, each tenant's
+/// tables go to that tenant's role, and the app role (and the owner) may switch to it; otherwise they go to the app
+/// role directly. The catalog is readable and insertable by the app role, never updatable: only the owner records
+/// migration outcomes. With one role for all (no app role of its own) there is nothing to grant.
+/// </summary>
+public sealed class TenantPrivileges(OwnerDataSource owner, IOptions<TenancyOptions> options)
+{
+    private readonly TenancyOptions _options = options.Value;
+
+    /// <summary>Statements that let the app role read the catalog and register tenants; empty when nothing to grant.</summary>
+    internal string CatalogGrants(string quotedCatalogTable)
+    {
+        if (owner.AppRole is not { } app)
+        {
+            return string.Empty;
+        }
+
+        string role = PgIdentifier.Quote(app);
+        return $"""
+            GRANT USAGE ON SCHEMA {PgIdentifier.Quote(_options.SharedSchema)} TO {role};
+            GRANT SELECT, INSERT ON {quotedCatalogTable} TO {role};
+            """;
+    }
+
+    /// <summary>
+    /// Grants the tenant's current tables and sequences (called after each migration, so new ones are covered), and
+    /// keeps the migration history out of reach.
+    /// </summary>
+    public async Task GrantTenantAsync(NpgsqlConnection ownerConnection, string tenant, CancellationToken cancellationToken)
+    {
+        string? grantee = _options.TenantRoles ? TenantRoles.NameFor(tenant, _options.TenantRolePrefix) : owner.AppRole;
+        if (grantee is null)
+        {
+            return;
+        }
+
+        // Both names passed the allow-lists (no quotes in them); quoted and escaped anyway.
+        string schema = PgIdentifier.Quote(tenant);
+        string role = PgIdentifier.Quote(grantee);
+        string roleLiteral = Literal(grantee);
+        string sql = $"""
+            GRANT USAGE ON SCHEMA {schema}, {PgIdentifier.Quote(_options.SharedSchema)} TO {role};
+            GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA {schema} TO {role};
+            GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA {schema} TO {role};
+            DO $do$ BEGIN
+                IF to_regclass(format('%I.%I', {Literal(tenant)}, '__EFMigrationsHistory')) IS NOT NULL THEN
+                    EXECUTE format('REVOKE ALL ON TABLE %I.%I FROM %I', {Literal(tenant)}, '__EFMigrationsHistory', {roleLiteral});
+                END IF;
+            END $do$;
+            """;
+        if (_options.TenantRoles)
+        {
+            // Roles are cluster-wide, and another database may create the same one at the same moment.
+            sql = $"""
+                DO $do$ BEGIN
+                    IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = {roleLiteral}) THEN
+                        CREATE ROLE {role} NOLOGIN NOINHERIT;
+                    END IF;
+                EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL;
+                END $do$;
+                {sql}
+                GRANT {role} TO CURRENT_USER{(owner.AppRole is { } app ? $", {PgIdentifier.Quote(app)}" : string.Empty)};
+                """;
+        }
+
+        // Concurrent grants on one cluster-wide role can collide ("tuple concurrently updated"): a retry settles it.
+        for (int attempt = 1; ; attempt++)
+        {
+            try
+            {
+                await using var command = new NpgsqlCommand(sql, ownerConnection);
+                await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+                return;
+            }
+            catch (PostgresException e) when (attempt < 5 && e.SqlState is PostgresErrorCodes.InternalError or PostgresErrorCodes.UniqueViolation)
+            {
+                await Task.Delay(TimeSpan.FromMilliseconds(20 * attempt), cancellationToken).ConfigureAwait(false);
+            }
+        }
+    }
+
+    private static string Literal(string value) => $"'{value.Replace("'", "''", StringComparison.Ordinal)}'";
+}

@@ -1,0 +1,120 @@
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
+using Npgsql;
+
+namespace Tenants.Shared.Tests;
+
+/// <summary>
+/// The app logs in as a role of its own (not a superuser, NOINHERIT), the owner migrates and grants, and each tenant
+/// scope switches to the tenant's role (DESIGN.md §8). Roles are cluster-wide, so each test names its own.
+/// </summary>
+public sealed class LeastPrivilegeTests(PostgresFixture postgres) : DatabaseTest(postgres)
+{
+    private readonly string _appRole = $"app_{Guid.NewGuid():N}"[..16];
+    private readonly string _prefix = $"t{Guid.NewGuid():N}"[..9] + "_";
+    private TenancyHost? _app;
+
+    private TenancyHost App => _app!;
+
+    public override async ValueTask InitializeAsync()
+    {
+        await base.InitializeAsync();
+        await using (NpgsqlCommand create = Host.DataSource.Shared.CreateCommand($"CREATE ROLE {_appRole} LOGIN NOSUPERUSER NOINHERIT"))
+        {
+            await create.ExecuteNonQueryAsync(Cancellation);
+        }
+
+        // A pool of one: whatever a scope leaves on the session would reach the next open.
+        string app = new NpgsqlConnectionStringBuilder(ConnectionString) { Username = _appRole, MaxPoolSize = 1 }.ConnectionString;
+        _app = new TenancyHost(app, o => (o.TenantRoles, o.TenantRolePrefix) = (true, _prefix), ownerConnectionString: ConnectionString);
+        await App.ProvisionAsync("lp_a");
+        await App.ProvisionAsync("lp_b");
+    }
+
+    public override async ValueTask DisposeAsync()
+    {
+        if (_app is not null)
+        {
+            await _app.DisposeAsync();
+        }
+
+        await base.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task Inside_a_scope_even_a_query_qualified_with_another_tenants_schema_is_refused()
+    {
+        await using (App.Tenants.Enter("lp_a"))
+        {
+            await using NpgsqlConnection connection = await App.DataSource.OpenConnectionAsync(Cancellation);
+            Assert.Equal($"{_prefix}lp_a", await ScalarAsync<string>(connection, "SELECT current_user"));
+            Assert.Equal(0L, await ScalarAsync<long>(connection, "SELECT count(*) FROM notes"));
+            Assert.Equal(0L, await ScalarAsync<long>(connection, "SELECT count(*) FROM lp_a.notes"));
+
+            PostgresException foreign = await Assert.ThrowsAsync<PostgresException>(() => ScalarAsync<long>(connection, "SELECT count(*) FROM lp_b.notes"));
+            Assert.Equal(PostgresErrorCodes.InsufficientPrivilege, foreign.SqlState);
+
+            // The migration history is the owner's alone, even in the tenant's own schema.
+            PostgresException history = await Assert.ThrowsAsync<PostgresException>(() => ScalarAsync<long>(connection, "SELECT count(*) FROM \"__EFMigrationsHistory\""));
+            Assert.Equal(PostgresErrorCodes.InsufficientPrivilege, history.SqlState);
+        }
+    }
+
+    [Fact]
+    public async Task The_app_role_writes_through_EF_inside_its_scope_and_reaches_no_tenant_outside_one()
+    {
+        await using (App.Tenants.Enter("lp_b"))
+        await using (AsyncServiceScope scope = App.CreateScope())
+        {
+            NotesContext db = scope.ServiceProvider.GetRequiredService<NotesContext>();
+            db.Notes.Add(new Note { Tenant = "lp_b", Body = "granted" });
+            await db.SaveChangesAsync(Cancellation);
+            Assert.Equal(1, await db.Notes.CountAsync(Cancellation));
+        }
+
+        Assert.Equal((1L, 0L), await Host.CountRowsAsync("lp_b"));
+        await using NpgsqlConnection outside = await App.DataSource.OpenConnectionAsync(Cancellation);
+        Assert.Equal(_appRole, await ScalarAsync<string>(outside, "SELECT current_user"));
+        foreach (string tenant in (string[])["lp_a", "lp_b"])
+        {
+            PostgresException refused = await Assert.ThrowsAsync<PostgresException>(() => ScalarAsync<long>(outside, $"SELECT count(*) FROM {tenant}.notes"));
+            Assert.Equal(PostgresErrorCodes.InsufficientPrivilege, refused.SqlState);
+        }
+
+        // The catalog: readable (resolution), never updatable (only the owner records outcomes).
+        Assert.Equal(2L, await ScalarAsync<long>(outside, "SELECT count(*) FROM tenants"));
+        PostgresException update = await Assert.ThrowsAsync<PostgresException>(() => ScalarAsync<long>(outside, "UPDATE tenants SET state = 'ready' RETURNING 1"));
+        Assert.Equal(PostgresErrorCodes.InsufficientPrivilege, update.SqlState);
+    }
+
+    [Fact]
+    public async Task The_pool_reset_undoes_the_role_switch()
+    {
+        await using (App.Tenants.Enter("lp_a"))
+        {
+            await using NpgsqlConnection inScope = await App.DataSource.OpenConnectionAsync(Cancellation);
+            Assert.Equal($"{_prefix}lp_a", await ScalarAsync<string>(inScope, "SELECT current_user"));
+        }
+
+        // Straight from the pool (no routing at all), the same single session: only the reset can have restored it.
+        await using NpgsqlConnection next = await App.DataSource.Shared.OpenConnectionAsync(Cancellation);
+        Assert.Equal(_appRole, await ScalarAsync<string>(next, "SELECT current_user"));
+        Assert.Equal("\"shared\"", await ScalarAsync<string>(next, "SELECT current_setting('search_path')"));
+    }
+
+    [Fact]
+    public async Task The_app_role_cannot_create_the_catalog_or_migrate_it_needs_the_owner()
+    {
+        string database = await Postgres.Cluster.CreateDatabaseAsync(Cancellation);
+        string appOnly = new NpgsqlConnectionStringBuilder(database) { Username = _appRole }.ConnectionString;
+        await using var alone = new TenancyHost(appOnly);
+        PostgresException refused = await Assert.ThrowsAsync<PostgresException>(() => alone.Registry.RegisterAsync("lp_c", Cancellation));
+        Assert.Equal(PostgresErrorCodes.InsufficientPrivilege, refused.SqlState);
+    }
+
+    private static async Task<T> ScalarAsync<T>(NpgsqlConnection connection, string sql)
+    {
+        await using var command = new NpgsqlCommand(sql, connection);
+        return (T)(await command.ExecuteScalarAsync(Cancellation))!;
+    }
+}
