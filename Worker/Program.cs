@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Logging.Console;
 using Saas.Api.Infrastructure;
 using Saas.Worker.Commands;
 using Saas.Worker.Extensions;
@@ -19,6 +20,7 @@ public sealed class Program
         if (args is ["tenants", .. var command])
         {
             HostApplicationBuilder cli = Host.CreateApplicationBuilder(args);
+            cli.Services.Configure<ConsoleLoggerOptions>(o => o.LogToStandardErrorThreshold = LogLevel.Trace); // stdout is the report
             cli.AddTenantData();
             using IHost host = cli.Build();
             var commands = new TenantCommands(

@@ -5,15 +5,24 @@ namespace Saas.Api.Infrastructure;
 /// <summary>The app's data wiring, shared by the Api and the Worker (which applies this project's migrations).</summary>
 public static class AppDataExtensions
 {
-    /// <summary>The database connection string's name, as the AppHost publishes it.</summary>
+    /// <summary>The app's connection string name (a least-privileged role), as the AppHost publishes it.</summary>
     public const string DatabaseName = "appdb";
 
-    /// <summary>Tenancy (bound from the Tenancy section) over <c>ConnectionStrings:appdb</c>, and the app's DbContext.</summary>
+    /// <summary>The schema owner's connection string name: provisioning and migrations only (DESIGN.md §8).</summary>
+    public const string OwnerConnectionName = "appdb-owner";
+
+    /// <summary>
+    /// Tenancy (bound from the Tenancy section) over <c>ConnectionStrings:appdb</c>, with <c>ConnectionStrings:appdb-owner</c>
+    /// for provisioning and migrations when set (else the app's role owns the schemas itself), and the app's DbContext.
+    /// </summary>
     public static void AddAppData(this IHostApplicationBuilder builder)
     {
         string connectionString = builder.Configuration.GetConnectionString(DatabaseName)
             ?? throw new InvalidOperationException($"ConnectionStrings:{DatabaseName} is not set. Run the app through the AppHost, or set it.");
-        builder.Services.AddTenancy(connectionString, o => builder.Configuration.GetSection(TenancyOptions.SectionName).Bind(o));
+        builder.Services.AddTenancy(
+            connectionString,
+            o => builder.Configuration.GetSection(TenancyOptions.SectionName).Bind(o),
+            builder.Configuration.GetConnectionString(OwnerConnectionName));
         builder.Services.AddTenantDbContext<AppDbContext>();
     }
 }
