@@ -1,17 +1,22 @@
 IDistributedApplicationBuilder builder = DistributedApplication.CreateBuilder(args);
 
-// The name both services read their connection string by (ConnectionStrings:appdb), whatever the server's resource is called.
+// The names both services read their connection strings by (ConnectionStrings:appdb, ConnectionStrings:appdb-owner),
+// whatever the server's resource is called.
 const string DatabaseName = "appdb";
-IResourceBuilder<IResourceWithConnectionString> database = builder.AddAppDatabase(DatabaseName);
+const string OwnerName = $"{DatabaseName}-owner";
+AppDatabase database = builder.AddAppDatabase(DatabaseName);
 
+// Both provision and migrate (the owner connection); tenant data goes through the app's role.
 IResourceBuilder<ProjectResource> worker = builder.AddProject<Projects.Saas_Worker>("worker")
-    .WithReference(database, DatabaseName)
-    .WaitFor(database)
+    .WithReference(database.App, DatabaseName)
+    .WithReference(database.Owner, OwnerName)
+    .WaitFor(database.Server)
     .WithHttpHealthCheck("/health"); // healthy once its first migration pass is done
 
 builder.AddProject<Projects.Saas_Api>("api")
-    .WithReference(database, DatabaseName)
-    .WaitFor(database)
+    .WithReference(database.App, DatabaseName)
+    .WithReference(database.Owner, OwnerName)
+    .WaitFor(database.Server)
     .WaitFor(worker);
 
 builder.Build().Run();

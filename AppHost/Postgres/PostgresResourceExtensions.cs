@@ -13,7 +13,12 @@ namespace Aspire.Hosting;
 /// </summary>
 public static class PostgresResourceExtensions
 {
-    public static IResourceBuilder<IResourceWithConnectionString> AddAppDatabase(this IDistributedApplicationBuilder builder, string name)
+    /// <summary>
+    /// The app's database, as two connections (DESIGN.md §8): <paramref name="name"/> logs in as the app's own role
+    /// (<c>Postgres:AppRole</c>, default <c>saas_app</c>: not a superuser), <c>{name}-owner</c> as the owner, for
+    /// provisioning and migrations only. External mode reads both from <c>ConnectionStrings</c>.
+    /// </summary>
+    public static AppDatabase AddAppDatabase(this IDistributedApplicationBuilder builder, string name)
     {
         string mode = (builder.Configuration["Postgres:Mode"] ?? "auto").ToLowerInvariant();
         bool external = !string.IsNullOrWhiteSpace(builder.Configuration.GetConnectionString(name));
@@ -26,12 +31,33 @@ public static class PostgresResourceExtensions
         };
         Console.WriteLine($"PostgreSQL: {choice} (Postgres:Mode={mode}; set it to container, local or external to choose)");
 
-        return choice switch
+        string ownerName = $"{name}-owner";
+        if (choice == "external")
         {
-            "external" => builder.AddConnectionString(name),
-            "container" => builder.AddPostgres("postgres").WithDataVolume().AddDatabase(name),
-            _ => builder.AddLocalPostgres("postgres", name),
-        };
+            // Both from configuration; an operator who gives no owner connection lets the app's role own the schemas.
+            IResourceBuilder<IResourceWithConnectionString> app = builder.AddConnectionString(name);
+            return new AppDatabase(app, string.IsNullOrWhiteSpace(builder.Configuration.GetConnectionString(ownerName)) ? app : builder.AddConnectionString(ownerName), app);
+        }
+
+        string appRole = builder.Configuration["Postgres:AppRole"] ?? "saas_app";
+        ParameterResource appPassword = ParameterResourceBuilderExtensions.CreateDefaultPasswordParameter(builder, $"{name}-app-password");
+        string initDirectory = Path.Combine(AppContext.BaseDirectory, "Postgres", "init");
+        if (choice == "container")
+        {
+            IResourceBuilder<PostgresServerResource> server = builder.AddPostgres("postgres")
+                .WithDataVolume()
+                .WithInitFiles(initDirectory)
+                .WithEnvironment("APP_ROLE", appRole)
+                .WithEnvironment("APP_PASSWORD", appPassword);
+            IResourceBuilder<PostgresDatabaseResource> owner = server.AddDatabase(ownerName, name);
+            EndpointReference endpoint = server.Resource.PrimaryEndpoint;
+            return new AppDatabase(AppConnection(builder, name, endpoint, appRole, appPassword), owner, server);
+        }
+
+        IResourceBuilder<LocalPostgresResource> local = builder.AddLocalPostgres("postgres", name)
+            .WithEnvironment("APP_ROLE", appRole)
+            .WithEnvironment("APP_PASSWORD", appPassword);
+        return new AppDatabase(AppConnection(builder, name, local.Resource.Endpoint, appRole, appPassword), local, local);
     }
 
     /// <summary>PostgreSQL from the installed binaries, its data in <c>Postgres:DataDirectory</c> (default <c>AppHost/.data/postgres</c>).</summary>
@@ -54,6 +80,11 @@ public static class PostgresResourceExtensions
             .WithEnvironment("POSTGRES_PASSWORD", password)
             .WithHealthCheck(healthCheck);
     }
+
+    private static IResourceBuilder<IResourceWithConnectionString> AppConnection(
+        IDistributedApplicationBuilder builder, string name, EndpointReference endpoint, string role, ParameterResource password) =>
+        builder.AddConnectionString(name, ReferenceExpression.Create(
+            $"Host={endpoint.Property(EndpointProperty.Host)};Port={endpoint.Property(EndpointProperty.Port)};Username={role};Password={password};Database={name}"));
 
     private static bool ContainerEngineAnswers()
     {

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs PostgreSQL from the installed server binaries as an Aspire executable resource (no container engine needed).
-# Environment (set by the AppHost): PGDATA_ROOT, PGPORT, POSTGRES_PASSWORD, POSTGRES_DB, PG_BIN (optional).
-# Data survives restarts in PGDATA_ROOT; the password is (re)applied on every start, so a new one never locks you out.
+# Environment (set by the AppHost): PGDATA_ROOT, PGPORT, POSTGRES_PASSWORD, POSTGRES_DB, APP_ROLE, APP_PASSWORD,
+# PG_BIN (optional). Data survives restarts in PGDATA_ROOT; the passwords are (re)applied on every start, so a new one
+# never locks you out.
 set -euo pipefail
 
 bin=${PG_BIN:-$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)}
@@ -38,6 +39,7 @@ SQL
 "${psql[@]}" -v db="$POSTGRES_DB" <<'SQL'
 SELECT format('CREATE DATABASE %I', :'db') WHERE NOT EXISTS (SELECT 1 FROM pg_database WHERE datname = :'db') \gexec
 SQL
+"${psql[@]}" -v role="$APP_ROLE" -v pw="$APP_PASSWORD" <"$(dirname "$0")/init/app-role.psql"
 echo "PostgreSQL is ready on localhost:$PGPORT, database $POSTGRES_DB"
 
 wait "$pg" || true

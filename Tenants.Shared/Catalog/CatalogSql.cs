@@ -36,6 +36,7 @@ internal sealed class CatalogSql
                 $fn$ BEGIN PERFORM pg_notify('{RegisteredChannel}', NEW.name); RETURN NEW; END $fn$;
             CREATE OR REPLACE TRIGGER "tenants_notify" AFTER INSERT ON {table}
                 FOR EACH ROW EXECUTE FUNCTION {schema}."tenants_notify"();
+            ALTER TABLE {table} ADD COLUMN IF NOT EXISTS grants text;
             {privileges.CatalogGrants(table)}
             """;
         Insert = $"INSERT INTO {table} (name, display_name) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING RETURNING {Columns}";
@@ -43,8 +44,9 @@ internal sealed class CatalogSql
         Names = $"SELECT name FROM {table}";
         Find = $"SELECT {Columns} FROM {table} WHERE name = $1";
         List = $"SELECT {Columns} FROM {table} ORDER BY name";
-        Behind = $"SELECT name FROM {table} WHERE state <> 'ready' OR last_migration IS DISTINCT FROM $1 ORDER BY name";
-        MarkReady = $"UPDATE {table} SET state = 'ready', last_migration = $2, last_error = NULL, updated_at = now() WHERE name = $1";
+        // Behind: not at the latest migration, or granted under other settings (tenant roles switched on, say).
+        Behind = $"SELECT name FROM {table} WHERE state <> 'ready' OR last_migration IS DISTINCT FROM $1 OR grants IS DISTINCT FROM $2 ORDER BY name";
+        MarkReady = $"UPDATE {table} SET state = 'ready', last_migration = $2, grants = $3, last_error = NULL, updated_at = now() WHERE name = $1";
         MarkFailed = $"UPDATE {table} SET state = 'failed', attempts = attempts + 1, last_error = $2, updated_at = now() WHERE name = $1";
     }
 

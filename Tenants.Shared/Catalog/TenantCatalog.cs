@@ -17,6 +17,7 @@ public sealed class TenantCatalog : ITenantRegistry, ITenantCatalog, IDisposable
     private readonly NpgsqlDataSource _owner;
     private readonly TenancyOptions _options;
     private readonly CatalogSql _sql;
+    private readonly string _grants;
     private readonly ConcurrentDictionary<string, long> _knownUntil = new(StringComparer.Ordinal);
     private readonly SemaphoreSlim _bootstrapGate = new(1, 1);
     private volatile bool _bootstrapped;
@@ -28,6 +29,7 @@ public sealed class TenantCatalog : ITenantRegistry, ITenantCatalog, IDisposable
         _owner = owner.Source;
         _options = options.Value;
         _sql = new CatalogSql(_options.SharedSchema, privileges);
+        _grants = privileges.Key;
     }
 
     public async Task<bool> RegisterAsync(string name, CancellationToken cancellationToken = default) =>
@@ -131,7 +133,7 @@ public sealed class TenantCatalog : ITenantRegistry, ITenantCatalog, IDisposable
     public async Task<IReadOnlyList<string>> BehindAsync(string? latestMigration, CancellationToken cancellationToken = default)
     {
         await EnsureCatalogAsync(cancellationToken).ConfigureAwait(false);
-        await using NpgsqlCommand command = Command(_sql.Behind, [latestMigration]);
+        await using NpgsqlCommand command = Command(_sql.Behind, [latestMigration, _grants]);
         await using NpgsqlDataReader reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
         var names = new List<string>();
         while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
@@ -144,7 +146,7 @@ public sealed class TenantCatalog : ITenantRegistry, ITenantCatalog, IDisposable
 
     // Outcomes are the owner's to record: the app role may read and insert, never update.
     public Task MarkReadyAsync(string name, string? lastMigration, CancellationToken cancellationToken = default) =>
-        ExecuteAsOwnerAsync(_sql.MarkReady, cancellationToken, name, lastMigration);
+        ExecuteAsOwnerAsync(_sql.MarkReady, cancellationToken, name, lastMigration, _grants);
 
     public Task MarkFailedAsync(string name, string error, CancellationToken cancellationToken = default) =>
         ExecuteAsOwnerAsync(_sql.MarkFailed, cancellationToken, name, error);

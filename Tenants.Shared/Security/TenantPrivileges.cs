@@ -13,6 +13,12 @@ public sealed class TenantPrivileges(OwnerDataSource owner, IOptions<TenancyOpti
 {
     private readonly TenancyOptions _options = options.Value;
 
+    /// <summary>
+    /// What a tenant's grants were made under, recorded in the catalog with its migration: when the settings change,
+    /// every tenant counts as behind and the next pass grants it anew.
+    /// </summary>
+    public string Key => $"{(_options.TenantRoles ? _options.TenantRolePrefix + "*" : "-")} to {owner.AppRole ?? "-"}";
+
     /// <summary>Statements that let the app role read the catalog and register tenants; empty when nothing to grant.</summary>
     internal string CatalogGrants(string quotedCatalogTable)
     {
