@@ -21,7 +21,10 @@ if (app.Environment.IsDevelopment())
     app.MapScalarApiReference();
 }
 
+app.MapCurrentTenantApi();
+#if (includeSample)
 app.MapArticlesApi();
+#endif
 app.MapTenantsApi();
 app.Run();
 

@@ -1,5 +1,7 @@
 using Microsoft.EntityFrameworkCore;
+#if (includeSample)
 using Saas.Api.Model;
+#endif
 
 namespace Saas.Api.Infrastructure;
 
@@ -9,7 +11,9 @@ namespace Saas.Api.Infrastructure;
 /// </summary>
 public sealed class AppDbContext(DbContextOptions<AppDbContext> options) : DbContext(options)
 {
+#if (includeSample)
     public DbSet<Article> Articles => Set<Article>();
+#endif
 
     protected override void OnModelCreating(ModelBuilder modelBuilder) =>
         modelBuilder.ApplyConfigurationsFromAssembly(typeof(AppDbContext).Assembly);

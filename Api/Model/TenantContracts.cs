@@ -19,3 +19,6 @@ public sealed record TenantResponse(
     public static TenantResponse From(TenantRecord r) => new(
         r.Name, r.DisplayName, r.State.ToString().ToLowerInvariant(), r.LastMigration, r.Attempts, r.LastError, r.RegisteredAt, r.UpdatedAt);
 }
+
+/// <summary>The request's tenant, and the schema and role its database session works in.</summary>
+public sealed record CurrentTenantResponse(string Name, string DisplayName, string Schema, string Role);

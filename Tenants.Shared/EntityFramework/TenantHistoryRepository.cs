@@ -15,12 +15,5 @@ internal sealed class TenantHistoryRepository(HistoryRepositoryDependencies depe
     private readonly string? _schema = TenantContext.CurrentTenant;
 
     protected override string? TableSchema => _schema ?? base.TableSchema;
-
-    // Asked first, so that a new tenant's missing history table is an answer, not a failed command logged as an error.
-    public override IReadOnlyList<HistoryRow> GetAppliedMigrations() =>
-        Exists() ? base.GetAppliedMigrations() : [];
-
-    public override async Task<IReadOnlyList<HistoryRow>> GetAppliedMigrationsAsync(CancellationToken cancellationToken = default) =>
-        await ExistsAsync(cancellationToken).ConfigureAwait(false) ? await base.GetAppliedMigrationsAsync(cancellationToken).ConfigureAwait(false) : [];
 }
 #pragma warning restore EF1001

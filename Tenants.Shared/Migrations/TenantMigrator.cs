@@ -46,7 +46,7 @@ public sealed partial class TenantMigrator<TContext>(
             {
                 await ExecuteAsync(lockConnection, $"CREATE SCHEMA IF NOT EXISTS {PgIdentifier.Quote(tenant)}", null, cancellationToken).ConfigureAwait(false);
                 (IReadOnlyList<string> applied, string? last) = await ApplyAsync(tenant, cancellationToken).ConfigureAwait(false);
-                await privileges.GrantTenantAsync(lockConnection, tenant, cancellationToken).ConfigureAwait(false);
+                await privileges.GrantTenantAsync(tenant, cancellationToken).ConfigureAwait(false);
                 await catalog.MarkReadyAsync(tenant, last, cancellationToken).ConfigureAwait(false);
                 LogMigrated(tenant, applied.Count, clock.ElapsedMilliseconds);
                 TenancyTelemetry.MigrationsApplied.Add(applied.Count);
@@ -56,8 +56,12 @@ public sealed partial class TenantMigrator<TContext>(
             }
             finally
             {
-                // A session lock outlives Close() on a pooled connection until its reuse: release it explicitly.
-                await ExecuteAsync(lockConnection, UnlockSql, tenant, CancellationToken.None).ConfigureAwait(false);
+                // A session lock outlives Close() on a pooled connection until its reuse: release it explicitly. A
+                // broken connection has ended its session, and the lock with it; the original error is what matters.
+                if (lockConnection.State == System.Data.ConnectionState.Open)
+                {
+                    await ExecuteAsync(lockConnection, UnlockSql, tenant, CancellationToken.None).ConfigureAwait(false);
+                }
             }
         }
         catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)

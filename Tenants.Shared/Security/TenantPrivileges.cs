@@ -38,7 +38,7 @@ public sealed class TenantPrivileges(OwnerDataSource owner, IOptions<TenancyOpti
     /// Grants the tenant's current tables and sequences (called after each migration, so new ones are covered), and
     /// keeps the migration history out of reach.
     /// </summary>
-    public async Task GrantTenantAsync(NpgsqlConnection ownerConnection, string tenant, CancellationToken cancellationToken)
+    public async Task GrantTenantAsync(string tenant, CancellationToken cancellationToken)
     {
         string? grantee = _options.TenantRoles ? TenantRoles.NameFor(tenant, _options.TenantRolePrefix) : owner.AppRole;
         if (grantee is null)
@@ -76,11 +76,12 @@ public sealed class TenantPrivileges(OwnerDataSource owner, IOptions<TenancyOpti
         }
 
         // Concurrent grants on one cluster-wide role can collide ("tuple concurrently updated"): a retry settles it.
+        // Npgsql closes a connection after that internal error, so each attempt takes a fresh one.
         for (int attempt = 1; ; attempt++)
         {
             try
             {
-                await using var command = new NpgsqlCommand(sql, ownerConnection);
+                await using NpgsqlCommand command = owner.Source.CreateCommand(sql);
                 await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
                 return;
             }

@@ -1,5 +1,7 @@
 using Saas.Api.Infrastructure;
+#if (includeSample && includeJob)
 using Saas.Worker.Jobs;
+#endif
 using Tenants.Shared.Migrations;
 
 namespace Saas.Worker.Extensions;
@@ -19,9 +21,11 @@ internal static class Extensions
         builder.Services.AddSingleton<MigrationReadiness>();
         builder.Services.AddHealthChecks().AddCheck<MigrationReadiness>("migrations");
         builder.Services.AddHostedService<TenantMigrationService>();
+#if (includeSample && includeJob)
 
         builder.Services.AddOptions<JobOptions>().BindConfiguration(JobOptions.SectionName);
         builder.Services.AddSingleton<ArticleStatsJob>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<ArticleStatsJob>());
+#endif
     }
 }

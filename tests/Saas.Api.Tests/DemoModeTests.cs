@@ -13,10 +13,10 @@ public sealed class DemoModeTests(PostgresFixture postgres) : ApiTest(postgres)
     {
         await Api.ProvisionAsync("acme", "globex");
         using HttpClient anonymous = Api.Client(null);
-        Assert.Equal(HttpStatusCode.OK, (await anonymous.GetAsync("/t/acme/articles", Cancellation)).StatusCode);
-        await AssertProblemAsync(await anonymous.GetAsync("/articles", Cancellation), 400, "tenant-required");
+        Assert.Equal(HttpStatusCode.OK, (await anonymous.GetAsync("/t/acme/tenant", Cancellation)).StatusCode);
+        await AssertProblemAsync(await anonymous.GetAsync("/tenant", Cancellation), 400, "tenant-required");
 
         using HttpClient acme = Api.Client(Api.Tokens.Member("acme"));
-        await AssertProblemAsync(await acme.GetAsync("/t/globex/articles", Cancellation), 403, "tenant-forbidden");
+        await AssertProblemAsync(await acme.GetAsync("/t/globex/tenant", Cancellation), 403, "tenant-forbidden");
     }
 }

@@ -1,6 +1,8 @@
 using System.Net;
 using System.Net.Http.Json;
+using Microsoft.Extensions.Options;
 using Saas.Api.Model;
+using Tenants.Shared;
 
 namespace Saas.Api.Tests;
 
@@ -10,18 +12,13 @@ public sealed class ResolutionTests(PostgresFixture postgres) : ApiTest(postgres
     {
         await base.InitializeAsync();
         await Api.ProvisionAsync("acme", "globex");
-        foreach (string tenant in (string[])["acme", "globex"])
-        {
-            using HttpClient member = Api.Client(Api.Tokens.Member(tenant));
-            (await member.PostAsJsonAsync("/articles", new ArticleRequest($"{tenant} article", "seed"), Cancellation)).EnsureSuccessStatusCode();
-        }
     }
 
     [Fact]
     public async Task Claim_strategy_resolves_the_members_tenant()
     {
         using HttpClient acme = Api.Client(Api.Tokens.Member("acme"));
-        Assert.Equal(["acme article"], await TitlesAsync(acme, "/articles"));
+        Assert.Equal("acme", await ResolvedAsync(acme, "/tenant"));
     }
 
     [Fact]
@@ -29,15 +26,15 @@ public sealed class ResolutionTests(PostgresFixture postgres) : ApiTest(postgres
     {
         using HttpClient admin = Api.Client(Api.Tokens.Admin());
         admin.DefaultRequestHeaders.Add("X-Tenant", "globex");
-        Assert.Equal(["globex article"], await TitlesAsync(admin, "/articles"));
+        Assert.Equal("globex", await ResolvedAsync(admin, "/tenant"));
     }
 
     [Fact]
     public async Task Route_strategy_resolves()
     {
         using HttpClient admin = Api.Client(Api.Tokens.Admin());
-        Assert.Equal(["acme article"], await TitlesAsync(admin, "/t/acme/articles"));
-        Assert.Equal(["globex article"], await TitlesAsync(admin, "/t/globex/articles"));
+        Assert.Equal("acme", await ResolvedAsync(admin, "/t/acme/tenant"));
+        Assert.Equal("globex", await ResolvedAsync(admin, "/t/globex/tenant"));
     }
 
     [Fact]
@@ -45,49 +42,56 @@ public sealed class ResolutionTests(PostgresFixture postgres) : ApiTest(postgres
     {
         using HttpClient admin = Api.Client(Api.Tokens.Admin());
         admin.DefaultRequestHeaders.Host = "globex.localhost";
-        Assert.Equal(["globex article"], await TitlesAsync(admin, "/articles"));
+        Assert.Equal("globex", await ResolvedAsync(admin, "/tenant"));
     }
 
     [Fact]
     public async Task The_configured_order_holds_the_first_strategy_that_yields_wins()
     {
-        // Default order: claim, route, host, header. The route names acme, the host and header globex: route wins.
+        // The order ApiFactory pins: claim, route, host, header. The route names acme, the host and header globex: route wins.
         using HttpClient admin = Api.Client(Api.Tokens.Admin());
         admin.DefaultRequestHeaders.Host = "globex.localhost";
         admin.DefaultRequestHeaders.Add("X-Tenant", "globex");
-        Assert.Equal(["acme article"], await TitlesAsync(admin, "/t/acme/articles"));
+        Assert.Equal("acme", await ResolvedAsync(admin, "/t/acme/tenant"));
 
         // Host before header: the host names globex, the header acme.
         using HttpClient hostFirst = Api.Client(Api.Tokens.Admin());
         hostFirst.DefaultRequestHeaders.Host = "globex.localhost";
         hostFirst.DefaultRequestHeaders.Add("X-Tenant", "acme");
-        Assert.Equal(["globex article"], await TitlesAsync(hostFirst, "/articles"));
+        Assert.Equal("globex", await ResolvedAsync(hostFirst, "/tenant"));
     }
 
     [Fact]
     public async Task No_tenant_on_a_tenant_scoped_endpoint_is_400_never_shared_data()
     {
         using HttpClient admin = Api.Client(Api.Tokens.Admin());
-        await AssertProblemAsync(await admin.GetAsync("/articles", Cancellation), 400, "tenant-required");
+        await AssertProblemAsync(await admin.GetAsync("/tenant", Cancellation), 400, "tenant-required");
     }
 
     [Theory]
     [InlineData("Acme")]
     [InlineData("acme;drop")]
     [InlineData("pg_catalog")]
-    [InlineData("shared")]
     public async Task A_syntactically_invalid_name_is_400(string name)
     {
         using HttpClient admin = Api.Client(Api.Tokens.Admin());
         admin.DefaultRequestHeaders.TryAddWithoutValidation("X-Tenant", name);
-        await AssertProblemAsync(await admin.GetAsync("/articles", Cancellation), 400, "tenant-invalid");
+        await AssertProblemAsync(await admin.GetAsync("/tenant", Cancellation), 400, "tenant-invalid");
+    }
+
+    [Fact]
+    public async Task The_shared_schemas_name_is_never_a_tenant()
+    {
+        using HttpClient admin = Api.Client(Api.Tokens.Admin());
+        admin.DefaultRequestHeaders.Add("X-Tenant", Api.Service<IOptions<TenancyOptions>>().Value.SharedSchema);
+        await AssertProblemAsync(await admin.GetAsync("/tenant", Cancellation), 400, "tenant-invalid");
     }
 
     [Fact]
     public async Task A_valid_but_unknown_tenant_is_404()
     {
         using HttpClient admin = Api.Client(Api.Tokens.Admin());
-        await AssertProblemAsync(await admin.GetAsync("/t/initech/articles", Cancellation), 404, "tenant-not-found");
+        await AssertProblemAsync(await admin.GetAsync("/t/initech/tenant", Cancellation), 404, "tenant-not-found");
     }
 
     [Fact]
@@ -95,29 +99,52 @@ public sealed class ResolutionTests(PostgresFixture postgres) : ApiTest(postgres
     {
         await Api.Service<Tenants.Shared.Catalog.ITenantCatalog>().CreateAsync("pending_co", "Pending Co", Cancellation);
         using HttpClient admin = Api.Client(Api.Tokens.Admin());
-        await AssertProblemAsync(await admin.GetAsync("/t/pending_co/articles", Cancellation), 503, "tenant-not-ready");
+        await AssertProblemAsync(await admin.GetAsync("/t/pending_co/tenant", Cancellation), 503, "tenant-not-ready");
     }
 
     [Fact]
     public async Task Anonymous_callers_get_401_and_learn_nothing_about_tenants()
     {
         using HttpClient anonymous = Api.Client(null);
-        Assert.Equal(HttpStatusCode.Unauthorized, (await anonymous.GetAsync("/t/acme/articles", Cancellation)).StatusCode);
-        Assert.Equal(HttpStatusCode.Unauthorized, (await anonymous.GetAsync("/t/initech/articles", Cancellation)).StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await anonymous.GetAsync("/t/acme/tenant", Cancellation)).StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await anonymous.GetAsync("/t/initech/tenant", Cancellation)).StatusCode);
+    }
+
+    [Theory]
+    [InlineData("/t/globex/tenant", null, null)]
+    [InlineData("/tenant", "globex", null)]
+    [InlineData("/tenant", null, "globex.localhost")]
+    public async Task A_member_naming_another_tenant_is_403_however_it_is_named(string path, string? header, string? host)
+    {
+        using HttpClient acme = Api.Client(Api.Tokens.Member("acme"));
+        using var request = new HttpRequestMessage(HttpMethod.Get, path);
+        if (header is not null)
+        {
+            request.Headers.Add("X-Tenant", header);
+        }
+
+        if (host is not null)
+        {
+            request.Headers.Host = host;
+        }
+
+        await AssertProblemAsync(await acme.SendAsync(request, Cancellation), 403, "tenant-forbidden");
     }
 
     [Fact]
     public async Task An_authenticated_caller_without_a_tenant_claim_is_403()
     {
         using HttpClient nobody = Api.Client(Api.Tokens.NoTenant());
-        await AssertProblemAsync(await nobody.GetAsync("/t/acme/articles", Cancellation), 403, "tenant-forbidden");
+        await AssertProblemAsync(await nobody.GetAsync("/t/acme/tenant", Cancellation), 403, "tenant-forbidden");
     }
 
-    private static async Task<List<string>> TitlesAsync(HttpClient client, string path)
+    /// <summary>The tenant a request resolved to; its database session must be in that tenant's schema too.</summary>
+    private static async Task<string> ResolvedAsync(HttpClient client, string path)
     {
         using HttpResponseMessage response = await client.GetAsync(path, Cancellation);
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        var page = await response.Content.ReadFromJsonAsync<PagedResult<ArticleResponse>>(Cancellation);
-        return [.. page!.Items.Select(a => a.Title)];
+        CurrentTenantResponse tenant = (await response.Content.ReadFromJsonAsync<CurrentTenantResponse>(Cancellation))!;
+        Assert.Equal(tenant.Name, tenant.Schema);
+        return tenant.Name;
     }
 }

@@ -5,9 +5,11 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.AspNetCore.TestHost;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
 using Npgsql;
 using OpenTelemetry;
 using OpenTelemetry.Trace;
+using Tenants.Shared;
 
 namespace Saas.Api.Tests;
 
@@ -28,10 +30,11 @@ public sealed class TelemetryTests(PostgresFixture postgres) : ApiTest(postgres)
         using HttpClient acme = Client(traced, Api.Tokens.Member("tel_acme"));
         using HttpClient globex = Client(traced, Api.Tokens.Member("tel_globex"));
 
-        Assert.Equal(HttpStatusCode.OK, (await acme.GetAsync("/articles", Cancellation)).StatusCode);
-        Assert.Equal(HttpStatusCode.OK, (await globex.GetAsync("/articles", Cancellation)).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await acme.GetAsync("/tenant", Cancellation)).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await globex.GetAsync("/tenant", Cancellation)).StatusCode);
 
         string database = new NpgsqlConnectionStringBuilder(Api.ConnectionString).Database!;
+        string catalog = $"\"{Api.Service<IOptions<TenancyOptions>>().Value.SharedSchema}\".\"tenants\"";
         foreach (string tenant in (string[])["tel_acme", "tel_globex"])
         {
             Activity server = Assert.Single(_spans, s => s.Kind == ActivityKind.Server && Tag(s, "tenant.id") == tenant);
@@ -41,19 +44,19 @@ public sealed class TelemetryTests(PostgresFixture postgres) : ApiTest(postgres)
             Assert.All(trace, s => Assert.Contains(Tag(s, "tenant.id"), (string?[])[tenant, null])); // never another tenant
 
             // Inside the scope: every query of tenant data carries the tenant and {database}|{schema}.
-            Activity[] tenantData = [.. npgsql.Where(s => Text(s).Contains("articles", StringComparison.Ordinal) || Text(s).StartsWith("SET search_path", StringComparison.Ordinal))];
+            Activity[] tenantData = [.. npgsql.Where(s => Text(s).Contains("current_schema()", StringComparison.Ordinal) || Text(s).StartsWith("SET search_path", StringComparison.Ordinal))];
             Assert.NotEmpty(tenantData);
             Assert.All(tenantData, s => Assert.Equal(tenant, Tag(s, "tenant.id")));
             Assert.All(tenantData, s => Assert.Equal($"{database}|{tenant}", Tag(s, "db.namespace")));
 
             // Untagged spans are tenant resolution itself (catalog look-ups in the shared schema), before the scope opens.
             Assert.All(npgsql.Where(s => Tag(s, "tenant.id") is null), s => Assert.True(
-                Text(s).Contains("\"shared\".\"tenants\"", StringComparison.Ordinal) || Text(s).Contains("pg_advisory_xact_lock", StringComparison.Ordinal) || s.DisplayName.StartsWith("CONNECT", StringComparison.Ordinal),
+                Text(s).Contains(catalog, StringComparison.Ordinal) || Text(s).Contains("pg_advisory_xact_lock", StringComparison.Ordinal) || s.DisplayName.StartsWith("CONNECT", StringComparison.Ordinal),
                 $"untagged: {s.DisplayName} {Text(s)}"));
         }
 
         // Baggage naming another tenant changes nothing: the tenant comes from the resolved scope only.
-        using var spoofed = new HttpRequestMessage(HttpMethod.Get, "/articles");
+        using var spoofed = new HttpRequestMessage(HttpMethod.Get, "/tenant");
         spoofed.Headers.Add("baggage", "tenant.id=tel_acme");
         Assert.Equal(HttpStatusCode.OK, (await globex.SendAsync(spoofed, Cancellation)).StatusCode);
         Assert.DoesNotContain(_spans, s => Tag(s, "tenant.id") == "tel_acme" && _spans.Any(g => g.TraceId == s.TraceId && Tag(g, "tenant.id") == "tel_globex"));

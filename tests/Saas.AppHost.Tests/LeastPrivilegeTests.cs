@@ -17,7 +17,7 @@ public sealed class LeastPrivilegeTests(AppFixture fixture)
         Assert.NotEqual(new NpgsqlConnectionStringBuilder(owner).Username, appRole);
 
         using HttpClient api = fixture.App.CreateHttpClient("api");
-        Assert.Equal(HttpStatusCode.OK, (await api.GetAsync("/t/acme/articles", Cancellation)).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await api.GetAsync("/t/acme/tenant", Cancellation)).StatusCode);
 
         await using var connection = new NpgsqlConnection(owner);
         await connection.OpenAsync(Cancellation);
@@ -35,11 +35,11 @@ public sealed class LeastPrivilegeTests(AppFixture fixture)
         sessions.Parameters.Add(new NpgsqlParameter { Value = appRole });
         Assert.True((long)(await sessions.ExecuteScalarAsync(Cancellation))! > 0, "no session of the app role");
 
-        // Its own role cannot read a tenant's table: only a tenant scope's role switch can.
+        // Its own role cannot touch a tenant's schema: only a tenant scope's role switch reaches it.
         await using var asApp = new NpgsqlConnection(app);
         await asApp.OpenAsync(Cancellation);
-        await using var read = new NpgsqlCommand("SELECT count(*) FROM acme.articles", asApp);
-        PostgresException refused = await Assert.ThrowsAsync<PostgresException>(() => read.ExecuteScalarAsync(Cancellation));
+        await using var write = new NpgsqlCommand("CREATE TABLE acme.intruder (x int)", asApp);
+        PostgresException refused = await Assert.ThrowsAsync<PostgresException>(() => write.ExecuteNonQueryAsync(Cancellation));
         Assert.Equal(PostgresErrorCodes.InsufficientPrivilege, refused.SqlState);
     }
 }

@@ -12,8 +12,8 @@ public sealed class TelemetryByTenantTests(AppFixture fixture)
     public async Task The_dashboard_shows_an_acme_request_by_tenant_down_to_its_Npgsql_spans()
     {
         using HttpClient api = fixture.App.CreateHttpClient("api");
-        Assert.Equal(HttpStatusCode.OK, (await api.GetAsync("/t/acme/articles", Cancellation)).StatusCode);
-        Assert.Equal(HttpStatusCode.OK, (await api.GetAsync("/t/globex/articles", Cancellation)).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await api.GetAsync("/t/acme/tenant", Cancellation)).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await api.GetAsync("/t/globex/tenant", Cancellation)).StatusCode);
 
         using HttpClient dashboard = new() { BaseAddress = fixture.App.GetEndpoint("aspire-dashboard", "http") };
         dashboard.DefaultRequestHeaders.Add("X-API-Key", AppFixture.DashboardApiKey);
@@ -24,8 +24,8 @@ public sealed class TelemetryByTenantTests(AppFixture fixture)
         {
             await Task.Delay(500, Cancellation);
             spans = Span.Parse(await dashboard.GetFromJsonAsync<JsonElement>("/api/telemetry/spans?resource=api", Cancellation));
-            acmeServer = spans.FirstOrDefault(s => s.Kind == 2 && s.Attributes.GetValueOrDefault("url.path") == "/t/acme/articles");
-            globexServer = spans.FirstOrDefault(s => s.Kind == 2 && s.Attributes.GetValueOrDefault("url.path") == "/t/globex/articles");
+            acmeServer = spans.FirstOrDefault(s => s.Kind == 2 && s.Attributes.GetValueOrDefault("url.path") == "/t/acme/tenant");
+            globexServer = spans.FirstOrDefault(s => s.Kind == 2 && s.Attributes.GetValueOrDefault("url.path") == "/t/globex/tenant");
         }
 
         Assert.NotNull(acmeServer);

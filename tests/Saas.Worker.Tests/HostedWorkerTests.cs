@@ -1,6 +1,8 @@
 using System.Net;
 using Microsoft.Extensions.DependencyInjection;
+#if (includeSample && includeJob)
 using Saas.Worker.Jobs;
+#endif
 using Tenants.Shared;
 using Tenants.Shared.Catalog;
 
@@ -76,6 +78,7 @@ public sealed class HostedWorkerTests(PostgresFixture postgres) : IAsyncLifetime
         await WaitUntilAsync(async () => (await catalog.FindAsync("late", Cancellation))?.State == TenantState.Ready);
     }
 
+#if (includeSample && includeJob)
     [Fact]
     public async Task The_sample_job_runs_inside_each_tenants_context()
     {
@@ -91,6 +94,7 @@ public sealed class HostedWorkerTests(PostgresFixture postgres) : IAsyncLifetime
         Assert.Equal(5, counts["early_b"]);
         Assert.Null(Tenants.Shared.TenantContext.CurrentTenant);
     }
+#endif
 
     private static async Task WaitUntilAsync(Func<Task<bool>> condition)
     {

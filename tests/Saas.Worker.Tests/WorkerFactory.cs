@@ -23,6 +23,7 @@ public sealed class WorkerFactory(string connectionString, IEnumerable<KeyValueP
     public T Service<T>()
         where T : notnull => Services.GetRequiredService<T>();
 
+#if (includeSample && includeJob)
     /// <summary>Inserts articles straight into a tenant's schema (qualified, no routing involved).</summary>
     public async Task InsertArticlesAsync(string tenant, int count)
     {
@@ -35,4 +36,5 @@ public sealed class WorkerFactory(string connectionString, IEnumerable<KeyValueP
             await command.ExecuteNonQueryAsync();
         }
     }
+#endif
 }
