@@ -139,6 +139,7 @@ internal static class HttpBenchmark
     {
         protected override void ConfigureWebHost(IWebHostBuilder builder)
         {
+            builder.UseContentRoot(ApiDirectory()); // its appsettings.json, as when the Api runs
             builder.UseEnvironment("Production");
             builder.UseSetting("ConnectionStrings:appdb", database);
             builder.UseSetting("Tenancy:Resolution:RequireAuthenticatedMember", "false"); // anonymous, on both sides
@@ -149,6 +150,19 @@ internal static class HttpBenchmark
                 services.AddSingleton<IStartupFilter, OffBranch>();
             });
         }
+    }
+
+    private static string ApiDirectory()
+    {
+        for (DirectoryInfo? d = new(AppContext.BaseDirectory); d is not null; d = d.Parent)
+        {
+            if (File.Exists(Path.Combine(d.FullName, "Api", "appsettings.json")))
+            {
+                return Path.Combine(d.FullName, "Api");
+            }
+        }
+
+        throw new InvalidOperationException("Api/appsettings.json is not above the benchmark's directory.");
     }
 
     /// <summary>/off/articles: routing, authentication and authorization as on the Api, then the same handler.</summary>
