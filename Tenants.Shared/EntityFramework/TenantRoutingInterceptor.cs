@@ -1,4 +1,5 @@
 using System.Data.Common;
+using System.Runtime.CompilerServices;
 using Microsoft.EntityFrameworkCore.Diagnostics;
 using Npgsql;
 using Tenants.Shared.Routing;
@@ -6,16 +7,24 @@ using Tenants.Shared.Routing;
 namespace Tenants.Shared.EntityFramework;
 
 /// <summary>
-/// Routes EF Core's connections to the current tenant: once when EF opens a connection, and again before a command
-/// when the connection serves another tenant (a context whose connection was opened before the scope, say).
+/// Routes EF Core's connections to the current tenant. A connection fresh from the pool is routed in the same round
+/// trip as its first command (the routing statements prefixed to it), so routing costs no round trip of its own; a
+/// connection that serves another tenant already (a context opened before the scope, say) is routed by a separate
+/// command first.
 /// </summary>
 internal sealed class TenantRoutingInterceptor(ITenantConnectionRouting routing) : IDbConnectionInterceptor, IDbCommandInterceptor
 {
-    public void ConnectionOpened(DbConnection connection, ConnectionEndEventData eventData) =>
-        routing.Route(Npgsql(connection), justOpened: true, inTransaction: false);
+    // Commands that carry the routing prefix, until they have run.
+    private readonly ConditionalWeakTable<DbCommand, object> _prefixed = [];
 
-    public Task ConnectionOpenedAsync(DbConnection connection, ConnectionEndEventData eventData, CancellationToken cancellationToken = default) =>
-        routing.RouteAsync(Npgsql(connection), justOpened: true, inTransaction: false, cancellationToken).AsTask();
+    public void ConnectionOpened(DbConnection connection, ConnectionEndEventData eventData) =>
+        routing.Opened(Npgsql(connection));
+
+    public Task ConnectionOpenedAsync(DbConnection connection, ConnectionEndEventData eventData, CancellationToken cancellationToken = default)
+    {
+        routing.Opened(Npgsql(connection));
+        return Task.CompletedTask;
+    }
 
     public InterceptionResult<DbDataReader> ReaderExecuting(DbCommand command, CommandEventData eventData, InterceptionResult<DbDataReader> result)
     {
@@ -27,6 +36,18 @@ internal sealed class TenantRoutingInterceptor(ITenantConnectionRouting routing)
     {
         await RouteAsync(command, cancellationToken).ConfigureAwait(false);
         return result;
+    }
+
+    public DbDataReader ReaderExecuted(DbCommand command, CommandExecutedEventData eventData, DbDataReader result)
+    {
+        Ran(command);
+        return result;
+    }
+
+    public ValueTask<DbDataReader> ReaderExecutedAsync(DbCommand command, CommandExecutedEventData eventData, DbDataReader result, CancellationToken cancellationToken = default)
+    {
+        Ran(command);
+        return ValueTask.FromResult(result);
     }
 
     public InterceptionResult<int> NonQueryExecuting(DbCommand command, CommandEventData eventData, InterceptionResult<int> result)
@@ -41,6 +62,18 @@ internal sealed class TenantRoutingInterceptor(ITenantConnectionRouting routing)
         return result;
     }
 
+    public int NonQueryExecuted(DbCommand command, CommandExecutedEventData eventData, int result)
+    {
+        Ran(command);
+        return result;
+    }
+
+    public ValueTask<int> NonQueryExecutedAsync(DbCommand command, CommandExecutedEventData eventData, int result, CancellationToken cancellationToken = default)
+    {
+        Ran(command);
+        return ValueTask.FromResult(result);
+    }
+
     public InterceptionResult<object> ScalarExecuting(DbCommand command, CommandEventData eventData, InterceptionResult<object> result)
     {
         Route(command);
@@ -53,11 +86,51 @@ internal sealed class TenantRoutingInterceptor(ITenantConnectionRouting routing)
         return result;
     }
 
-    private void Route(DbCommand command) =>
-        routing.Route(Npgsql(command.Connection), justOpened: false, inTransaction: command.Transaction is not null);
+    public object? ScalarExecuted(DbCommand command, CommandExecutedEventData eventData, object? result)
+    {
+        Ran(command);
+        return result;
+    }
+
+    public ValueTask<object?> ScalarExecutedAsync(DbCommand command, CommandExecutedEventData eventData, object? result, CancellationToken cancellationToken = default)
+    {
+        Ran(command);
+        return ValueTask.FromResult(result);
+    }
+
+    private void Route(DbCommand command)
+    {
+        if (!TryPrefix(command))
+        {
+            routing.Route(Npgsql(command.Connection), justOpened: false, inTransaction: command.Transaction is not null);
+        }
+    }
 
     private ValueTask RouteAsync(DbCommand command, CancellationToken cancellationToken) =>
-        routing.RouteAsync(Npgsql(command.Connection), justOpened: false, inTransaction: command.Transaction is not null, cancellationToken);
+        TryPrefix(command)
+            ? ValueTask.CompletedTask
+            : routing.RouteAsync(Npgsql(command.Connection), justOpened: false, inTransaction: command.Transaction is not null, cancellationToken);
+
+    private bool TryPrefix(DbCommand command)
+    {
+        if (routing.BatchPrefix(Npgsql(command.Connection)) is not { } prefix)
+        {
+            return false;
+        }
+
+        // One round trip: PostgreSQL runs the routing statements, then the command, as one implicit transaction.
+        command.CommandText = $"{prefix};\n{command.CommandText}";
+        _prefixed.AddOrUpdate(command, command);
+        return true;
+    }
+
+    private void Ran(DbCommand command)
+    {
+        if (_prefixed.Remove(command))
+        {
+            routing.Batched(Npgsql(command.Connection), inTransaction: command.Transaction is not null);
+        }
+    }
 
     private static NpgsqlConnection Npgsql(DbConnection? connection) =>
         connection as NpgsqlConnection ?? throw PostgreSqlOnly.NotSupported(connection?.GetType().FullName ?? "(no connection)");

@@ -20,4 +20,20 @@ public interface ITenantConnectionRouting
 
     /// <inheritdoc cref="Route"/>
     ValueTask RouteAsync(NpgsqlConnection connection, bool justOpened, bool inTransaction, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// For a connection fresh from the pool (<see cref="Opened"/> and nothing since): the statements that route it,
+    /// to run in the same round trip just before the caller's own command. Null when it needs none, or when it must
+    /// be routed by <see cref="Route"/> instead (it serves another tenant already).
+    /// </summary>
+    string? BatchPrefix(NpgsqlConnection connection);
+
+    /// <summary>
+    /// The prefixed command succeeded: the connection now serves the current tenant. Inside a transaction it is not
+    /// recorded (a rollback would undo the routing), so the transaction's next command carries the prefix again.
+    /// </summary>
+    void Batched(NpgsqlConnection connection, bool inTransaction);
+
+    /// <summary>The pool handed the connection out: its session is the pool's reset state, routed by nothing yet.</summary>
+    void Opened(NpgsqlConnection connection);
 }

@@ -16,8 +16,8 @@ public sealed class SetSearchPathOnOpen(IOptions<TenancyOptions> options) : ITen
     private readonly TenancyOptions _options = options.Value;
     private readonly string _quotedSharedSchema = PgIdentifier.Quote(options.Value.SharedSchema);
 
-    // What each live connection object serves now; null = shared schema only. Weak: it dies with the connection.
-    private readonly ConditionalWeakTable<NpgsqlConnection, StrongBox<string?>> _serving = [];
+    // What each live connection object serves now. Weak: it dies with the connection.
+    private readonly ConditionalWeakTable<NpgsqlConnection, Serving> _serving = [];
 
     public void Route(NpgsqlConnection connection, bool justOpened, bool inTransaction)
     {
@@ -25,7 +25,7 @@ public sealed class SetSearchPathOnOpen(IOptions<TenancyOptions> options) : ITen
         {
             using NpgsqlCommand command = new(plan.Sql, connection);
             command.ExecuteNonQuery();
-            plan.Serving.Value = plan.Tenant;
+            plan.Serving.Set(plan.Tenant, tentative: false);
         }
     }
 
@@ -35,20 +35,38 @@ public sealed class SetSearchPathOnOpen(IOptions<TenancyOptions> options) : ITen
         {
             await using NpgsqlCommand command = new(plan.Sql, connection);
             await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
-            plan.Serving.Value = plan.Tenant;
+            plan.Serving.Set(plan.Tenant, tentative: false);
         }
     }
+
+    public string? BatchPrefix(NpgsqlConnection connection)
+    {
+        // From the pool's reset state (shared schema, login role): should the batch fail, PostgreSQL rolls the prefix
+        // back with it, and that state, which serves no tenant's data, is where the connection stays. And again for
+        // the tenant a transaction was routed to, whose rollback may have undone it.
+        Serving serving = State(connection);
+        return TenantContext.CurrentTenant is { } tenant && (serving.Tenant is null || (serving.Tentative && serving.Tenant == tenant))
+            ? Sql(tenant)
+            : null;
+    }
+
+    public void Batched(NpgsqlConnection connection, bool inTransaction) =>
+        State(connection).Set(TenantContext.CurrentTenant, tentative: inTransaction);
+
+    public void Opened(NpgsqlConnection connection) => State(connection).Set(null, tentative: false);
+
+    private Serving State(NpgsqlConnection connection) => _serving.GetValue(connection, static _ => new Serving());
 
     private RoutePlan? Plan(NpgsqlConnection connection, bool justOpened, bool inTransaction)
     {
         string? tenant = TenantContext.CurrentTenant;
-        StrongBox<string?> serving = _serving.GetValue(connection, static _ => new StrongBox<string?>());
+        Serving serving = State(connection);
         if (justOpened)
         {
-            serving.Value = null; // the pool reset restored the startup search_path: the shared schema alone
+            serving.Set(null, tentative: false); // the pool reset restored the startup search_path: the shared schema alone
         }
 
-        if (string.Equals(serving.Value, tenant, StringComparison.Ordinal))
+        if (string.Equals(serving.Tenant, tenant, StringComparison.Ordinal) && !(serving.Tentative && !inTransaction))
         {
             return null;
         }
@@ -58,13 +76,17 @@ public sealed class SetSearchPathOnOpen(IOptions<TenancyOptions> options) : ITen
             // A session SET inside a transaction is undone by a rollback, after which we could no longer say what
             // the connection serves. Refuse rather than guess: a transaction never spans two tenants.
             throw new InvalidOperationException(
-                $"A connection serving tenant '{serving.Value ?? "(none)"}' was used in a transaction for tenant '{tenant ?? "(none)"}'. " +
+                $"A connection serving tenant '{serving.Tenant ?? "(none)"}' was used in a transaction for tenant '{tenant ?? "(none)"}'. " +
                 "Open connections and transactions inside the tenant scope that uses them.");
         }
 
+        return new RoutePlan(Sql(tenant), tenant, serving);
+    }
+
+    private string Sql(string? tenant) =>
         // The tenant name was validated when its scope opened; quoting anyway keeps this safe on its own.
         // With tenant roles on, the role switch rides in the same round trip; the pool reset undoes it too.
-        string sql = (tenant, _options.TenantRoles) switch
+        (tenant, _options.TenantRoles) switch
         {
             (null, false) => $"SET search_path TO {_quotedSharedSchema}",
             (null, true) => $"SET search_path TO {_quotedSharedSchema}; RESET ROLE",
@@ -72,8 +94,19 @@ public sealed class SetSearchPathOnOpen(IOptions<TenancyOptions> options) : ITen
             (_, true) => $"SET search_path TO {PgIdentifier.Quote(tenant)}, {_quotedSharedSchema}; " +
                 $"SET ROLE {PgIdentifier.Quote(Security.TenantRoles.NameFor(tenant, _options.TenantRolePrefix))}",
         };
-        return new RoutePlan(sql, tenant, serving);
-    }
 
-    private sealed record RoutePlan(string Sql, string? Tenant, StrongBox<string?> Serving);
+    private sealed record RoutePlan(string Sql, string? Tenant, Serving Serving);
+
+    /// <summary>
+    /// The tenant a connection serves (null: the shared schema alone). Tentative when it was routed inside a
+    /// transaction, whose rollback would undo it: the same tenant routes it again, another is refused meanwhile.
+    /// </summary>
+    private sealed class Serving
+    {
+        public string? Tenant { get; private set; }
+
+        public bool Tentative { get; private set; }
+
+        public void Set(string? tenant, bool tentative) => (Tenant, Tentative) = (tenant, tentative);
+    }
 }
