@@ -8,9 +8,9 @@ namespace Tenants.Shared.EntityFramework;
 
 /// <summary>
 /// Routes EF Core's connections to the current tenant. A connection fresh from the pool is routed in the same round
-/// trip as its first command (the routing statements prefixed to it), so routing costs no round trip of its own; a
-/// connection that serves another tenant already (a context opened before the scope, say) is routed by a separate
-/// command first.
+/// trip as its first query (the routing statements prefixed to it), so reads pay no round trip for routing; writes,
+/// and a connection that serves another tenant already (a context opened before the scope, say), are routed by a
+/// separate command first.
 /// </summary>
 internal sealed class TenantRoutingInterceptor(ITenantConnectionRouting routing) : IDbConnectionInterceptor, IDbCommandInterceptor
 {
@@ -28,13 +28,13 @@ internal sealed class TenantRoutingInterceptor(ITenantConnectionRouting routing)
 
     public InterceptionResult<DbDataReader> ReaderExecuting(DbCommand command, CommandEventData eventData, InterceptionResult<DbDataReader> result)
     {
-        Route(command);
+        Route(command, eventData);
         return result;
     }
 
     public async ValueTask<InterceptionResult<DbDataReader>> ReaderExecutingAsync(DbCommand command, CommandEventData eventData, InterceptionResult<DbDataReader> result, CancellationToken cancellationToken = default)
     {
-        await RouteAsync(command, cancellationToken).ConfigureAwait(false);
+        await RouteAsync(command, eventData, cancellationToken).ConfigureAwait(false);
         return result;
     }
 
@@ -52,13 +52,13 @@ internal sealed class TenantRoutingInterceptor(ITenantConnectionRouting routing)
 
     public InterceptionResult<int> NonQueryExecuting(DbCommand command, CommandEventData eventData, InterceptionResult<int> result)
     {
-        Route(command);
+        Route(command, eventData);
         return result;
     }
 
     public async ValueTask<InterceptionResult<int>> NonQueryExecutingAsync(DbCommand command, CommandEventData eventData, InterceptionResult<int> result, CancellationToken cancellationToken = default)
     {
-        await RouteAsync(command, cancellationToken).ConfigureAwait(false);
+        await RouteAsync(command, eventData, cancellationToken).ConfigureAwait(false);
         return result;
     }
 
@@ -76,13 +76,13 @@ internal sealed class TenantRoutingInterceptor(ITenantConnectionRouting routing)
 
     public InterceptionResult<object> ScalarExecuting(DbCommand command, CommandEventData eventData, InterceptionResult<object> result)
     {
-        Route(command);
+        Route(command, eventData);
         return result;
     }
 
     public async ValueTask<InterceptionResult<object>> ScalarExecutingAsync(DbCommand command, CommandEventData eventData, InterceptionResult<object> result, CancellationToken cancellationToken = default)
     {
-        await RouteAsync(command, cancellationToken).ConfigureAwait(false);
+        await RouteAsync(command, eventData, cancellationToken).ConfigureAwait(false);
         return result;
     }
 
@@ -98,22 +98,23 @@ internal sealed class TenantRoutingInterceptor(ITenantConnectionRouting routing)
         return ValueTask.FromResult(result);
     }
 
-    private void Route(DbCommand command)
+    private void Route(DbCommand command, CommandEventData eventData)
     {
-        if (!TryPrefix(command))
+        if (!TryPrefix(command, eventData))
         {
             routing.Route(Npgsql(command.Connection), justOpened: false, inTransaction: command.Transaction is not null);
         }
     }
 
-    private ValueTask RouteAsync(DbCommand command, CancellationToken cancellationToken) =>
-        TryPrefix(command)
+    private ValueTask RouteAsync(DbCommand command, CommandEventData eventData, CancellationToken cancellationToken) =>
+        TryPrefix(command, eventData)
             ? ValueTask.CompletedTask
             : routing.RouteAsync(Npgsql(command.Connection), justOpened: false, inTransaction: command.Transaction is not null, cancellationToken);
 
-    private bool TryPrefix(DbCommand command)
+    private bool TryPrefix(DbCommand command, CommandEventData eventData)
     {
-        if (routing.BatchPrefix(Npgsql(command.Connection)) is not { } prefix)
+        // Queries only: SaveChanges and bulk updates read rows affected per statement, which a prefix would shift.
+        if (eventData.CommandSource != CommandSource.LinqQuery || routing.BatchPrefix(Npgsql(command.Connection)) is not { } prefix)
         {
             return false;
         }

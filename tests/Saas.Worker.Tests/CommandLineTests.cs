@@ -22,7 +22,7 @@ public sealed class CommandLineTests(PostgresFixture postgres) : IAsyncLifetime
     public async ValueTask InitializeAsync()
     {
         _database = await postgres.Cluster.CreateDatabaseAsync(Cancellation);
-        _core = new ServiceCollection().AddTenancy(_database).BuildServiceProvider();
+        _core = new ServiceCollection().AddTenancy(_database, WorkerSettings.Apply).BuildServiceProvider();
     }
 
     public async ValueTask DisposeAsync()

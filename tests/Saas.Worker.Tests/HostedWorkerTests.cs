@@ -21,7 +21,7 @@ public sealed class HostedWorkerTests(PostgresFixture postgres) : IAsyncLifetime
         string database = await postgres.Cluster.CreateDatabaseAsync(Cancellation);
 
         // Registered before the Worker starts (through the bare tenancy core): its first pass must migrate them.
-        await using (ServiceProvider core = new ServiceCollection().AddTenancy(database).BuildServiceProvider())
+        await using (ServiceProvider core = new ServiceCollection().AddTenancy(database, WorkerSettings.Apply).BuildServiceProvider())
         {
             var catalog = core.GetRequiredService<ITenantCatalog>();
             await catalog.CreateAsync("early_a", "Early A", Cancellation);

@@ -64,9 +64,15 @@ internal static class Dotnet
         }
     }
 
+    /// <summary>The end of the output, after every failed test's line and error (a long log hides them otherwise).</summary>
     private static string Tail(StringBuilder output)
     {
         string text = output.ToString();
-        return text.Length <= 8000 ? text : text[^8000..];
+        string[] lines = text.Split('\n');
+        IEnumerable<string> failures = lines
+            .Select((line, i) => (line, i))
+            .Where(l => l.line.TrimStart().StartsWith("failed ", StringComparison.Ordinal))
+            .SelectMany(l => lines.Skip(l.i).Take(8));
+        return string.Join('\n', failures) + "\n...\n" + (text.Length <= 6000 ? text : text[^6000..]);
     }
 }
