@@ -25,7 +25,7 @@ public sealed class SetSearchPathOnOpen(IOptions<TenancyOptions> options) : ITen
         {
             using NpgsqlCommand command = new(plan.Sql, connection);
             command.ExecuteNonQuery();
-            plan.Serving.Set(plan.Tenant, tentative: false);
+            plan.Serving.Set(plan.Tenant, tentative: inTransaction);
         }
     }
 
@@ -35,7 +35,7 @@ public sealed class SetSearchPathOnOpen(IOptions<TenancyOptions> options) : ITen
         {
             await using NpgsqlCommand command = new(plan.Sql, connection);
             await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
-            plan.Serving.Set(plan.Tenant, tentative: false);
+            plan.Serving.Set(plan.Tenant, tentative: inTransaction);
         }
     }
 
@@ -45,7 +45,7 @@ public sealed class SetSearchPathOnOpen(IOptions<TenancyOptions> options) : ITen
         // back with it, and that state, which serves no tenant's data, is where the connection stays. And again for
         // the tenant a transaction was routed to, whose rollback may have undone it.
         Serving serving = State(connection);
-        return TenantContext.CurrentTenant is { } tenant && (serving.Tenant is null || (serving.Tentative && serving.Tenant == tenant))
+        return TenantContext.CurrentTenant is { } tenant && (serving.Fresh || (serving.Tentative && serving.Tenant == tenant))
             ? Sql(tenant)
             : null;
     }
@@ -53,7 +53,7 @@ public sealed class SetSearchPathOnOpen(IOptions<TenancyOptions> options) : ITen
     public void Batched(NpgsqlConnection connection, bool inTransaction) =>
         State(connection).Set(TenantContext.CurrentTenant, tentative: inTransaction);
 
-    public void Opened(NpgsqlConnection connection) => State(connection).Set(null, tentative: false);
+    public void Opened(NpgsqlConnection connection) => State(connection).Reset();
 
     private Serving State(NpgsqlConnection connection) => _serving.GetValue(connection, static _ => new Serving());
 
@@ -63,15 +63,16 @@ public sealed class SetSearchPathOnOpen(IOptions<TenancyOptions> options) : ITen
         Serving serving = State(connection);
         if (justOpened)
         {
-            serving.Set(null, tentative: false); // the pool reset restored the startup search_path: the shared schema alone
+            serving.Reset(); // the pool reset restored the startup search_path: the shared schema alone
         }
 
         if (string.Equals(serving.Tenant, tenant, StringComparison.Ordinal) && !(serving.Tentative && !inTransaction))
         {
+            serving.Used();
             return null;
         }
 
-        if (inTransaction && !justOpened)
+        if (inTransaction && !serving.Fresh)
         {
             // A session SET inside a transaction is undone by a rollback, after which we could no longer say what
             // the connection serves. Refuse rather than guess: a transaction never spans two tenants.
@@ -98,7 +99,8 @@ public sealed class SetSearchPathOnOpen(IOptions<TenancyOptions> options) : ITen
     private sealed record RoutePlan(string Sql, string? Tenant, Serving Serving);
 
     /// <summary>
-    /// The tenant a connection serves (null: the shared schema alone). Tentative when it was routed inside a
+    /// The tenant a connection serves (null: the shared schema alone). Fresh while nothing has run on it since the
+    /// pool handed it out: only then may a transaction's first command route it. Tentative when it was routed inside a
     /// transaction, whose rollback would undo it: the same tenant routes it again, another is refused meanwhile.
     /// </summary>
     private sealed class Serving
@@ -107,6 +109,12 @@ public sealed class SetSearchPathOnOpen(IOptions<TenancyOptions> options) : ITen
 
         public bool Tentative { get; private set; }
 
-        public void Set(string? tenant, bool tentative) => (Tenant, Tentative) = (tenant, tentative);
+        public bool Fresh { get; private set; } = true;
+
+        public void Set(string? tenant, bool tentative) => (Tenant, Tentative, Fresh) = (tenant, tentative, false);
+
+        public void Reset() => (Tenant, Tentative, Fresh) = (null, false, true);
+
+        public void Used() => Fresh = false;
     }
 }
