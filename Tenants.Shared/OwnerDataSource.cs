@@ -13,14 +13,8 @@ public sealed class OwnerDataSource : IAsyncDisposable, IDisposable
     public OwnerDataSource(string ownerConnectionString, string appConnectionString, IOptions<TenancyOptions> options)
     {
         ArgumentNullException.ThrowIfNull(options);
-        var builder = new NpgsqlDataSourceBuilder(ownerConnectionString);
-        if (builder.ConnectionStringBuilder.NoResetOnClose)
-        {
-            // The migrator sets a session search_path: without the pool reset it would reach the connection's next user.
-            throw new NotSupportedException("'No Reset On Close=true' would leak a session's search_path to the next user; remove it from the owner connection string.");
-        }
-
-        builder.ConnectionStringBuilder.SearchPath = PgIdentifier.Quote(options.Value.SharedSchema);
+        // The migrator sets a session search_path, which the pool reset must undo like any other.
+        NpgsqlDataSourceBuilder builder = ResettingDataSource.Builder(ownerConnectionString, options.Value.SharedSchema, "owner connection string");
         Source = builder.Build();
 
         // Grants are only needed when the app logs in as a role of its own.

@@ -15,16 +15,8 @@ public sealed class TenantDataSource : IAsyncDisposable, IDisposable
     public TenantDataSource(string connectionString, ITenantConnectionRouting routing, IOptions<TenancyOptions> options)
     {
         _routing = routing;
-        var builder = new NpgsqlDataSourceBuilder(connectionString);
-        if (builder.ConnectionStringBuilder.NoResetOnClose)
-        {
-            // Without the pool reset a tenant's search_path would reach the next user of the connection (DESIGN.md §1).
-            throw new NotSupportedException("'No Reset On Close=true' would leak one tenant's search_path to the next; remove it from the connection string.");
-        }
-
-        // The session default is the shared schema alone; the pool reset returns every connection to it.
-        builder.ConnectionStringBuilder.SearchPath = PgIdentifier.Quote(options.Value.SharedSchema);
-        Shared = builder.Build();
+        ArgumentNullException.ThrowIfNull(options);
+        Shared = ResettingDataSource.Builder(connectionString, options.Value.SharedSchema, "connection string").Build();
     }
 
     /// <summary>Connections from here see the shared schema only, whatever the current tenant.</summary>

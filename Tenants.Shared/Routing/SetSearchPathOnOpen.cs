@@ -93,7 +93,7 @@ public sealed class SetSearchPathOnOpen(IOptions<TenancyOptions> options) : ITen
             (null, true) => $"SET search_path TO {_quotedSharedSchema}; RESET ROLE",
             (_, false) => $"SET search_path TO {PgIdentifier.Quote(tenant)}, {_quotedSharedSchema}",
             (_, true) => $"SET search_path TO {PgIdentifier.Quote(tenant)}, {_quotedSharedSchema}; " +
-                $"SET ROLE {PgIdentifier.Quote(Security.TenantRoles.NameFor(tenant, _options.TenantRolePrefix))}",
+                $"SET ROLE {PgIdentifier.Quote(Security.TenantRoleNames.NameFor(tenant, _options.TenantRolePrefix))}",
         };
 
     private sealed record RoutePlan(string Sql, string? Tenant, Serving Serving);

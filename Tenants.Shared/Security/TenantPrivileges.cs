@@ -40,7 +40,7 @@ public sealed class TenantPrivileges(OwnerDataSource owner, IOptions<TenancyOpti
     /// </summary>
     public async Task GrantTenantAsync(string tenant, CancellationToken cancellationToken)
     {
-        string? grantee = _options.TenantRoles ? TenantRoles.NameFor(tenant, _options.TenantRolePrefix) : owner.AppRole;
+        string? grantee = _options.TenantRoles ? TenantRoleNames.NameFor(tenant, _options.TenantRolePrefix) : owner.AppRole;
         if (grantee is null)
         {
             return;

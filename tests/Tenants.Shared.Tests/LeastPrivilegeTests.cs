@@ -104,7 +104,7 @@ public sealed class LeastPrivilegeTests(PostgresFixture postgres) : DatabaseTest
     }
 
     [Fact]
-    public async Task The_app_role_cannot_create_the_catalog_or_migrate_it_needs_the_owner()
+    public async Task The_app_role_alone_cannot_create_the_catalog()
     {
         string database = await Postgres.Cluster.CreateDatabaseAsync(Cancellation);
         string appOnly = new NpgsqlConnectionStringBuilder(database) { Username = _appRole }.ConnectionString;

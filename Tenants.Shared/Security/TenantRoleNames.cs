@@ -8,7 +8,7 @@ namespace Tenants.Shared.Security;
 /// tenant's schema (and the shared one) and nothing else, so even a hand-written query qualified with another tenant's
 /// schema fails with a permission error (DESIGN.md §8).
 /// </summary>
-public static class TenantRoles
+public static class TenantRoleNames
 {
     /// <summary>The role's name: the prefix then the tenant's name, shortened with a stable hash past 63 bytes.</summary>
     public static string NameFor(string tenant, string prefix)

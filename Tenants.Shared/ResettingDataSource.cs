@@ -1,0 +1,21 @@
+using Npgsql;
+
+namespace Tenants.Shared;
+
+/// <summary>How every pool of the tenancy core is built: the pool reset on, the shared schema as the session default.</summary>
+internal static class ResettingDataSource
+{
+    public static NpgsqlDataSourceBuilder Builder(string connectionString, string sharedSchema, string which)
+    {
+        var builder = new NpgsqlDataSourceBuilder(connectionString);
+        if (builder.ConnectionStringBuilder.NoResetOnClose)
+        {
+            // Without the pool reset a session's search_path or role would reach the connection's next user (DESIGN.md §1).
+            throw new NotSupportedException($"'No Reset On Close=true' would leak one session's search_path to the next; remove it from the {which}.");
+        }
+
+        // The session default is the shared schema alone; the pool reset returns every connection to it.
+        builder.ConnectionStringBuilder.SearchPath = PgIdentifier.Quote(sharedSchema);
+        return builder;
+    }
+}
