@@ -6,6 +6,7 @@ using Npgsql.EntityFrameworkCore.PostgreSQL.Infrastructure;
 using Tenants.Shared.Catalog;
 using Tenants.Shared.EntityFramework;
 using Tenants.Shared.Migrations;
+using Tenants.Shared.Offboarding;
 using Tenants.Shared.Routing;
 using Tenants.Shared.Security;
 
@@ -48,6 +49,7 @@ public static class TenancyServiceCollectionExtensions
         services.TryAddSingleton<ITenantCatalog>(sp => sp.GetRequiredService<TenantCatalog>());
         services.TryAddSingleton<TenantContext>();
         services.TryAddSingleton<TenantRegistrations>();
+        services.TryAddSingleton<TenantOffboarding>();
         return services;
     }
 

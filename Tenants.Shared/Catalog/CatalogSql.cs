@@ -11,7 +11,7 @@ internal sealed class CatalogSql
     /// <summary>The NOTIFY channel a new registration is announced on; the payload is the tenant's name.</summary>
     public const string RegisteredChannel = "tenant_saas_registered";
 
-    private const string Columns = "name, display_name, state, last_migration, attempts, last_error, registered_at, updated_at";
+    private const string Columns = "name, display_name, state, last_migration, attempts, last_error, registered_at, updated_at, status, archived_as";
 
     public CatalogSql(string sharedSchema, TenantPrivileges privileges)
     {
@@ -37,17 +37,25 @@ internal sealed class CatalogSql
             CREATE OR REPLACE TRIGGER "tenants_notify" AFTER INSERT ON {table}
                 FOR EACH ROW EXECUTE FUNCTION {schema}."tenants_notify"();
             ALTER TABLE {table} ADD COLUMN IF NOT EXISTS grants text;
+            ALTER TABLE {table} ADD COLUMN IF NOT EXISTS status text NOT NULL DEFAULT 'active'
+                CHECK (status IN ('active', 'deactivated', 'deleted'));
+            ALTER TABLE {table} ADD COLUMN IF NOT EXISTS archived_as text;
             {privileges.CatalogGrants(table)}
             """;
         Insert = $"INSERT INTO {table} (name, display_name) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING RETURNING {Columns}";
-        Exists = $"SELECT EXISTS (SELECT 1 FROM {table} WHERE name = $1)";
-        Names = $"SELECT name FROM {table}";
+        // A deleted tenant's row only keeps its name from reuse: it is not registered.
+        Exists = $"SELECT EXISTS (SELECT 1 FROM {table} WHERE name = $1 AND status <> 'deleted')";
+        Names = $"SELECT name FROM {table} WHERE status <> 'deleted'";
         Find = $"SELECT {Columns} FROM {table} WHERE name = $1";
         List = $"SELECT {Columns} FROM {table} ORDER BY name";
         // Behind: not at the latest migration, or granted under other settings (tenant roles switched on, say).
-        Behind = $"SELECT name FROM {table} WHERE state <> 'ready' OR last_migration IS DISTINCT FROM $1 OR grants IS DISTINCT FROM $2 ORDER BY name";
+        Behind = $"SELECT name FROM {table} WHERE status <> 'deleted' AND (state <> 'ready' OR last_migration IS DISTINCT FROM $1 OR grants IS DISTINCT FROM $2) ORDER BY name";
         MarkReady = $"UPDATE {table} SET state = 'ready', last_migration = $2, grants = $3, last_error = NULL, updated_at = now() WHERE name = $1";
         MarkFailed = $"UPDATE {table} SET state = 'failed', attempts = attempts + 1, last_error = $2, updated_at = now() WHERE name = $1";
+        SetStatus = $"UPDATE {table} SET status = $2, updated_at = now() WHERE name = $1 AND status <> 'deleted' RETURNING {Columns}";
+        StatusForUpdate = $"SELECT status, archived_as FROM {table} WHERE name = $1 FOR UPDATE";
+        MarkDeleted = $"UPDATE {table} SET status = 'deleted', archived_as = $2, updated_at = now() WHERE name = $1";
+        Remove = $"DELETE FROM {table} WHERE name = $1";
     }
 
     public string Bootstrap { get; }
@@ -67,4 +75,12 @@ internal sealed class CatalogSql
     public string MarkReady { get; }
 
     public string MarkFailed { get; }
+
+    public string SetStatus { get; }
+
+    public string StatusForUpdate { get; }
+
+    public string MarkDeleted { get; }
+
+    public string Remove { get; }
 }

@@ -11,4 +11,7 @@ public enum RegistrationOutcome
 
     /// <summary>A tenant of that name exists with different details: nothing changed.</summary>
     Conflict,
+
+    /// <summary>A tenant of that name was deleted without releasing the name: nothing changed.</summary>
+    Retired,
 }

@@ -33,7 +33,13 @@ public sealed class TenantCatalog : ITenantRegistry, ITenantCatalog, IDisposable
     }
 
     public async Task<bool> RegisterAsync(string name, CancellationToken cancellationToken = default) =>
-        (await CreateAsync(name, name, cancellationToken).ConfigureAwait(false)).Outcome == RegistrationOutcome.Created;
+        (await CreateAsync(name, name, cancellationToken).ConfigureAwait(false)).Outcome switch
+        {
+            RegistrationOutcome.Created => true,
+            RegistrationOutcome.Retired => throw new InvalidOperationException(
+                $"Tenant name '{name}' belonged to a deleted tenant and was not released; delete it again with the name released to reuse it."),
+            _ => false,
+        };
 
     public async Task<(RegistrationOutcome Outcome, TenantRecord Record)> CreateAsync(string name, string displayName, CancellationToken cancellationToken = default)
     {
@@ -43,14 +49,20 @@ public sealed class TenantCatalog : ITenantRegistry, ITenantCatalog, IDisposable
 
         // ON CONFLICT DO NOTHING makes racing registrations safe; the loser reads the winner's row to compare.
         TenantRecord? created = await QuerySingleAsync(_sql.Insert, cancellationToken, name, displayName).ConfigureAwait(false);
-        Remember(name);
         if (created is not null)
         {
+            Remember(name);
             return (RegistrationOutcome.Created, created);
         }
 
         TenantRecord existing = await QuerySingleAsync(_sql.Find, cancellationToken, name).ConfigureAwait(false)
             ?? throw new InvalidOperationException($"Tenant '{name}' vanished while being registered.");
+        if (existing.Status == TenantStatus.Deleted)
+        {
+            return (RegistrationOutcome.Retired, existing);
+        }
+
+        Remember(name);
         return (existing.DisplayName == displayName ? RegistrationOutcome.AlreadyExists : RegistrationOutcome.Conflict, existing);
     }
 
@@ -178,7 +190,7 @@ public sealed class TenantCatalog : ITenantRegistry, ITenantCatalog, IDisposable
         return command;
     }
 
-    private static TenantRecord Read(NpgsqlDataReader reader) => new(
+    internal static TenantRecord Read(NpgsqlDataReader reader) => new(
         Name: reader.GetString(0),
         DisplayName: reader.GetString(1),
         State: Enum.Parse<TenantState>(reader.GetString(2), ignoreCase: true),
@@ -186,7 +198,18 @@ public sealed class TenantCatalog : ITenantRegistry, ITenantCatalog, IDisposable
         Attempts: reader.GetInt32(4),
         LastError: reader.IsDBNull(5) ? null : reader.GetString(5),
         RegisteredAt: reader.GetFieldValue<DateTimeOffset>(6),
-        UpdatedAt: reader.GetFieldValue<DateTimeOffset>(7));
+        UpdatedAt: reader.GetFieldValue<DateTimeOffset>(7),
+        Status: Enum.Parse<TenantStatus>(reader.GetString(8), ignoreCase: true),
+        ArchivedAs: reader.IsDBNull(9) ? null : reader.GetString(9));
+
+    /// <summary>Forgets any cached look-up of <paramref name="name"/>: its status just changed in this process.</summary>
+    internal void Forget(string name) => _knownUntil.TryRemove(name, out _);
+
+    internal NpgsqlDataSource Owner => _owner;
+
+    internal CatalogSql Sql => _sql;
+
+    internal ValueTask EnsureBootstrappedAsync(CancellationToken cancellationToken) => EnsureCatalogAsync(cancellationToken);
 
     private bool IsKnown(string name) =>
         _knownUntil.TryGetValue(name, out long until) && Environment.TickCount64 < until;

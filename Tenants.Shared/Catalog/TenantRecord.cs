@@ -9,4 +9,10 @@ public sealed record TenantRecord(
     int Attempts,
     string? LastError,
     DateTimeOffset RegisteredAt,
-    DateTimeOffset UpdatedAt);
+    DateTimeOffset UpdatedAt,
+    TenantStatus Status,
+    string? ArchivedAs)
+{
+    /// <summary>Whether requests may reach the tenant's data: active, and its schema at the latest migration.</summary>
+    public bool IsServed => Status == TenantStatus.Active && State == TenantState.Ready;
+}

@@ -60,7 +60,7 @@ public sealed partial class TenantMigrationRunner<TContext>(
                 progress?.Report(new MigrationProgress(finished, work.Count, failures, finished / Math.Max(clock.Elapsed.TotalSeconds, 0.001)));
             }).ConfigureAwait(false);
 
-        var report = new MigrationRunReport(latest, registered.Count, [.. outcomes.OrderBy(o => o.Tenant, StringComparer.Ordinal)], clock.Elapsed);
+        var report = new MigrationRunReport(latest, registered.Count(r => r.Status != TenantStatus.Deleted), [.. outcomes.OrderBy(o => o.Tenant, StringComparer.Ordinal)], clock.Elapsed);
         LogPass(report.Outcomes.Count, report.Failed, report.AppliedMigrations, (long)clock.Elapsed.TotalMilliseconds);
         return report;
     }

@@ -25,10 +25,6 @@ public sealed partial class TenantMigrator<TContext>(
     ILogger<TenantMigrator<TContext>> logger)
     where TContext : DbContext
 {
-    // Prefixed so that the application's own advisory locks never collide with ours.
-    private const string LockSql = "SELECT pg_advisory_lock(hashtextextended('tenant-saas/migrate/' || $1, 0))";
-    private const string UnlockSql = "SELECT pg_advisory_unlock(hashtextextended('tenant-saas/migrate/' || $1, 0))";
-
     /// <summary>Migrates <paramref name="tenant"/> (registered) and records the outcome; rethrows a failure after recording it.</summary>
     public async Task<TenantMigrationResult> MigrateAsync(string tenant, CancellationToken cancellationToken = default)
     {
@@ -41,9 +37,15 @@ public sealed partial class TenantMigrator<TContext>(
         try
         {
             await using NpgsqlConnection lockConnection = await owner.Source.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
-            await ExecuteAsync(lockConnection, LockSql, tenant, cancellationToken).ConfigureAwait(false);
+            await ExecuteAsync(lockConnection, TenantSchemaLock.LockSql, tenant, cancellationToken).ConfigureAwait(false);
             try
             {
+                // Deleted while this waited for the lock: creating the schema again would bring it back from the dead.
+                if (await catalog.FindAsync(tenant, cancellationToken).ConfigureAwait(false) is null or { Status: TenantStatus.Deleted })
+                {
+                    throw new UnknownTenantException(tenant);
+                }
+
                 await ExecuteAsync(lockConnection, $"CREATE SCHEMA IF NOT EXISTS {PgIdentifier.Quote(tenant)}", null, cancellationToken).ConfigureAwait(false);
                 (IReadOnlyList<string> applied, string? last) = await ApplyAsync(tenant, cancellationToken).ConfigureAwait(false);
                 await privileges.GrantTenantAsync(tenant, cancellationToken).ConfigureAwait(false);
@@ -60,11 +62,11 @@ public sealed partial class TenantMigrator<TContext>(
                 // broken connection has ended its session, and the lock with it; the original error is what matters.
                 if (lockConnection.State == System.Data.ConnectionState.Open)
                 {
-                    await ExecuteAsync(lockConnection, UnlockSql, tenant, CancellationToken.None).ConfigureAwait(false);
+                    await ExecuteAsync(lockConnection, TenantSchemaLock.UnlockSql, tenant, CancellationToken.None).ConfigureAwait(false);
                 }
             }
         }
-        catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        catch (Exception e) when (e is not UnknownTenantException && (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested))
         {
             LogFailed(e, tenant);
             TenancyTelemetry.MigrationFailures.Add(1);

@@ -35,6 +35,43 @@ public sealed class TenantPrivileges(OwnerDataSource owner, IOptions<TenancyOpti
     }
 
     /// <summary>
+    /// SQL that takes back what <see cref="GrantTenantAsync"/> gave, for a deletion's transaction. The tenant's role
+    /// loses everything in this database and is dropped, unless another database of the cluster still grants it
+    /// something (roles are cluster-wide). Without tenant roles, the app role loses its grants on the archived schema.
+    /// </summary>
+    internal string RevokeTenant(string tenant, string? archivedSchema)
+    {
+        if (_options.TenantRoles)
+        {
+            string role = PgIdentifier.QuoteLiteral(TenantRoleNames.NameFor(tenant, _options.TenantRolePrefix));
+            return $"""
+                DO $do$ BEGIN
+                    IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = {role}) THEN
+                        EXECUTE format('DROP OWNED BY %I', {role});
+                        BEGIN
+                            EXECUTE format('DROP ROLE %I', {role});
+                        EXCEPTION WHEN dependent_objects_still_exist THEN NULL;
+                        END;
+                    END IF;
+                END $do$;
+                """;
+        }
+
+        if (owner.AppRole is { } app && archivedSchema is not null)
+        {
+            string schema = PgIdentifier.Quote(archivedSchema);
+            string role = PgIdentifier.Quote(app);
+            return $"""
+                REVOKE ALL ON ALL TABLES IN SCHEMA {schema} FROM {role};
+                REVOKE ALL ON ALL SEQUENCES IN SCHEMA {schema} FROM {role};
+                REVOKE ALL ON SCHEMA {schema} FROM {role};
+                """;
+        }
+
+        return string.Empty;
+    }
+
+    /// <summary>
     /// Grants the tenant's current tables and sequences (called after each migration, so new ones are covered), and
     /// keeps the migration history out of reach.
     /// </summary>
@@ -49,14 +86,14 @@ public sealed class TenantPrivileges(OwnerDataSource owner, IOptions<TenancyOpti
         // Both names passed the allow-lists (no quotes in them); quoted and escaped anyway.
         string schema = PgIdentifier.Quote(tenant);
         string role = PgIdentifier.Quote(grantee);
-        string roleLiteral = Literal(grantee);
+        string roleLiteral = PgIdentifier.QuoteLiteral(grantee);
         string sql = $"""
             GRANT USAGE ON SCHEMA {schema}, {PgIdentifier.Quote(_options.SharedSchema)} TO {role};
             GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA {schema} TO {role};
             GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA {schema} TO {role};
             DO $do$ BEGIN
-                IF to_regclass(format('%I.%I', {Literal(tenant)}, '__EFMigrationsHistory')) IS NOT NULL THEN
-                    EXECUTE format('REVOKE ALL ON TABLE %I.%I FROM %I', {Literal(tenant)}, '__EFMigrationsHistory', {roleLiteral});
+                IF to_regclass(format('%I.%I', {PgIdentifier.QuoteLiteral(tenant)}, '__EFMigrationsHistory')) IS NOT NULL THEN
+                    EXECUTE format('REVOKE ALL ON TABLE %I.%I FROM %I', {PgIdentifier.QuoteLiteral(tenant)}, '__EFMigrationsHistory', {roleLiteral});
                 END IF;
             END $do$;
             """;
@@ -91,6 +128,4 @@ public sealed class TenantPrivileges(OwnerDataSource owner, IOptions<TenancyOpti
             }
         }
     }
-
-    private static string Literal(string value) => $"'{value.Replace("'", "''", StringComparison.Ordinal)}'";
 }

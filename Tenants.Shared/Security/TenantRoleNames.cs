@@ -1,6 +1,3 @@
-using System.Security.Cryptography;
-using System.Text;
-
 namespace Tenants.Shared.Security;
 
 /// <summary>
@@ -11,18 +8,5 @@ namespace Tenants.Shared.Security;
 public static class TenantRoleNames
 {
     /// <summary>The role's name: the prefix then the tenant's name, shortened with a stable hash past 63 bytes.</summary>
-    public static string NameFor(string tenant, string prefix)
-    {
-        ArgumentNullException.ThrowIfNull(tenant);
-        ArgumentNullException.ThrowIfNull(prefix);
-        string name = prefix + tenant;
-        if (name.Length <= TenantNames.MaxBytes)
-        {
-            return name; // tenant names and prefixes are ASCII: one byte per character
-        }
-
-        // PostgreSQL would silently truncate (DESIGN.md §5); two long names must not share a role.
-        string hash = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(tenant)))[..8];
-        return string.Concat(name.AsSpan(0, TenantNames.MaxBytes - hash.Length - 1), "_", hash);
-    }
+    public static string NameFor(string tenant, string prefix) => PgIdentifier.Compose(prefix, tenant);
 }

@@ -39,13 +39,13 @@ internal sealed partial class ArticleStatsJob(
         while (await timer.WaitForNextTickAsync(stoppingToken));
     }
 
-    /// <summary>One round over every ready tenant; returns each tenant's statistic.</summary>
+    /// <summary>One round over every served tenant (active and ready); returns each tenant's statistic.</summary>
     public async Task<IReadOnlyDictionary<string, long>> RunOnceAsync(CancellationToken cancellationToken)
     {
         var counts = new Dictionary<string, long>(StringComparer.Ordinal);
         foreach (TenantRecord tenant in await catalog.ListAsync(cancellationToken))
         {
-            if (tenant.State != TenantState.Ready)
+            if (!tenant.IsServed)
             {
                 continue;
             }
