@@ -14,11 +14,17 @@ public sealed record TenantResponse(
     int Attempts,
     string? LastError,
     DateTimeOffset RegisteredAt,
-    DateTimeOffset UpdatedAt)
+    DateTimeOffset UpdatedAt,
+    string Status,
+    string? ArchivedAs)
 {
     public static TenantResponse From(TenantRecord r) => new(
-        r.Name, r.DisplayName, r.State.ToString().ToLowerInvariant(), r.LastMigration, r.Attempts, r.LastError, r.RegisteredAt, r.UpdatedAt);
+        r.Name, r.DisplayName, r.State.ToString().ToLowerInvariant(), r.LastMigration, r.Attempts, r.LastError, r.RegisteredAt, r.UpdatedAt,
+        r.Status.ToString().ToLowerInvariant(), r.ArchivedAs);
 }
+
+/// <summary>What deleting a tenant did: where its data went (null when dropped), and whether its name is free again.</summary>
+public sealed record TenantDeletionResponse(string Name, string? ArchivedAs, bool NameReleased);
 
 /// <summary>The request's tenant, and the schema and role its database session works in.</summary>
 public sealed record CurrentTenantResponse(string Name, string DisplayName, string Schema, string Role);

@@ -7,7 +7,8 @@ namespace Saas.Api.Tenancy;
 
 /// <summary>
 /// The catalog as a tenant store, with a short cache of found tenants so that a request costs no catalog round trip.
-/// Misses are never cached: a tenant registered by another process is found at once.
+/// Misses and refusals are never cached: a tenant registered or reactivated by another process is served at once, and
+/// one deactivated there stops being served within <see cref="TenancyOptions.RegistryCacheDuration"/>.
 /// </summary>
 public sealed class CatalogTenantStore(ITenantCatalog catalog, IOptions<TenancyOptions> options) : ITenantStore
 {
@@ -22,12 +23,14 @@ public sealed class CatalogTenantStore(ITenantCatalog catalog, IOptions<TenancyO
 
         TenantRecord? record = await catalog.FindAsync(name, cancellationToken);
 
-        // Only a ready tenant is cached: one still being provisioned is asked again until it is ready.
-        if (record is { State: TenantState.Ready })
+        // Only a served tenant is cached: one still being provisioned is asked again until it is ready.
+        if (record is { IsServed: true })
         {
             _found[name] = (record, Environment.TickCount64 + (long)options.Value.RegistryCacheDuration.TotalMilliseconds);
         }
 
         return record;
     }
+
+    public void Forget(string name) => _found.TryRemove(name, out _);
 }

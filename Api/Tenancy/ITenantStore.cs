@@ -6,4 +6,7 @@ namespace Saas.Api.Tenancy;
 public interface ITenantStore
 {
     ValueTask<TenantRecord?> FindAsync(string name, CancellationToken cancellationToken);
+
+    /// <summary>Drops any cached copy of <paramref name="name"/>: an operator just changed that tenant.</summary>
+    void Forget(string name);
 }

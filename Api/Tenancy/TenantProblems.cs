@@ -3,7 +3,7 @@ using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace Saas.Api.Tenancy;
 
-/// <summary>The RFC 9457 problems tenant resolution answers with; each has a stable type a client can switch on.</summary>
+/// <summary>The RFC 9457 problems about tenants (resolution and operators' requests); each has a stable type a client can switch on.</summary>
 public static class TenantProblems
 {
     public const string TypePrefix = "urn:tenant-saas:problem:";
@@ -22,9 +22,27 @@ public static class TenantProblems
     public static ProblemHttpResult NotFound(string name) => Problem(
         StatusCodes.Status404NotFound, "tenant-not-found", "Unknown tenant", $"No tenant named '{name}' is registered.");
 
+    public static ProblemHttpResult Deactivated(string name) => Problem(
+        StatusCodes.Status410Gone, "tenant-deactivated", "The tenant is deactivated",
+        $"Tenant '{name}' has been deactivated by an operator; its data is kept until it is reactivated or deleted.");
+
+    public static ProblemHttpResult Deleted(string name) => Problem(
+        StatusCodes.Status410Gone, "tenant-deleted", "The tenant is deleted", $"Tenant '{name}' has been deleted.");
+
     public static ProblemHttpResult NotReady(string name, string state) => Problem(
         StatusCodes.Status503ServiceUnavailable, "tenant-not-ready", "The tenant is not ready",
         $"Tenant '{name}' is {state}: its schema is not at the latest migration yet.");
+
+    public static ProblemHttpResult StillActive(string name) => Problem(
+        StatusCodes.Status409Conflict, "tenant-active", "The tenant is active",
+        $"Deactivate tenant '{name}' (POST /tenants/{name}/deactivate) before deleting it.");
+
+    public static ProblemHttpResult AlreadyDeleted(string name) => Problem(
+        StatusCodes.Status409Conflict, "tenant-deleted", "The tenant is deleted", $"Tenant '{name}' has been deleted; it cannot change any more.");
+
+    public static ProblemHttpResult NameRetired(string name) => Problem(
+        StatusCodes.Status409Conflict, "tenant-name-retired", "The name belonged to a deleted tenant",
+        $"'{name}' was a tenant's name; it can be used again once released: DELETE /tenants/{name}?releaseName=true.");
 
     private static ProblemHttpResult Problem(int status, string type, string title, string detail) =>
         TypedResults.Problem(detail: detail, statusCode: status, title: title, type: TypePrefix + type);

@@ -36,6 +36,8 @@ public sealed class TenantResolutionMiddleware(
             refusal = record switch
             {
                 null => TenantProblems.NotFound(tenant!),
+                { Status: TenantStatus.Deactivated } => TenantProblems.Deactivated(tenant!),
+                { Status: TenantStatus.Deleted } => TenantProblems.Deleted(tenant!),
                 { State: not TenantState.Ready } => TenantProblems.NotReady(tenant!, record.State.ToString().ToLowerInvariant()),
                 _ => null,
             };
