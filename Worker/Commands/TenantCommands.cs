@@ -35,10 +35,10 @@ internal sealed class TenantCommands(ITenantCatalog catalog, TenantMigrationRunn
     private async Task ListAsync(CancellationToken cancellationToken)
     {
         IReadOnlyList<TenantRecord> tenants = await catalog.ListAsync(cancellationToken);
-        await output.WriteLineAsync($"{"NAME",-24} {"STATE",-8} {"LAST MIGRATION",-40} DISPLAY NAME");
+        await output.WriteLineAsync($"{"NAME",-24} {"STATE",-8} {"STATUS",-11} {"LAST MIGRATION",-40} DISPLAY NAME");
         foreach (TenantRecord t in tenants)
         {
-            await output.WriteLineAsync($"{t.Name,-24} {Lower(t.State),-8} {t.LastMigration ?? "-",-40} {t.DisplayName}");
+            await output.WriteLineAsync($"{t.Name,-24} {Lower(t.State),-8} {Lower(t.Status),-11} {t.LastMigration ?? "-",-40} {t.DisplayName}");
         }
 
         await output.WriteLineAsync($"{tenants.Count} tenant(s)");
@@ -47,7 +47,8 @@ internal sealed class TenantCommands(ITenantCatalog catalog, TenantMigrationRunn
     private async Task StatusAsync(CancellationToken cancellationToken)
     {
         string? latest = runner.LatestMigration();
-        IReadOnlyList<TenantRecord> tenants = await catalog.ListAsync(cancellationToken);
+        // A deleted tenant's row only keeps its name: it is not registered any more.
+        List<TenantRecord> tenants = [.. (await catalog.ListAsync(cancellationToken)).Where(t => t.Status != TenantStatus.Deleted)];
         IReadOnlyList<string> behind = await catalog.BehindAsync(latest, cancellationToken);
         await output.WriteLineAsync($"latest migration: {latest ?? "(none)"}");
         await output.WriteLineAsync($"registered: {tenants.Count}");
@@ -56,6 +57,7 @@ internal sealed class TenantCommands(ITenantCatalog catalog, TenantMigrationRunn
             await output.WriteLineAsync($"{Lower(state.Key)}: {state.Count()}");
         }
 
+        await output.WriteLineAsync($"deactivated: {tenants.Count(t => t.Status == TenantStatus.Deactivated)}");
         await output.WriteLineAsync($"behind the latest migration: {behind.Count}");
         foreach (TenantRecord failed in tenants.Where(t => t.State == TenantState.Failed))
         {
@@ -105,5 +107,6 @@ internal sealed class TenantCommands(ITenantCatalog catalog, TenantMigrationRunn
         return true;
     }
 
-    private static string Lower(TenantState state) => state.ToString().ToLowerInvariant();
+    private static string Lower<T>(T value)
+        where T : struct, Enum => value.ToString().ToLowerInvariant();
 }

@@ -92,8 +92,8 @@ public sealed class CommandLineTests(PostgresFixture postgres) : IAsyncLifetime
         Assert.Contains("1 ok, 0 failed", output, StringComparison.Ordinal);
 
         (_, string list, _) = await RunAsync("tenants", "list");
-        AssertLine($@"(?m)^only_me\s+ready\s+{(Migrations.Count > 0 ? Migrations[^1] : "-")}\s+Only Me$", list);
-        AssertLine(@"(?m)^not_me\s+pending\s+-\s+Not Me$", list);
+        AssertLine($@"(?m)^only_me\s+ready\s+active\s+{(Migrations.Count > 0 ? Migrations[^1] : "-")}\s+Only Me$", list);
+        AssertLine(@"(?m)^not_me\s+pending\s+active\s+-\s+Not Me$", list);
         Assert.Contains("2 tenant(s)", list, StringComparison.Ordinal);
     }
 

@@ -10,22 +10,9 @@ namespace Saas.Worker.Tests;
 internal static class WorkerSettings
 {
     private static readonly IConfiguration Configuration = new ConfigurationBuilder()
-        .AddJsonFile(Path.Combine(WorkerDirectory(), "appsettings.json"))
+        .AddJsonFile(Path.Combine(ProjectDirectories.Worker, "appsettings.json"))
         .Build();
 
     public static void Apply(TenancyOptions options) =>
         Configuration.GetSection(TenancyOptions.SectionName).Bind(options);
-
-    private static string WorkerDirectory()
-    {
-        for (DirectoryInfo? d = new(AppContext.BaseDirectory); d is not null; d = d.Parent)
-        {
-            if (File.Exists(Path.Combine(d.FullName, "Worker", "appsettings.json")))
-            {
-                return Path.Combine(d.FullName, "Worker");
-            }
-        }
-
-        throw new InvalidOperationException("Worker/appsettings.json is not above the test's directory.");
-    }
 }
