@@ -15,6 +15,7 @@ internal static class Extensions
         builder.AddTenantResolution();
         builder.AddAuth();
         builder.Services.AddProblemDetails();
+        builder.Services.AddExceptionHandler<DatabaseUnavailableHandler>();
         builder.Services.AddOpenApi();
     }
 

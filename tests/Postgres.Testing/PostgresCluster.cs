@@ -10,6 +10,8 @@ namespace Postgres.Testing;
 /// loopback port, fsync off; as the postgres user when running as root), or the server named by the
 /// <see cref="ConnectionStringVariable"/> environment variable. Each test gets a database of its own from
 /// <see cref="CreateDatabaseAsync"/>. A watchdog script removes the cluster when the test host ends, however it ends.
+/// A throwaway cluster can also be stopped and started again (<see cref="RestartAsync"/>), to test outages; a test that
+/// does so starts a cluster of its own, since the one a fixture shares serves other tests at the same time.
 /// </summary>
 public sealed class PostgresCluster : IAsyncDisposable
 {
@@ -20,12 +22,14 @@ public sealed class PostgresCluster : IAsyncDisposable
     private readonly string? _directory;
     private readonly List<string> _databases = [];
     private readonly Lock _gate = new();
+    private readonly Task<string>? _errors; // the watchdog's standard error, complete once it has exited
 
-    private PostgresCluster(string adminConnectionString, Process? watchdog, string? directory)
+    private PostgresCluster(string adminConnectionString, Process? watchdog, string? directory, Task<string>? errors)
     {
         AdminConnectionString = adminConnectionString;
         _watchdog = watchdog;
         _directory = directory;
+        _errors = errors;
     }
 
     /// <summary>A superuser connection string to the maintenance database.</summary>
@@ -36,7 +40,7 @@ public sealed class PostgresCluster : IAsyncDisposable
         string? external = Environment.GetEnvironmentVariable(ConnectionStringVariable);
         if (!string.IsNullOrWhiteSpace(external))
         {
-            return new PostgresCluster(external, watchdog: null, directory: null);
+            return new PostgresCluster(external, watchdog: null, directory: null, errors: null);
         }
 
         string bin = FindPostgresBin();
@@ -83,26 +87,50 @@ public sealed class PostgresCluster : IAsyncDisposable
             Timeout = 5,
         }.ConnectionString;
 
-        var cluster = new PostgresCluster(admin, watchdog, directory);
+        var cluster = new PostgresCluster(admin, watchdog, directory, errors);
+        await cluster.WaitUntilAcceptingAsync("did not start", cancellationToken).ConfigureAwait(false);
+        return cluster;
+    }
+
+    /// <summary>Whether <see cref="StopServerAsync"/> and <see cref="StartServerAsync"/> can be used: a throwaway cluster only.</summary>
+    public bool CanRestart => _watchdog is not null;
+
+    /// <summary>
+    /// Stops the server with a fast shutdown and returns once it is gone: sessions are ended (57P01), new connections
+    /// are refused, until <see cref="StartServerAsync"/>. A fast shutdown is a clean one: it writes a shutdown
+    /// checkpoint, so acknowledged commits survive it even with fsync and synchronous_commit off.
+    /// </summary>
+    public async Task StopServerAsync(CancellationToken cancellationToken = default)
+    {
+        (Process watchdog, string directory) = Restartable();
+        string stopped = Path.Combine(directory, "stopped");
+        await File.WriteAllTextAsync(Path.Combine(directory, "down"), string.Empty, cancellationToken).ConfigureAwait(false);
         var deadline = Stopwatch.StartNew();
-        while (true)
+        while (!File.Exists(stopped))
         {
-            if (watchdog.HasExited)
+            if (watchdog.HasExited || deadline.Elapsed > TimeSpan.FromSeconds(30))
             {
-                throw new InvalidOperationException($"The throwaway PostgreSQL cluster did not start:{Environment.NewLine}{await errors.ConfigureAwait(false)}");
+                throw new InvalidOperationException($"The throwaway PostgreSQL cluster did not stop:{Environment.NewLine}{await ErrorsAsync().ConfigureAwait(false)}");
             }
 
-            try
-            {
-                await using var connection = new NpgsqlConnection(admin);
-                await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
-                return cluster;
-            }
-            catch (NpgsqlException) when (deadline.Elapsed < TimeSpan.FromSeconds(60))
-            {
-                await Task.Delay(100, cancellationToken).ConfigureAwait(false);
-            }
+            await Task.Delay(20, cancellationToken).ConfigureAwait(false);
         }
+    }
+
+    /// <summary>Starts the stopped server again on the same port and data directory; returns once it accepts connections.</summary>
+    public async Task StartServerAsync(CancellationToken cancellationToken = default)
+    {
+        (_, string directory) = Restartable();
+        File.Delete(Path.Combine(directory, "down"));
+        await WaitUntilAcceptingAsync("did not start again", cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>A clean restart: <see cref="StopServerAsync"/>, <paramref name="downtime"/> down, then <see cref="StartServerAsync"/>.</summary>
+    public async Task RestartAsync(TimeSpan downtime, CancellationToken cancellationToken = default)
+    {
+        await StopServerAsync(cancellationToken).ConfigureAwait(false);
+        await Task.Delay(downtime, cancellationToken).ConfigureAwait(false);
+        await StartServerAsync(cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Creates a fresh, empty database and returns a connection string to it (pooling on).</summary>
@@ -156,6 +184,38 @@ public sealed class PostgresCluster : IAsyncDisposable
 
         _watchdog.Dispose();
     }
+
+    private (Process Watchdog, string Directory) Restartable() =>
+        _watchdog is not null && _directory is not null
+            ? (_watchdog, _directory)
+            : throw new NotSupportedException($"Only a throwaway cluster can be stopped and started; this one comes from {ConnectionStringVariable}.");
+
+    private async Task WaitUntilAcceptingAsync(string failure, CancellationToken cancellationToken)
+    {
+        var deadline = Stopwatch.StartNew();
+        while (true)
+        {
+            if (_watchdog is { HasExited: true })
+            {
+                throw new InvalidOperationException($"The throwaway PostgreSQL cluster {failure}:{Environment.NewLine}{await ErrorsAsync().ConfigureAwait(false)}");
+            }
+
+            try
+            {
+                await using var connection = new NpgsqlConnection(AdminConnectionString);
+                await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
+                return;
+            }
+            catch (NpgsqlException) when (deadline.Elapsed < TimeSpan.FromSeconds(60))
+            {
+                // Refused while down, 57P03 while starting up: both pass once the server is ready.
+                await Task.Delay(50, cancellationToken).ConfigureAwait(false);
+            }
+        }
+    }
+
+    private async Task<string> ErrorsAsync() =>
+        _errors is not null && _watchdog is { HasExited: true } ? await _errors.ConfigureAwait(false) : "(the watchdog is still running)";
 
     private async Task DropDatabasesAsync()
     {
