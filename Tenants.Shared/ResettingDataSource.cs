@@ -14,6 +14,13 @@ internal static class ResettingDataSource
             throw new NotSupportedException($"'No Reset On Close=true' would leak one session's search_path to the next; remove it from the {which}.");
         }
 
+        if (builder.ConnectionStringBuilder.Multiplexing)
+        {
+            // Multiplexing runs a connection's commands on whichever physical connection is free: a session SET would
+            // route another caller's queries, and the pool reset would not run between them.
+            throw new NotSupportedException($"'Multiplexing=true' would run one tenant's commands in another's session; remove it from the {which}.");
+        }
+
         // The session default is the shared schema alone; the pool reset returns every connection to it.
         builder.ConnectionStringBuilder.SearchPath = PgIdentifier.Quote(sharedSchema);
         return builder;

@@ -1,6 +1,7 @@
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 using Npgsql.EntityFrameworkCore.PostgreSQL.Infrastructure;
 using Tenants.Shared.Catalog;
@@ -50,6 +51,12 @@ public static class TenancyServiceCollectionExtensions
         services.TryAddSingleton<TenantContext>();
         services.TryAddSingleton<TenantRegistrations>();
         services.TryAddSingleton<TenantOffboarding>();
+
+        // Refuses, as the host starts, a pooler that would not keep a client on one server session.
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, SessionPoolingStartupCheck>(sp => new SessionPoolingStartupCheck(
+            connectionString,
+            ownerConnectionString,
+            sp.GetRequiredService<IOptions<TenancyOptions>>())));
         return services;
     }
 

@@ -39,6 +39,16 @@ public sealed class ProviderTests
         Assert.Contains("No Reset On Close", refused.Message, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void Multiplexing_is_refused()
+    {
+        var refused = Assert.Throws<NotSupportedException>(() => new TenantDataSource(
+            new NpgsqlConnectionStringBuilder { Host = "127.0.0.1", Multiplexing = true }.ConnectionString,
+            new SetSearchPathOnOpen(Options.Create(new TenancyOptions())),
+            Options.Create(new TenancyOptions())));
+        Assert.Contains("Multiplexing", refused.Message, StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData("public")]
     [InlineData("pg_shared")]
