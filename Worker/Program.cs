@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Logging.Console;
+using Microsoft.Extensions.Options;
 using Saas.Api.Infrastructure;
 using Saas.Worker.Commands;
 using Saas.Worker.Extensions;
@@ -23,12 +24,25 @@ public sealed class Program
             cli.Services.Configure<ConsoleLoggerOptions>(o => o.LogToStandardErrorThreshold = LogLevel.Trace); // stdout is the report
             cli.AddTenantData();
             using IHost host = cli.Build();
+            try
+            {
+                // Starting runs the start-up checks (options, a pooler in transaction mode); there is no hosted work here.
+                await host.StartAsync();
+            }
+            catch (Exception e) when (e is InvalidOperationException or OptionsValidationException or NotSupportedException)
+            {
+                await Console.Error.WriteLineAsync(e.Message);
+                return 2;
+            }
+
             var commands = new TenantCommands(
                 host.Services.GetRequiredService<ITenantCatalog>(),
                 host.Services.GetRequiredService<TenantMigrationRunner<AppDbContext>>(),
                 Console.Out,
                 Console.Error);
-            return await commands.RunAsync(command, CancellationToken.None);
+            int exit = await commands.RunAsync(command, CancellationToken.None);
+            await host.StopAsync();
+            return exit;
         }
 
         WebApplicationBuilder builder = WebApplication.CreateBuilder(args);

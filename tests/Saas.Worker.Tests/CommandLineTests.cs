@@ -105,6 +105,19 @@ public sealed class CommandLineTests(PostgresFixture postgres) : IAsyncLifetime
         Assert.Contains("usage: tenants list", error, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task Through_a_transaction_mode_pooler_the_command_line_refuses_to_run_and_migrates_nothing()
+    {
+        await Catalog.CreateAsync("cli_pooled", "pooled", Cancellation);
+        await using PgBouncer bouncer = await PgBouncer.StartAsync(_database, "transaction", Cancellation);
+
+        (int exit, string output, string error) = await RunWithAsync(bouncer.ConnectionString, "tenants", "migrate");
+        Assert.Equal(2, exit);
+        Assert.Contains("transaction or statement mode", error, StringComparison.Ordinal);
+        Assert.DoesNotContain("cli_pooled", output, StringComparison.Ordinal);
+        Assert.Equal(TenantState.Pending, (await Catalog.FindAsync("cli_pooled", Cancellation))!.State);
+    }
+
     /// <summary>The app's migrations, oldest first, as EF Core orders them (by id).</summary>
     private static IReadOnlyList<string> Migrations { get; } =
     [
@@ -118,7 +131,9 @@ public sealed class CommandLineTests(PostgresFixture postgres) : IAsyncLifetime
     private static void AssertLine(string pattern, string output) =>
         Assert.True(System.Text.RegularExpressions.Regex.IsMatch(output, pattern), $"no line matches {pattern} in:\n{output}");
 
-    private async Task<(int Exit, string Output, string Error)> RunAsync(params string[] args)
+    private Task<(int Exit, string Output, string Error)> RunAsync(params string[] args) => RunWithAsync(_database, args);
+
+    private static async Task<(int Exit, string Output, string Error)> RunWithAsync(string database, params string[] args)
     {
         var start = new ProcessStartInfo("dotnet")
         {
@@ -132,7 +147,7 @@ public sealed class CommandLineTests(PostgresFixture postgres) : IAsyncLifetime
             start.ArgumentList.Add(a);
         }
 
-        start.Environment["ConnectionStrings__appdb"] = _database;
+        start.Environment["ConnectionStrings__appdb"] = database;
         start.Environment["Tenancy__Migrations__RetryDelay"] = "00:00:00.010";
         start.Environment["Logging__LogLevel__Default"] = "Warning";
         using Process process = Process.Start(start)!;
