@@ -3,6 +3,7 @@ using System.Collections.Concurrent;
 using System.Net;
 #endif
 using System.Net.Http.Json;
+using Microsoft.Extensions.Configuration;
 using Npgsql;
 using Saas.Api.Model;
 using Tenants.Shared;
@@ -130,8 +131,13 @@ public sealed class PgBouncerTests(PostgresFixture postgres)
 
         // Nothing was created on the way: no catalog, no shared schema, no tenant.
         Assert.Equal(before, await SchemasAsync(direct, cancellation));
-        Assert.DoesNotContain("shared", before);
+        Assert.DoesNotContain(SharedSchema, before);
     }
+
+    // The Api's own setting (a template option), read before any Api starts: starting is what the tests try.
+    private static readonly string SharedSchema = new ConfigurationBuilder()
+        .AddJsonFile(Path.Combine(AppContext.BaseDirectory, "appsettings.json"))
+        .Build()[$"{TenancyOptions.SectionName}:{nameof(TenancyOptions.SharedSchema)}"] ?? "shared";
 
     // What the README asks of an operator behind PgBouncer (it drops Npgsql's search_path startup parameter).
     private static async Task SetRoleDefaultSearchPathAsync(string connectionString, CancellationToken cancellationToken)
@@ -140,7 +146,7 @@ public sealed class PgBouncerTests(PostgresFixture postgres)
         await using var connection = new NpgsqlConnection(connectionString);
         await connection.OpenAsync(cancellationToken);
         await using var command = new NpgsqlCommand(
-            $"ALTER ROLE {PgIdentifier.Quote(settings.Username!)} IN DATABASE {PgIdentifier.Quote(settings.Database!)} SET search_path = shared", connection);
+            $"ALTER ROLE {PgIdentifier.Quote(settings.Username!)} IN DATABASE {PgIdentifier.Quote(settings.Database!)} SET search_path = {PgIdentifier.Quote(SharedSchema)}", connection);
         await command.ExecuteNonQueryAsync(cancellationToken);
     }
 
