@@ -1,0 +1,38 @@
+using Microsoft.Extensions.DependencyInjection;
+using Npgsql;
+using Saas.Api.Infrastructure;
+using Tenants.Shared.Catalog;
+using Tenants.Shared.Migrations;
+
+namespace Benchmarks;
+
+/// <summary>The one tenant the routing benchmarks read: provisioned as the Api does, then 50 articles.</summary>
+internal static class BenchTenant
+{
+    public const string Name = "bench";
+
+    public static async Task SeedAsync(IServiceProvider services, string database)
+    {
+        await services.GetRequiredService<ITenantCatalog>().CreateAsync(Name, "Bench");
+        await services.GetRequiredService<TenantMigrator<AppDbContext>>().MigrateAsync(Name);
+        await using var connection = new NpgsqlConnection(database);
+        await connection.OpenAsync();
+        await using var seed = new NpgsqlCommand(
+            $"INSERT INTO {Name}.articles (\"Title\", \"Body\") SELECT 'article ' || i, repeat('x', 200) FROM generate_series(1, 50) i", connection);
+        await seed.ExecuteNonQueryAsync();
+    }
+
+    /// <summary>The Api's folder, for its appsettings.json.</summary>
+    public static string ApiDirectory()
+    {
+        for (DirectoryInfo? d = new(AppContext.BaseDirectory); d is not null; d = d.Parent)
+        {
+            if (File.Exists(Path.Combine(d.FullName, "Api", "appsettings.json")))
+            {
+                return Path.Combine(d.FullName, "Api");
+            }
+        }
+
+        throw new InvalidOperationException("Api/appsettings.json is not above the benchmark's directory.");
+    }
+}

@@ -1,0 +1,51 @@
+using Microsoft.Extensions.DependencyInjection;
+using Postgres.Testing;
+using Saas.Api.Apis;
+using Saas.Api.Infrastructure;
+using Tenants.Shared;
+
+namespace Benchmarks;
+
+/// <summary>
+/// P1b at the EF level: the list endpoint's handler called directly (a DI scope, a DbContext, a count and a page of
+/// 20), no HTTP, once per mechanism of DESIGN.md §2, side by side with no tenancy at all.
+/// </summary>
+internal static class EfBenchmark
+{
+    public static async Task RunAsync(int seconds, int concurrency, int rounds)
+    {
+        await using PostgresCluster cluster = await PostgresCluster.StartAsync();
+        string database = await cluster.CreateDatabaseAsync();
+        await using var api = new BenchApi(database);
+        IServiceProvider services = api.Services;
+        await BenchTenant.SeedAsync(services, database);
+
+        Console.WriteLine($"{Environment.ProcessorCount} cores; EF Core, no HTTP; {concurrency} concurrent loops; {rounds} rounds x {seconds} s per side");
+        await SideBySide.RunAsync(
+            [
+                ("off (no tenancy)", List(services, RoutingMechanisms.Off, scoped: false)),
+                ("shipped: SET batched with 1st query", List(services, mechanism: null, scoped: true)),
+                ("shipped without the tenant role", List(services, RoutingMechanisms.BatchedWithoutRole, scoped: true)),
+                ("SET on open", List(services, RoutingMechanisms.SetOnOpen, scoped: true)),
+                ("per-tenant data source", List(services, RoutingMechanisms.PerTenantSource, scoped: true)),
+            ],
+            concurrency,
+            TimeSpan.FromSeconds(seconds),
+            rounds,
+            warmUp: TimeSpan.FromSeconds(5));
+    }
+
+    private static Func<Task> List(IServiceProvider root, string? mechanism, bool scoped)
+    {
+        TenantContext tenants = root.GetRequiredService<TenantContext>();
+        return async () =>
+        {
+            await using TenantScope? tenant = scoped ? await tenants.EnterAsync(BenchTenant.Name) : null;
+            await using AsyncServiceScope services = root.CreateAsyncScope();
+            AppDbContext db = mechanism is null
+                ? services.ServiceProvider.GetRequiredService<AppDbContext>()
+                : services.ServiceProvider.GetRequiredKeyedService<AppDbContext>(mechanism);
+            await ArticlesApi.ListAsync(db, CancellationToken.None, page: 1, pageSize: 20);
+        };
+    }
+}

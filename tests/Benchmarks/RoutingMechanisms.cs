@@ -1,0 +1,104 @@
+using System.Collections.Concurrent;
+using System.Data.Common;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Diagnostics;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+using Npgsql;
+using Saas.Api.Infrastructure;
+using Tenants.Shared;
+using Tenants.Shared.EntityFramework;
+using Tenants.Shared.Routing;
+using Tenants.Shared.Security;
+
+namespace Benchmarks;
+
+/// <summary>
+/// The routing mechanisms DESIGN.md §2 lists, each as a keyed <see cref="AppDbContext"/> over the same database, so
+/// that one process compares them side by side (P1b). The app's own DbContext (unkeyed) is the shipped mechanism:
+/// SET batched with the first query. None of these is wired into the product; they exist to be measured.
+/// </summary>
+internal static class RoutingMechanisms
+{
+    /// <summary>No tenancy: a plain pool whose startup search_path is the benchmark tenant's schema.</summary>
+    public const string Off = "off";
+
+    /// <summary>One pool for all tenants; <c>SET search_path</c> (and <c>SET ROLE</c>) in a round trip of its own on every open.</summary>
+    public const string SetOnOpen = "set-on-open";
+
+    /// <summary>The shipped mechanism without the tenant role (<c>Tenancy:TenantRoles=false</c>): search_path only.</summary>
+    public const string BatchedWithoutRole = "batched-without-role";
+
+    /// <summary>A pool per tenant whose startup parameters carry the search_path and role: no statement at all.</summary>
+    public const string PerTenantSource = "per-tenant-source";
+
+    public static void Add(IServiceCollection services, string database, string offTenant)
+    {
+        var offBuilder = new NpgsqlDataSourceBuilder(database);
+        offBuilder.ConnectionStringBuilder.SearchPath = offTenant;
+        NpgsqlDataSource off = offBuilder.Build();
+        services.AddKeyedScoped(Off, (_, _) => new AppDbContext(new DbContextOptionsBuilder<AppDbContext>().UseNpgsql(off).Options));
+
+        services.AddKeyedScoped(SetOnOpen, (sp, _) => new AppDbContext(new DbContextOptionsBuilder<AppDbContext>()
+            .UseNpgsql(sp.GetRequiredService<TenantDataSource>().Shared)
+            .AddInterceptors(new RouteOnOpen(sp.GetRequiredService<ITenantConnectionRouting>()))
+            .Options));
+
+        services.AddKeyedScoped(BatchedWithoutRole, (sp, _) =>
+        {
+            var builder = new DbContextOptionsBuilder<AppDbContext>();
+            builder.UseNpgsql(sp.GetRequiredService<TenantDataSource>().Shared)
+                .AddTenantRouting(sp.GetRequiredKeyedService<ITenantConnectionRouting>(BatchedWithoutRole));
+            return new AppDbContext(builder.Options);
+        });
+        services.AddKeyedSingleton<ITenantConnectionRouting>(BatchedWithoutRole, (sp, _) => new SetSearchPathOnOpen(
+            Options.Create(new TenancyOptions { SharedSchema = sp.GetRequiredService<IOptions<TenancyOptions>>().Value.SharedSchema, TenantRoles = false })));
+
+        services.AddSingleton<PerTenantSources>();
+        services.AddKeyedScoped(PerTenantSource, (sp, _) =>
+        {
+            // A connection object, not the data source, goes to EF: EF builds an internal service provider per data source.
+            NpgsqlConnection connection = sp.GetRequiredService<PerTenantSources>().For(TenantContext.CurrentTenant!).CreateConnection();
+            return new AppDbContext(new DbContextOptionsBuilder<AppDbContext>().UseNpgsql(connection, contextOwnsConnection: true).Options);
+        });
+    }
+
+    /// <summary>The pre-batching mechanism: route eagerly as soon as the pool hands a connection out.</summary>
+    private sealed class RouteOnOpen(ITenantConnectionRouting routing) : DbConnectionInterceptor
+    {
+        public override async Task ConnectionOpenedAsync(DbConnection connection, ConnectionEndEventData eventData, CancellationToken cancellationToken = default)
+        {
+            var npgsql = (NpgsqlConnection)connection;
+            routing.Opened(npgsql);
+            await routing.RouteAsync(npgsql, justOpened: true, inTransaction: false, cancellationToken);
+        }
+    }
+
+    /// <summary>One data source per tenant, built on first use: the tenant's schema, the shared one, and its role at startup.</summary>
+    private sealed class PerTenantSources(IConfiguration configuration, IOptions<TenancyOptions> options) : IDisposable
+    {
+        private readonly ConcurrentDictionary<string, NpgsqlDataSource> _sources = new(StringComparer.Ordinal);
+
+        public NpgsqlDataSource For(string tenant) => _sources.GetOrAdd(tenant, t =>
+        {
+            TenancyOptions settings = options.Value;
+            var builder = new NpgsqlDataSourceBuilder(configuration.GetConnectionString(AppDataExtensions.DatabaseName));
+            builder.ConnectionStringBuilder.SearchPath = $"{PgIdentifier.Quote(t)}, {PgIdentifier.Quote(settings.SharedSchema)}";
+            if (settings.TenantRoles)
+            {
+                builder.ConnectionStringBuilder.Options = $"-c role={TenantRoleNames.NameFor(t, settings.TenantRolePrefix)}";
+            }
+
+            return builder.Build();
+        });
+
+        public void Dispose()
+        {
+            foreach (NpgsqlDataSource source in _sources.Values)
+            {
+                source.Dispose();
+            }
+        }
+    }
+}
