@@ -156,7 +156,7 @@ internal static class HttpBenchmark
         }
     }
 
-    private static string ApiDirectory()
+    internal static string ApiDirectory()
     {
         for (DirectoryInfo? d = new(AppContext.BaseDirectory); d is not null; d = d.Parent)
         {

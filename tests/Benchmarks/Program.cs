@@ -3,6 +3,7 @@ using Benchmarks;
 
 // dotnet run --project tests/Benchmarks -c Release -- migrations [tenants] [provisioning samples]
 // dotnet run --project tests/Benchmarks -c Release -- http [seconds per run] [concurrency] [rounds]
+// dotnet run --project tests/Benchmarks -c Release -- tenants [large] [trafficked] [seconds per run]
 switch (args)
 {
     case ["http", .. var rest]:
@@ -16,7 +17,17 @@ switch (args)
         int samples = rest.Length > 1 ? int.Parse(rest[1], CultureInfo.InvariantCulture) : 100;
         await MigrationBenchmark.RunAsync(tenants, samples);
         return 0;
+    case ["tenants", .. var rest]:
+        await TenantScaleBenchmark.RunAsync(
+            large: rest.Length > 0 ? int.Parse(rest[0], CultureInfo.InvariantCulture) : 10_000,
+            trafficked: rest.Length > 1 ? int.Parse(rest[1], CultureInfo.InvariantCulture) : 1_000,
+            seconds: rest.Length > 2 ? int.Parse(rest[2], CultureInfo.InvariantCulture) : 15);
+        return 0;
+    case ["tenants-child", var app, var owner, var prefix, var trafficked, var stride, var seconds]:
+        // One side of `tenants`, started by it in a process of its own; not meant to be run by hand.
+        return await TenantScaleChild.RunAsync(app, owner, prefix,
+            int.Parse(trafficked, CultureInfo.InvariantCulture), int.Parse(stride, CultureInfo.InvariantCulture), int.Parse(seconds, CultureInfo.InvariantCulture));
     default:
-        Console.Error.WriteLine("usage: migrations [tenants=1000] [provisioning samples=100] | http [seconds=5] [concurrency=16] [rounds=5]");
+        Console.Error.WriteLine("usage: migrations [tenants=1000] [provisioning samples=100] | http [seconds=5] [concurrency=16] [rounds=5] | tenants [large=10000] [trafficked=1000] [seconds=15]");
         return 2;
 }
