@@ -9,7 +9,8 @@ namespace Tenants.Shared.Catalog;
 /// The catalog table in the shared schema, durable so that every process sees one set of tenants. It serves both
 /// <see cref="ITenantRegistry"/> (the origin API's set semantics) and <see cref="ITenantCatalog"/> (records and state).
 /// Positive registry look-ups are cached for <see cref="TenancyOptions.RegistryCacheDuration"/>; a miss always asks
-/// the table, so a tenant registered by another process is seen at once, without a restart.
+/// the table, so a tenant registered by another process is seen at once, without a restart. Expired look-ups are
+/// swept at most once per cache duration, so the cache holds the tenants looked up lately, not every one ever seen.
 /// </summary>
 public sealed class TenantCatalog : ITenantRegistry, ITenantCatalog, IDisposable
 {
@@ -21,6 +22,7 @@ public sealed class TenantCatalog : ITenantRegistry, ITenantCatalog, IDisposable
     private readonly ConcurrentDictionary<string, long> _knownUntil = new(StringComparer.Ordinal);
     private readonly SemaphoreSlim _bootstrapGate = new(1, 1);
     private volatile bool _bootstrapped;
+    private long _nextSweep;
 
     public TenantCatalog(TenantDataSource dataSource, OwnerDataSource owner, TenantPrivileges privileges, IOptions<TenancyOptions> options)
     {
@@ -216,9 +218,24 @@ public sealed class TenantCatalog : ITenantRegistry, ITenantCatalog, IDisposable
 
     private bool Remember(string name, bool registered = true)
     {
+        long now = Environment.TickCount64, duration = (long)_options.RegistryCacheDuration.TotalMilliseconds;
         if (registered)
         {
-            _knownUntil[name] = Environment.TickCount64 + (long)_options.RegistryCacheDuration.TotalMilliseconds;
+            _knownUntil[name] = now + duration;
+        }
+
+        // Only after a catalog round trip, and one walk per cache duration: an entry refreshed meanwhile compares
+        // unequal and stays.
+        long due = Interlocked.Read(ref _nextSweep);
+        if (now >= due && Interlocked.CompareExchange(ref _nextSweep, now + duration, due) == due)
+        {
+            foreach (KeyValuePair<string, long> entry in _knownUntil)
+            {
+                if (entry.Value <= now)
+                {
+                    _knownUntil.TryRemove(entry);
+                }
+            }
         }
 
         return registered;

@@ -1,0 +1,188 @@
+using System.Collections;
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Reflection;
+using System.Text.Json;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.AspNetCore.TestHost;
+using Microsoft.EntityFrameworkCore.Metadata;
+using Microsoft.Extensions.DependencyInjection;
+using Npgsql;
+using Saas.Api.Infrastructure;
+using Saas.Api.Tenancy;
+using Tenants.Shared.Catalog;
+
+namespace Benchmarks;
+
+/// <summary>
+/// One side of <see cref="TenantScaleBenchmark"/>, in a process of its own: the real Api on Kestrel over the given
+/// database, loaded by a .NET client with fixed concurrency, each request to a tenant drawn uniformly from the
+/// trafficked set. Prints one <see cref="ResultPrefix"/> line of JSON for the parent.
+/// </summary>
+internal static class TenantScaleChild
+{
+    public const string ResultPrefix = "RESULT ";
+    public const int Concurrency = 16;
+    public const int WarmUpSeconds = 12;
+
+    public static async Task<int> RunAsync(string app, string owner, string prefix, int trafficked, int stride, int seconds)
+    {
+        string[] tenants = [.. Enumerable.Range(0, trafficked).Select(i => $"{prefix}_{i * stride:D5}")];
+        var models = new ConcurrentDictionary<IModel, byte>(ReferenceEqualityComparer.Instance);
+        var served = new ConcurrentDictionary<string, byte>(StringComparer.Ordinal);
+
+        await using var api = new ScaleApi(app, owner, models);
+        api.UseKestrel(0);
+        api.StartServer();
+        using HttpClient client = api.CreateClient();
+        client.BaseAddress = api.ClientOptions.BaseAddress;
+
+        // Warm-up over the same tenants: throughput climbs for several seconds (tiered JIT, pools, PostgreSQL's caches).
+        await LoadAsync(client, tenants, TimeSpan.FromSeconds(WarmUpSeconds), latencies: null, served);
+
+        using var sampling = new CancellationTokenSource();
+        Task<int> sampler = MaxConnectionsAsync(owner, sampling.Token);
+        var latencies = new ConcurrentBag<double[]>();
+        var clock = Stopwatch.StartNew();
+        long requests = await LoadAsync(client, tenants, TimeSpan.FromSeconds(seconds), latencies, served);
+        double rps = requests / clock.Elapsed.TotalSeconds;
+        await sampling.CancelAsync();
+        int maxConnections = await sampler;
+
+        double[] all = [.. latencies.SelectMany(l => l).Order()];
+        (int storeEntries, int registryEntries) = CacheEntries(api.Services);
+
+        // Everything the run allocated and no longer holds goes, so what is left is what the configuration keeps.
+        GC.Collect(GC.MaxGeneration, GCCollectionMode.Forced, blocking: true, compacting: true);
+        GC.WaitForPendingFinalizers();
+        GC.Collect(GC.MaxGeneration, GCCollectionMode.Forced, blocking: true, compacting: true);
+        long heap = GC.GetTotalMemory(forceFullCollection: false);
+        using Process self = Process.GetCurrentProcess();
+        self.Refresh();
+
+        var result = new ChildResult(
+            P50Ms: Percentile(all, 0.50),
+            P95Ms: Percentile(all, 0.95),
+            RequestsPerSecond: rps,
+            WorkingSetBytes: self.WorkingSet64,
+            GcHeapBytes: heap,
+            Models: models.Count,
+            MaxConnections: maxConnections,
+            MaxPoolSize: new NpgsqlConnectionStringBuilder(app).MaxPoolSize,
+            OwnerMaxPoolSize: new NpgsqlConnectionStringBuilder(owner).MaxPoolSize,
+            TenantsServed: served.Count,
+            StoreCacheEntries: storeEntries,
+            RegistryCacheEntries: registryEntries);
+        Console.WriteLine(ResultPrefix + JsonSerializer.Serialize(result));
+        return 0;
+    }
+
+    private static async Task<long> LoadAsync(HttpClient client, string[] tenants, TimeSpan duration, ConcurrentBag<double[]>? latencies, ConcurrentDictionary<string, byte> served)
+    {
+        long done = 0;
+        var clock = Stopwatch.StartNew();
+        await Task.WhenAll(Enumerable.Range(0, Concurrency).Select(async _ =>
+        {
+            var mine = new List<double>();
+            while (clock.Elapsed < duration)
+            {
+                string tenant = tenants[Random.Shared.Next(tenants.Length)];
+                long started = Stopwatch.GetTimestamp();
+                using HttpResponseMessage response = await client.GetAsync($"/t/{tenant}/articles?pageSize=20");
+                if (!response.IsSuccessStatusCode)
+                {
+                    throw new InvalidOperationException($"{tenant}: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
+                }
+
+                await response.Content.CopyToAsync(Stream.Null);
+                mine.Add(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+                served.TryAdd(tenant, 0);
+                Interlocked.Increment(ref done);
+            }
+
+            latencies?.Add([.. mine]);
+        }));
+        return done;
+    }
+
+    /// <summary>The most sessions on the database at any sample, every 200 ms, from a connection outside every pool (not counted).</summary>
+    private static async Task<int> MaxConnectionsAsync(string owner, CancellationToken stop)
+    {
+        await using var connection = new NpgsqlConnection(new NpgsqlConnectionStringBuilder(owner) { Pooling = false }.ConnectionString);
+        await connection.OpenAsync(CancellationToken.None);
+        await using var count = new NpgsqlCommand("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()", connection);
+        int max = 0;
+        while (!stop.IsCancellationRequested)
+        {
+            max = Math.Max(max, (int)(long)(await count.ExecuteScalarAsync(CancellationToken.None))!);
+            try
+            {
+                await Task.Delay(200, stop);
+            }
+            catch (OperationCanceledException)
+            {
+                break;
+            }
+        }
+
+        return max;
+    }
+
+    // The two per-name caches on the request path are private; read here by reflection, for the report only.
+    private static (int Store, int Registry) CacheEntries(IServiceProvider services) => (
+        Count(services.GetRequiredService<ITenantStore>(), typeof(CatalogTenantStore), "_found"),
+        Count(services.GetRequiredService<TenantCatalog>(), typeof(TenantCatalog), "_knownUntil"));
+
+    private static int Count(object instance, Type type, string field) =>
+        ((ICollection)(type.GetField(field, BindingFlags.Instance | BindingFlags.NonPublic)?.GetValue(instance)
+            ?? throw new InvalidOperationException($"{type.Name}.{field} is gone: update the benchmark."))).Count;
+
+    private static double Percentile(double[] sorted, double p) =>
+        sorted[Math.Clamp((int)Math.Ceiling(p * sorted.Length) - 1, 0, sorted.Length - 1)];
+
+    /// <summary>The real Api over the side's database, recording every EF model its requests' DbContexts used.</summary>
+    private sealed class ScaleApi(string app, string owner, ConcurrentDictionary<IModel, byte> models) : WebApplicationFactory<AppDbContext>
+    {
+        protected override void ConfigureWebHost(IWebHostBuilder builder)
+        {
+            builder.UseContentRoot(BenchTenant.ApiDirectory()); // its appsettings.json: tenant roles on, as shipped
+            builder.UseEnvironment("Production");
+            builder.UseSetting($"ConnectionStrings:{AppDataExtensions.DatabaseName}", app);
+            builder.UseSetting($"ConnectionStrings:{AppDataExtensions.OwnerConnectionName}", owner);
+            builder.UseSetting("Tenancy:Resolution:RequireAuthenticatedMember", "false");
+            builder.UseSetting("Logging:LogLevel:Default", "Warning");
+            builder.ConfigureTestServices(services => services.AddSingleton<IStartupFilter>(new ModelRecorder(models)));
+        }
+    }
+
+    /// <summary>After each request, the model of the DbContext its scope used (the same scoped instance).</summary>
+    private sealed class ModelRecorder(ConcurrentDictionary<IModel, byte> models) : IStartupFilter
+    {
+        public Action<IApplicationBuilder> Configure(Action<IApplicationBuilder> next) => app =>
+        {
+            app.Use(async (context, nextMiddleware) =>
+            {
+                await nextMiddleware(context);
+                models.TryAdd(context.RequestServices.GetRequiredService<AppDbContext>().Model, 0);
+            });
+            next(app);
+        };
+    }
+}
+
+/// <summary>What one child measured; the parent prints the sides side by side.</summary>
+internal sealed record ChildResult(
+    double P50Ms,
+    double P95Ms,
+    double RequestsPerSecond,
+    long WorkingSetBytes,
+    long GcHeapBytes,
+    int Models,
+    int MaxConnections,
+    int MaxPoolSize,
+    int OwnerMaxPoolSize,
+    int TenantsServed,
+    int StoreCacheEntries,
+    int RegistryCacheEntries);
