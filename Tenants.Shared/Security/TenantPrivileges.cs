@@ -11,6 +11,8 @@ namespace Tenants.Shared.Security;
 /// </summary>
 public sealed class TenantPrivileges(OwnerDataSource owner, IOptions<TenancyOptions> options)
 {
+    private const long RoleLockKey = 0x7465_6E61_6E74_7302; // "tenants" + 2 (the catalog bootstrap holds + 1)
+
     private readonly TenancyOptions _options = options.Value;
 
     /// <summary>
@@ -99,8 +101,12 @@ public sealed class TenantPrivileges(OwnerDataSource owner, IOptions<TenancyOpti
             """;
         if (_options.TenantRoles)
         {
-            // Roles are cluster-wide, and another database may create the same one at the same moment.
+            // Roles are cluster-wide, and another database may create the same one at the same moment. Within this
+            // database, role DDL is serialised (a transaction lock: the statements below run as one implicit
+            // transaction): parallel migration passes granting roles to the same app role otherwise collide on its
+            // membership rows ("tuple concurrently updated") faster than retries absorb (BENCHMARKS.md, P4).
             sql = $"""
+                SELECT pg_advisory_xact_lock({RoleLockKey});
                 DO $do$ BEGIN
                     IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = {roleLiteral}) THEN
                         CREATE ROLE {role} NOLOGIN NOINHERIT;
