@@ -58,41 +58,15 @@ public sealed class PgBouncer : IAsyncDisposable
         }
 
         var server = new NpgsqlConnectionStringBuilder(databaseConnectionString);
-        int port = FreeLoopbackPort();
+        int port = Watchdog.FreeLoopbackPort();
         string directory = Path.Combine(Path.GetTempPath(), $"tenant-saas-pgb-{Environment.ProcessId}-{Guid.NewGuid():N}");
-        string script = Path.Combine(AppContext.BaseDirectory, "pgbouncer.sh");
-        string[] arguments =
-        [
-            "bash", script, directory, Invariant(port), Invariant(Environment.ProcessId), Binary, poolMode,
-            server.Host ?? "127.0.0.1", Invariant(server.Port), server.Username ?? Environment.UserName,
-        ];
-
-        var start = new ProcessStartInfo
-        {
-            RedirectStandardError = true,
-            RedirectStandardOutput = true,
-            UseShellExecute = false,
-        };
-        start.Environment["PGB_PASSWORD"] = server.Password ?? string.Empty;
-        if (Environment.IsPrivilegedProcess)
-        {
-            // pgbouncer refuses to run as root. setpriv replaces itself with the script: no extra parent is left.
-            start.FileName = "setpriv";
-            foreach (string a in (string[])["--reuid=postgres", "--regid=postgres", "--init-groups", .. arguments])
-            {
-                start.ArgumentList.Add(a);
-            }
-        }
-        else
-        {
-            start.FileName = arguments[0];
-            foreach (string a in arguments[1..])
-            {
-                start.ArgumentList.Add(a);
-            }
-        }
-
-        var watchdog = Process.Start(start) ?? throw new InvalidOperationException("Could not start the PgBouncer watchdog script.");
+        Process watchdog = Watchdog.Start(
+            "pgbouncer.sh",
+            [
+                directory, Invariant(port), Invariant(Environment.ProcessId), Binary, poolMode,
+                server.Host ?? "127.0.0.1", Invariant(server.Port), server.Username ?? Environment.UserName,
+            ],
+            new Dictionary<string, string> { ["PGB_PASSWORD"] = server.Password ?? string.Empty });
         Task<string> errors = watchdog.StandardError.ReadToEndAsync(cancellationToken);
         _ = watchdog.StandardOutput.ReadToEndAsync(cancellationToken);
 
@@ -168,12 +142,23 @@ public sealed class PgBouncer : IAsyncDisposable
         _watchdog.Dispose();
     }
 
-    private static string Invariant(int value) => value.ToString(CultureInfo.InvariantCulture);
-
-    private static int FreeLoopbackPort()
+    /// <summary>
+    /// What README.md asks of an operator behind PgBouncer, which drops Npgsql's search_path startup parameter: the
+    /// login role of <paramref name="connectionString"/> gets <paramref name="sharedSchema"/> as its default in that
+    /// database only.
+    /// </summary>
+    public static async Task SetRoleDefaultSearchPathAsync(string connectionString, string sharedSchema, CancellationToken cancellationToken = default)
     {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
+        var settings = new NpgsqlConnectionStringBuilder(connectionString);
+        await using var connection = new NpgsqlConnection(connectionString);
+        await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = new NpgsqlCommand(
+            $"ALTER ROLE {Quote(settings.Username!)} IN DATABASE {Quote(settings.Database!)} SET search_path = {Quote(sharedSchema)}", connection);
+        await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
     }
+
+    // PostgreSQL's identifier quoting (test infrastructure does not reference the app's PgIdentifier).
+    private static string Quote(string identifier) => "\"" + identifier.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"";
+
+    private static string Invariant(int value) => value.ToString(CultureInfo.InvariantCulture);
 }

@@ -44,36 +44,11 @@ public sealed class PostgresCluster : IAsyncDisposable
         }
 
         string bin = FindPostgresBin();
-        int port = FreeLoopbackPort();
+        int port = Watchdog.FreeLoopbackPort();
         string directory = Path.Combine(Path.GetTempPath(), $"tenant-saas-pg-{Environment.ProcessId}-{Guid.NewGuid():N}");
-        string script = Path.Combine(AppContext.BaseDirectory, "pg-cluster.sh");
-        string[] arguments = ["bash", script, directory, port.ToString(System.Globalization.CultureInfo.InvariantCulture), Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture), bin];
-
-        var start = new ProcessStartInfo
-        {
-            RedirectStandardError = true,
-            RedirectStandardOutput = true,
-            UseShellExecute = false,
-        };
-        if (Environment.IsPrivilegedProcess)
-        {
-            // PostgreSQL refuses to run as root. setpriv replaces itself with the script: no extra parent is left.
-            start.FileName = "setpriv";
-            foreach (string a in (string[])["--reuid=postgres", "--regid=postgres", "--init-groups", .. arguments])
-            {
-                start.ArgumentList.Add(a);
-            }
-        }
-        else
-        {
-            start.FileName = arguments[0];
-            foreach (string a in arguments[1..])
-            {
-                start.ArgumentList.Add(a);
-            }
-        }
-
-        var watchdog = Process.Start(start) ?? throw new InvalidOperationException("Could not start the PostgreSQL watchdog script.");
+        Process watchdog = Watchdog.Start(
+            "pg-cluster.sh",
+            [directory, port.ToString(System.Globalization.CultureInfo.InvariantCulture), Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture), bin]);
         Task<string> errors = watchdog.StandardError.ReadToEndAsync(cancellationToken);
         _ = watchdog.StandardOutput.ReadToEndAsync(cancellationToken);
 
@@ -246,12 +221,5 @@ public sealed class PostgresCluster : IAsyncDisposable
             : null;
         return newest ?? throw new InvalidOperationException(
             $"No PostgreSQL server binaries found under /usr/lib/postgresql (install postgresql), and neither PG_BIN nor {ConnectionStringVariable} is set.");
-    }
-
-    private static int FreeLoopbackPort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 }

@@ -29,7 +29,7 @@ public sealed class PgBouncerTests(PostgresFixture postgres)
     {
         CancellationToken cancellation = TestContext.Current.CancellationToken; // bounded by the Timeout
         string direct = await postgres.Cluster.CreateDatabaseAsync(cancellation);
-        await SetRoleDefaultSearchPathAsync(direct, cancellation);
+        await PgBouncer.SetRoleDefaultSearchPathAsync(direct, SharedSchema, cancellation);
         await using PgBouncer bouncer = await PgBouncer.StartAsync(direct, "session", cancellation);
         Assert.NotEqual(new NpgsqlConnectionStringBuilder(direct).Port, new NpgsqlConnectionStringBuilder(bouncer.ConnectionString).Port);
 
@@ -117,7 +117,7 @@ public sealed class PgBouncerTests(PostgresFixture postgres)
     {
         CancellationToken cancellation = TestContext.Current.CancellationToken; // bounded by the Timeout
         string direct = await postgres.Cluster.CreateDatabaseAsync(cancellation);
-        await SetRoleDefaultSearchPathAsync(direct, cancellation); // the pool mode is the only thing wrong
+        await PgBouncer.SetRoleDefaultSearchPathAsync(direct, SharedSchema, cancellation); // the pool mode is the only thing wrong
         HashSet<string> before = await SchemasAsync(direct, cancellation);
         await using PgBouncer bouncer = await PgBouncer.StartAsync(direct, poolMode, cancellation);
 
@@ -138,17 +138,6 @@ public sealed class PgBouncerTests(PostgresFixture postgres)
     private static readonly string SharedSchema = new ConfigurationBuilder()
         .AddJsonFile(Path.Combine(AppContext.BaseDirectory, "appsettings.json"))
         .Build()[$"{TenancyOptions.SectionName}:{nameof(TenancyOptions.SharedSchema)}"] ?? "shared";
-
-    // What the README asks of an operator behind PgBouncer (it drops Npgsql's search_path startup parameter).
-    private static async Task SetRoleDefaultSearchPathAsync(string connectionString, CancellationToken cancellationToken)
-    {
-        var settings = new NpgsqlConnectionStringBuilder(connectionString);
-        await using var connection = new NpgsqlConnection(connectionString);
-        await connection.OpenAsync(cancellationToken);
-        await using var command = new NpgsqlCommand(
-            $"ALTER ROLE {PgIdentifier.Quote(settings.Username!)} IN DATABASE {PgIdentifier.Quote(settings.Database!)} SET search_path = {PgIdentifier.Quote(SharedSchema)}", connection);
-        await command.ExecuteNonQueryAsync(cancellationToken);
-    }
 
     private static async Task<HashSet<string>> SchemasAsync(string connectionString, CancellationToken cancellationToken)
     {

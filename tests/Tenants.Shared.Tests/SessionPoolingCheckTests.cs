@@ -30,7 +30,7 @@ public sealed class SessionPoolingCheckTests(PostgresFixture postgres) : Databas
     public async Task A_transaction_or_statement_pooler_is_refused_with_a_clear_message(string poolMode)
     {
         CancellationToken cancellation = TestContext.Current.CancellationToken; // bounded by the Timeout
-        await SetRoleDefaultSearchPathAsync();
+        await PgBouncer.SetRoleDefaultSearchPathAsync(ConnectionString, "shared", Cancellation);
         await using PgBouncer bouncer = await PgBouncer.StartAsync(ConnectionString, poolMode, cancellation);
         string through = new NpgsqlConnectionStringBuilder(bouncer.ConnectionString) { Password = Password }.ConnectionString;
 
@@ -58,7 +58,7 @@ public sealed class SessionPoolingCheckTests(PostgresFixture postgres) : Databas
         }
 
         // A role default applies to server sessions started after it: a fresh bouncer (in production, RECONNECT).
-        await SetRoleDefaultSearchPathAsync();
+        await PgBouncer.SetRoleDefaultSearchPathAsync(ConnectionString, "shared", Cancellation);
         await using (PgBouncer bouncer = await PgBouncer.StartAsync(ConnectionString, "session", cancellation))
         {
             for (int i = 0; i < 5; i++)
@@ -66,16 +66,5 @@ public sealed class SessionPoolingCheckTests(PostgresFixture postgres) : Databas
                 await SessionPoolingCheck.EnsureSessionStateAsync(bouncer.ConnectionString, "shared", "connection string", cancellation);
             }
         }
-    }
-
-    // What the README asks of an operator behind PgBouncer; this database only.
-    private async Task SetRoleDefaultSearchPathAsync()
-    {
-        var settings = new NpgsqlConnectionStringBuilder(ConnectionString);
-        await using var connection = new NpgsqlConnection(ConnectionString);
-        await connection.OpenAsync(Cancellation);
-        await using var command = new NpgsqlCommand(
-            $"ALTER ROLE {PgIdentifier.Quote(settings.Username!)} IN DATABASE {PgIdentifier.Quote(settings.Database!)} SET search_path = shared", connection);
-        await command.ExecuteNonQueryAsync(Cancellation);
     }
 }
