@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using Microsoft.Extensions.Options;
 using Npgsql;
 using Tenants.Shared.Security;
@@ -19,10 +18,9 @@ public sealed class TenantCatalog : ITenantRegistry, ITenantCatalog, IDisposable
     private readonly TenancyOptions _options;
     private readonly CatalogSql _sql;
     private readonly string _grants;
-    private readonly ConcurrentDictionary<string, long> _knownUntil = new(StringComparer.Ordinal);
+    private readonly ExpiringCache<bool> _known;
     private readonly SemaphoreSlim _bootstrapGate = new(1, 1);
     private volatile bool _bootstrapped;
-    private long _nextSweep;
 
     public TenantCatalog(TenantDataSource dataSource, OwnerDataSource owner, TenantPrivileges privileges, IOptions<TenancyOptions> options)
     {
@@ -30,6 +28,7 @@ public sealed class TenantCatalog : ITenantRegistry, ITenantCatalog, IDisposable
         _dataSource = dataSource.Shared;
         _owner = owner.Source;
         _options = options.Value;
+        _known = new ExpiringCache<bool>(_options.RegistryCacheDuration);
         _sql = new CatalogSql(_options.SharedSchema, privileges);
         _grants = privileges.Key;
     }
@@ -205,7 +204,7 @@ public sealed class TenantCatalog : ITenantRegistry, ITenantCatalog, IDisposable
         ArchivedAs: reader.IsDBNull(9) ? null : reader.GetString(9));
 
     /// <summary>Forgets any cached look-up of <paramref name="name"/>: its status just changed in this process.</summary>
-    internal void Forget(string name) => _knownUntil.TryRemove(name, out _);
+    internal void Forget(string name) => _known.Remove(name);
 
     internal NpgsqlDataSource Owner => _owner;
 
@@ -213,31 +212,17 @@ public sealed class TenantCatalog : ITenantRegistry, ITenantCatalog, IDisposable
 
     internal ValueTask EnsureBootstrappedAsync(CancellationToken cancellationToken) => EnsureCatalogAsync(cancellationToken);
 
-    private bool IsKnown(string name) =>
-        _knownUntil.TryGetValue(name, out long until) && Environment.TickCount64 < until;
+    private bool IsKnown(string name) => _known.TryGet(name, out _);
 
+    // Called after a catalog round trip: the sweep rides on it.
     private bool Remember(string name, bool registered = true)
     {
-        long now = Environment.TickCount64, duration = (long)_options.RegistryCacheDuration.TotalMilliseconds;
         if (registered)
         {
-            _knownUntil[name] = now + duration;
+            _known.Set(name, true);
         }
 
-        // Only after a catalog round trip, and one walk per cache duration: an entry refreshed meanwhile compares
-        // unequal and stays.
-        long due = Interlocked.Read(ref _nextSweep);
-        if (now >= due && Interlocked.CompareExchange(ref _nextSweep, now + duration, due) == due)
-        {
-            foreach (KeyValuePair<string, long> entry in _knownUntil)
-            {
-                if (entry.Value <= now)
-                {
-                    _knownUntil.TryRemove(entry);
-                }
-            }
-        }
-
+        _known.SweepExpired();
         return registered;
     }
 

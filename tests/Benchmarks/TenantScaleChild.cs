@@ -1,4 +1,3 @@
-using System.Collections;
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Reflection;
@@ -133,11 +132,14 @@ internal static class TenantScaleChild
     // The two per-name caches on the request path are private; read here by reflection, for the report only.
     private static (int Store, int Registry) CacheEntries(IServiceProvider services) => (
         Count(services.GetRequiredService<ITenantStore>(), typeof(CatalogTenantStore), "_found"),
-        Count(services.GetRequiredService<TenantCatalog>(), typeof(TenantCatalog), "_knownUntil"));
+        Count(services.GetRequiredService<TenantCatalog>(), typeof(TenantCatalog), "_known"));
 
-    private static int Count(object instance, Type type, string field) =>
-        ((ICollection)(type.GetField(field, BindingFlags.Instance | BindingFlags.NonPublic)?.GetValue(instance)
-            ?? throw new InvalidOperationException($"{type.Name}.{field} is gone: update the benchmark."))).Count;
+    private static int Count(object instance, Type type, string field)
+    {
+        object cache = type.GetField(field, BindingFlags.Instance | BindingFlags.NonPublic)?.GetValue(instance)
+            ?? throw new InvalidOperationException($"{type.Name}.{field} is gone: update the benchmark.");
+        return (int)cache.GetType().GetProperty("Count")!.GetValue(cache)!;
+    }
 
     private static double Percentile(double[] sorted, double p) =>
         sorted[Math.Clamp((int)Math.Ceiling(p * sorted.Length) - 1, 0, sorted.Length - 1)];
