@@ -4,9 +4,7 @@ using Benchmarks;
 // dotnet run --project tests/Benchmarks -c Release -- migrations [tenants] [provisioning samples]
 // dotnet run --project tests/Benchmarks -c Release -- http [seconds per side] [concurrency] [rounds]
 // dotnet run --project tests/Benchmarks -c Release -- ef [seconds per side] [concurrency] [rounds]
-// dotnet run --project tests/Benchmarks -c Release -- tenants [large] [trafficked] [seconds per run]
-// dotnet run --project tests/Benchmarks -c Release -- http [seconds per run] [concurrency] [rounds]
-// dotnet run --project tests/Benchmarks -c Release -- tenants [large] [trafficked] [seconds per run]
+// dotnet run --project tests/Benchmarks -c Release -- tenants [large] [trafficked] [seconds per run] [warm-up seconds]
 switch (args)
 {
     case ["http", .. var rest]:
@@ -21,14 +19,14 @@ switch (args)
         await MigrationBenchmark.RunAsync(tenants, samples);
         return 0;
     case ["tenants", .. var rest]:
-        await TenantScaleBenchmark.RunAsync(large: Number(rest, 0, 10_000), trafficked: Number(rest, 1, 1_000), seconds: Number(rest, 2, 15));
+        await TenantScaleBenchmark.RunAsync(large: Number(rest, 0, 10_000), trafficked: Number(rest, 1, 1_000), seconds: Number(rest, 2, 15), warmUp: Number(rest, 3, 12));
         return 0;
-    case ["tenants-child", var app, var owner, var prefix, var trafficked, var stride, var seconds]:
+    case ["tenants-child", var app, var owner, var prefix, var trafficked, var stride, var seconds, var warmUp]:
         // One side of `tenants`, started by it in a process of its own; not meant to be run by hand.
         return await TenantScaleChild.RunAsync(app, owner, prefix,
-            int.Parse(trafficked, CultureInfo.InvariantCulture), int.Parse(stride, CultureInfo.InvariantCulture), int.Parse(seconds, CultureInfo.InvariantCulture));
+            int.Parse(trafficked, CultureInfo.InvariantCulture), int.Parse(stride, CultureInfo.InvariantCulture), int.Parse(seconds, CultureInfo.InvariantCulture), int.Parse(warmUp, CultureInfo.InvariantCulture));
     default:
-        Console.Error.WriteLine("usage: migrations [tenants=1000] [provisioning samples=100] | http|ef [seconds per side=3] [concurrency=16] [rounds=8] | tenants [large=10000] [trafficked=1000] [seconds=15]");
+        Console.Error.WriteLine("usage: migrations [tenants=1000] [provisioning samples=100] | http|ef [seconds per side=3] [concurrency=16] [rounds=8] | tenants [large=10000] [trafficked=1000] [seconds=15] [warm-up=12]");
         return 2;
 }
 

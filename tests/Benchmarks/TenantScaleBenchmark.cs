@@ -24,11 +24,11 @@ internal static class TenantScaleBenchmark
 {
     private const int SmallTenants = 10;
 
-    public static async Task RunAsync(int large, int trafficked, int seconds)
+    public static async Task RunAsync(int large, int trafficked, int seconds, int warmUp)
     {
         trafficked = Math.Clamp(trafficked, 1, large);
         await using PostgresCluster cluster = await PostgresCluster.StartAsync();
-        Console.WriteLine($"PostgreSQL: throwaway cluster (fsync off); {Environment.ProcessorCount} cores; small {SmallTenants} tenants, large {large} registered, traffic over {trafficked}; {TenantScaleChild.Concurrency} concurrent clients, {TenantScaleChild.WarmUpSeconds} s warm-up + {seconds} s measured per run");
+        Console.WriteLine($"PostgreSQL: throwaway cluster (fsync off); {Environment.ProcessorCount} cores; small {SmallTenants} tenants, large {large} registered, traffic over {trafficked}; {TenantScaleChild.Concurrency} concurrent clients, {warmUp} s warm-up + {seconds} s measured per run");
 
         Side small = await ProvisionAsync(cluster, "small", "s", SmallTenants, SmallTenants);
         Side big = await ProvisionAsync(cluster, "large", "l", large, trafficked);
@@ -37,7 +37,7 @@ internal static class TenantScaleBenchmark
         var runs = new Dictionary<Side, List<ChildResult>> { [small] = [], [big] = [] };
         foreach (Side side in (Side[])[small, big, big, small])
         {
-            runs[side].Add(await RunChildAsync(side, seconds));
+            runs[side].Add(await RunChildAsync(side, seconds, warmUp));
         }
 
         Print(small, runs[small], big, runs[big]);
@@ -125,7 +125,7 @@ internal static class TenantScaleBenchmark
         }
     }
 
-    private static async Task<ChildResult> RunChildAsync(Side side, int seconds)
+    private static async Task<ChildResult> RunChildAsync(Side side, int seconds, int warmUp)
     {
         // The same executable, whether launched through its apphost or as `dotnet Benchmarks.dll`.
         string host = Environment.ProcessPath ?? throw new InvalidOperationException("No process path.");
@@ -136,7 +136,7 @@ internal static class TenantScaleBenchmark
         }
 
         foreach (string a in (string[])["tenants-child", side.App, side.Owner, side.Prefix,
-            side.Trafficked.ToString(CultureInfo.InvariantCulture), side.Stride.ToString(CultureInfo.InvariantCulture), seconds.ToString(CultureInfo.InvariantCulture)])
+            side.Trafficked.ToString(CultureInfo.InvariantCulture), side.Stride.ToString(CultureInfo.InvariantCulture), seconds.ToString(CultureInfo.InvariantCulture), warmUp.ToString(CultureInfo.InvariantCulture)])
         {
             start.ArgumentList.Add(a);
         }
@@ -162,7 +162,7 @@ internal static class TenantScaleBenchmark
         }
 
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"  {side.Label}: p50 {result.P50Ms:F2} ms, {result.RequestsPerSecond:F0} req/s, working set {Mb(result.WorkingSetBytes):F1} MB, GC heap {Mb(result.GcHeapBytes):F1} MB, max connections {result.MaxConnections}"));
+            $"  {side.Label}: p50 {result.P50Ms:F2} ms (by {TenantScaleChild.WindowSeconds} s window: {string.Join(", ", result.WindowP50Ms.Select(w => w.ToString("F1", CultureInfo.InvariantCulture)))}), catalog queries {result.CatalogQueriesPerSecond:F1}/s, {result.RequestsPerSecond:F0} req/s, working set {Mb(result.WorkingSetBytes):F1} MB, GC heap {Mb(result.GcHeapBytes):F1} MB, max connections {result.MaxConnections}"));
         return result;
     }
 
@@ -194,6 +194,7 @@ internal static class TenantScaleBenchmark
         Row("EF models (distinct IModel)", r => r.Models, "F0", target: true);
         Row("open connections (max sampled)", r => r.MaxConnections, "F0", target: true);
         Row("Max Pool Size (configured)", r => r.MaxPoolSize, "F0", target: false);
+        Row("catalog queries (/s, cache misses)", r => r.CatalogQueriesPerSecond, "F1", target: false);
         Row("throughput (req/s)", r => r.RequestsPerSecond, "F0", target: false);
         Row("tenants served during the run", r => r.TenantsServed, "F0", target: false);
         Row("store cache entries (CatalogTenantStore)", r => r.StoreCacheEntries, "F0", target: false);

@@ -24,9 +24,9 @@ internal static class TenantScaleChild
 {
     public const string ResultPrefix = "RESULT ";
     public const int Concurrency = 16;
-    public const int WarmUpSeconds = 12;
+    public const int WindowSeconds = 5;
 
-    public static async Task<int> RunAsync(string app, string owner, string prefix, int trafficked, int stride, int seconds)
+    public static async Task<int> RunAsync(string app, string owner, string prefix, int trafficked, int stride, int seconds, int warmUpSeconds)
     {
         string[] tenants = [.. Enumerable.Range(0, trafficked).Select(i => $"{prefix}_{i * stride:D5}")];
         var models = new ConcurrentDictionary<IModel, byte>(ReferenceEqualityComparer.Instance);
@@ -39,18 +39,25 @@ internal static class TenantScaleChild
         client.BaseAddress = api.ClientOptions.BaseAddress;
 
         // Warm-up over the same tenants: throughput climbs for several seconds (tiered JIT, pools, PostgreSQL's caches).
-        await LoadAsync(client, tenants, TimeSpan.FromSeconds(WarmUpSeconds), latencies: null, served);
+        await LoadAsync(client, tenants, TimeSpan.FromSeconds(warmUpSeconds), latencies: null, served);
 
         using var sampling = new CancellationTokenSource();
         Task<int> sampler = MaxConnectionsAsync(owner, sampling.Token);
-        var latencies = new ConcurrentBag<double[]>();
+        using var catalogQueries = new CatalogQueryCounter();
+        var latencies = new ConcurrentBag<(double At, double Ms)[]>();
         var clock = Stopwatch.StartNew();
         long requests = await LoadAsync(client, tenants, TimeSpan.FromSeconds(seconds), latencies, served);
         double rps = requests / clock.Elapsed.TotalSeconds;
+        double catalogPerSecond = catalogQueries.Count / clock.Elapsed.TotalSeconds;
         await sampling.CancelAsync();
         int maxConnections = await sampler;
 
-        double[] all = [.. latencies.SelectMany(l => l).Order()];
+        (double At, double Ms)[] samples = [.. latencies.SelectMany(l => l)];
+        double[] all = [.. samples.Select(s => s.Ms).Order()];
+
+        // p50 per window of the measured phase: still falling at its end means the warm-up was too short to reach steady state.
+        double[] windows = [.. samples.GroupBy(s => (int)(s.At / WindowSeconds)).Where(g => g.Key < seconds / WindowSeconds).OrderBy(g => g.Key)
+            .Select(g => Percentile([.. g.Select(s => s.Ms).Order()], 0.50))];
         (int storeEntries, int registryEntries) = CacheEntries(api.Services);
 
         // Everything the run allocated and no longer holds goes, so what is left is what the configuration keeps.
@@ -64,6 +71,8 @@ internal static class TenantScaleChild
         var result = new ChildResult(
             P50Ms: Percentile(all, 0.50),
             P95Ms: Percentile(all, 0.95),
+            WindowP50Ms: windows,
+            CatalogQueriesPerSecond: catalogPerSecond,
             RequestsPerSecond: rps,
             WorkingSetBytes: self.WorkingSet64,
             GcHeapBytes: heap,
@@ -78,13 +87,13 @@ internal static class TenantScaleChild
         return 0;
     }
 
-    private static async Task<long> LoadAsync(HttpClient client, string[] tenants, TimeSpan duration, ConcurrentBag<double[]>? latencies, ConcurrentDictionary<string, byte> served)
+    private static async Task<long> LoadAsync(HttpClient client, string[] tenants, TimeSpan duration, ConcurrentBag<(double At, double Ms)[]>? latencies, ConcurrentDictionary<string, byte> served)
     {
         long done = 0;
         var clock = Stopwatch.StartNew();
         await Task.WhenAll(Enumerable.Range(0, Concurrency).Select(async _ =>
         {
-            var mine = new List<double>();
+            var mine = new List<(double At, double Ms)>();
             while (clock.Elapsed < duration)
             {
                 string tenant = tenants[Random.Shared.Next(tenants.Length)];
@@ -96,7 +105,7 @@ internal static class TenantScaleChild
                 }
 
                 await response.Content.CopyToAsync(Stream.Null);
-                mine.Add(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+                mine.Add((clock.Elapsed.TotalSeconds, Stopwatch.GetElapsedTime(started).TotalMilliseconds));
                 served.TryAdd(tenant, 0);
                 Interlocked.Increment(ref done);
             }
@@ -104,6 +113,37 @@ internal static class TenantScaleChild
             latencies?.Add([.. mine]);
         }));
         return done;
+    }
+
+    /// <summary>
+    /// Commands on the tenant catalog (the request path's cache misses: the store's and the registry's), counted from
+    /// Npgsql's spans while the measured phase runs.
+    /// </summary>
+    private sealed class CatalogQueryCounter : IDisposable
+    {
+        private readonly ActivityListener _listener;
+        private long _count;
+
+        public CatalogQueryCounter()
+        {
+            _listener = new ActivityListener
+            {
+                ShouldListenTo = s => s.Name == "Npgsql",
+                Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllData,
+                ActivityStopped = a =>
+                {
+                    if ((a.GetTagItem("db.query.text") ?? a.GetTagItem("db.statement")) is string sql && sql.Contains("\"tenants\"", StringComparison.Ordinal))
+                    {
+                        Interlocked.Increment(ref _count);
+                    }
+                },
+            };
+            ActivitySource.AddActivityListener(_listener);
+        }
+
+        public long Count => Interlocked.Read(ref _count);
+
+        public void Dispose() => _listener.Dispose();
     }
 
     /// <summary>The most sessions on the database at any sample, every 200 ms, from a connection outside every pool (not counted).</summary>
@@ -178,6 +218,8 @@ internal static class TenantScaleChild
 internal sealed record ChildResult(
     double P50Ms,
     double P95Ms,
+    double[] WindowP50Ms,
+    double CatalogQueriesPerSecond,
     double RequestsPerSecond,
     long WorkingSetBytes,
     long GcHeapBytes,
