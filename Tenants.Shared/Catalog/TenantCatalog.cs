@@ -126,7 +126,11 @@ public sealed class TenantCatalog : ITenantRegistry, ITenantCatalog, IDisposable
         }
 
         await EnsureCatalogAsync(cancellationToken).ConfigureAwait(false);
-        return await QuerySingleAsync(_sql.Find, cancellationToken, name).ConfigureAwait(false);
+        TenantRecord? record = await QuerySingleAsync(_sql.Find, cancellationToken, name).ConfigureAwait(false);
+
+        // The row answers the registry's question too: a request that just read it enters the scope with no second query.
+        Remember(name, registered: record is { Status: not TenantStatus.Deleted });
+        return record;
     }
 
     public async Task<IReadOnlyList<TenantRecord>> ListAsync(CancellationToken cancellationToken = default)
