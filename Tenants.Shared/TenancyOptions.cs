@@ -26,4 +26,7 @@ public sealed class TenancyOptions
     /// prefixes of their own.
     /// </summary>
     public string TenantRolePrefix { get; set; } = "tenant_";
+
+    /// <summary>Pools of their own for the busiest tenants, in front of the shared pool (DESIGN-NOTES, Routing).</summary>
+    public Routing.DedicatedPoolOptions DedicatedPools { get; set; } = new();
 }

@@ -2,6 +2,7 @@ using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Npgsql.EntityFrameworkCore.PostgreSQL.Infrastructure;
 using Tenants.Shared.Catalog;
@@ -39,7 +40,8 @@ public static class TenancyServiceCollectionExtensions
         services.TryAddSingleton(sp => new TenantDataSource(
             connectionString,
             sp.GetRequiredService<ITenantConnectionRouting>(),
-            sp.GetRequiredService<IOptions<TenancyOptions>>()));
+            sp.GetRequiredService<IOptions<TenancyOptions>>(),
+            sp.GetService<ILogger<DedicatedTenantPools>>()));
         services.TryAddSingleton(sp => new OwnerDataSource(
             ownerConnectionString ?? connectionString,
             connectionString,

@@ -1,3 +1,5 @@
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using Npgsql;
 using Tenants.Shared.Routing;
@@ -6,21 +8,26 @@ namespace Tenants.Shared;
 
 /// <summary>
 /// Where every connection comes from. One Npgsql pool for all tenants; <see cref="OpenConnectionAsync"/> hands out
-/// connections routed to the current tenant, <see cref="Shared"/> ones that see only the shared schema.
+/// connections routed to the current tenant, <see cref="Shared"/> ones that see only the shared schema; the busiest
+/// tenants' EF Core contexts may get connections from <see cref="Dedicated"/> pools of their own.
 /// </summary>
 public sealed class TenantDataSource : IAsyncDisposable, IDisposable
 {
     private readonly ITenantConnectionRouting _routing;
 
-    public TenantDataSource(string connectionString, ITenantConnectionRouting routing, IOptions<TenancyOptions> options)
+    public TenantDataSource(string connectionString, ITenantConnectionRouting routing, IOptions<TenancyOptions> options, ILogger<DedicatedTenantPools>? logger = null)
     {
         _routing = routing;
         ArgumentNullException.ThrowIfNull(options);
         Shared = ResettingDataSource.Builder(connectionString, options.Value.SharedSchema, "connection string").Build();
+        Dedicated = new DedicatedTenantPools(connectionString, options.Value, logger ?? NullLogger<DedicatedTenantPools>.Instance);
     }
 
     /// <summary>Connections from here see the shared schema only, whatever the current tenant.</summary>
     public NpgsqlDataSource Shared { get; }
+
+    /// <summary>Pools of their own for the busiest tenants' EF Core contexts; raw connections always come from <see cref="Shared"/>.</summary>
+    public DedicatedTenantPools Dedicated { get; }
 
     /// <summary>Opens a connection that serves the current tenant (or only the shared schema outside any scope).</summary>
     public async ValueTask<NpgsqlConnection> OpenConnectionAsync(CancellationToken cancellationToken = default)
@@ -54,7 +61,15 @@ public sealed class TenantDataSource : IAsyncDisposable, IDisposable
         }
     }
 
-    public ValueTask DisposeAsync() => Shared.DisposeAsync();
+    public async ValueTask DisposeAsync()
+    {
+        await Dedicated.DisposeAsync().ConfigureAwait(false);
+        await Shared.DisposeAsync().ConfigureAwait(false);
+    }
 
-    public void Dispose() => Shared.Dispose();
+    public void Dispose()
+    {
+        Dedicated.DisposeAsync().AsTask().GetAwaiter().GetResult(); // completes synchronously
+        Shared.Dispose();
+    }
 }

@@ -1,6 +1,7 @@
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Infrastructure;
 using Microsoft.EntityFrameworkCore.Migrations;
+using Npgsql;
 using Npgsql.EntityFrameworkCore.PostgreSQL.Infrastructure;
 using Tenants.Shared.Routing;
 
@@ -10,7 +11,8 @@ public static class TenantDbContextOptionsExtensions
 {
     /// <summary>
     /// PostgreSQL over the tenant data source, with tenant routing: one EF model for every tenant (no
-    /// HasDefaultSchema), whose unqualified tables resolve through the current tenant's search_path.
+    /// HasDefaultSchema), whose unqualified tables resolve through the current tenant's search_path. A context created
+    /// in the scope of a tenant that holds a dedicated pool takes its connection from there (DESIGN-NOTES, Routing).
     /// </summary>
     public static DbContextOptionsBuilder UseTenantSchemas(
         this DbContextOptionsBuilder builder,
@@ -19,9 +21,15 @@ public static class TenantDbContextOptionsExtensions
         Action<NpgsqlDbContextOptionsBuilder>? npgsqlOptions = null)
     {
         ArgumentNullException.ThrowIfNull(dataSource);
-        return builder.UseNpgsql(dataSource.Shared, npgsqlOptions)
+
+        // A connection object, always (never the data source), so that every context shares one EF service provider
+        // and one model whichever pool its connection comes from. The context owns it and disposes it.
+        DedicatedTenantPools.DedicatedConnection? dedicated = TenantContext.CurrentTenant is { } tenant ? dataSource.Dedicated.TryRent(tenant) : null;
+        NpgsqlConnection connection = dedicated?.Connection ?? dataSource.Shared.CreateConnection();
+        ((IDbContextOptionsBuilderInfrastructure)builder).AddOrUpdateExtension(new PostgreSqlOnly());
+        return builder.UseNpgsql(connection, contextOwnsConnection: true, npgsqlOptions)
             .ReplaceService<IHistoryRepository, TenantHistoryRepository>()
-            .AddTenantRouting(routing);
+            .AddInterceptors(new TenantRoutingInterceptor(routing, dedicated));
     }
 
     /// <summary>
@@ -32,6 +40,6 @@ public static class TenantDbContextOptionsExtensions
     {
         ArgumentNullException.ThrowIfNull(builder);
         ((IDbContextOptionsBuilderInfrastructure)builder).AddOrUpdateExtension(new PostgreSqlOnly());
-        return builder.AddInterceptors(new TenantRoutingInterceptor(routing));
+        return builder.AddInterceptors(new TenantRoutingInterceptor(routing, dedicated: null));
     }
 }

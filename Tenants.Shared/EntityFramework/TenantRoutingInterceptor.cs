@@ -12,17 +12,28 @@ namespace Tenants.Shared.EntityFramework;
 /// and a connection that serves another tenant already (a context opened before the scope, say), are routed by a
 /// separate command first.
 /// </summary>
-internal sealed class TenantRoutingInterceptor(ITenantConnectionRouting routing) : IDbConnectionInterceptor, IDbCommandInterceptor
+/// <param name="routing">The routing mechanism.</param>
+/// <param name="dedicated">The connection lent to this context by its tenant's dedicated pool, if any: released when disposed.</param>
+internal sealed class TenantRoutingInterceptor(ITenantConnectionRouting routing, DedicatedTenantPools.DedicatedConnection? dedicated)
+    : IDbConnectionInterceptor, IDbCommandInterceptor
 {
     // Commands that carry the routing prefix, until they have run.
     private readonly ConditionalWeakTable<DbCommand, object> _prefixed = [];
 
     public void ConnectionOpened(DbConnection connection, ConnectionEndEventData eventData) =>
-        routing.Opened(Npgsql(connection));
+        routing.Opened(Npgsql(connection), DefaultTenant(connection));
 
     public Task ConnectionOpenedAsync(DbConnection connection, ConnectionEndEventData eventData, CancellationToken cancellationToken = default)
     {
-        routing.Opened(Npgsql(connection));
+        routing.Opened(Npgsql(connection), DefaultTenant(connection));
+        return Task.CompletedTask;
+    }
+
+    public void ConnectionDisposed(DbConnection connection, ConnectionEndEventData eventData) => Release(connection);
+
+    public Task ConnectionDisposedAsync(DbConnection connection, ConnectionEndEventData eventData)
+    {
+        Release(connection);
         return Task.CompletedTask;
     }
 
@@ -130,6 +141,18 @@ internal sealed class TenantRoutingInterceptor(ITenantConnectionRouting routing)
         if (_prefixed.Remove(command))
         {
             routing.Batched(Npgsql(command.Connection), inTransaction: command.Transaction is not null);
+        }
+    }
+
+    // Only the lent connection itself: the context may have been given another one since (SetDbConnection).
+    private string? DefaultTenant(DbConnection connection) =>
+        dedicated is not null && ReferenceEquals(connection, dedicated.Connection) ? dedicated.Tenant : null;
+
+    private void Release(DbConnection connection)
+    {
+        if (dedicated is not null && ReferenceEquals(connection, dedicated.Connection))
+        {
+            dedicated.Release();
         }
     }
 

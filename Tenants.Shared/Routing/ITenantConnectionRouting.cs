@@ -35,5 +35,10 @@ public interface ITenantConnectionRouting
     void Batched(NpgsqlConnection connection, bool inTransaction);
 
     /// <summary>The pool handed the connection out: its session is the pool's reset state, routed by nothing yet.</summary>
-    void Opened(NpgsqlConnection connection);
+    /// <param name="connection">The connection just opened.</param>
+    /// <param name="defaultTenant">
+    /// The tenant its pool's startup parameters route it to (a dedicated pool's), or null for the shared pool, whose
+    /// reset state is the shared schema alone.
+    /// </param>
+    void Opened(NpgsqlConnection connection, string? defaultTenant);
 }

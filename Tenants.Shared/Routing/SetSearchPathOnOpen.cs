@@ -41,19 +41,25 @@ public sealed class SetSearchPathOnOpen(IOptions<TenancyOptions> options) : ITen
 
     public string? BatchPrefix(NpgsqlConnection connection)
     {
-        // From the pool's reset state (shared schema, login role): should the batch fail, PostgreSQL rolls the prefix
-        // back with it, and that state, which serves no tenant's data, is where the connection stays. And again for
-        // the tenant a transaction was routed to, whose rollback may have undone it.
+        // From the pool's reset state: should the batch fail, PostgreSQL rolls the prefix back with it, and that state
+        // (the shared schema alone, or a dedicated pool's own tenant) is where the connection stays, as recorded. And
+        // again for the tenant a transaction was routed to, whose rollback may have undone it. A dedicated pool's
+        // connection in its own tenant's scope needs nothing.
         Serving serving = State(connection);
-        return TenantContext.CurrentTenant is { } tenant && (serving.Fresh || (serving.Tentative && serving.Tenant == tenant))
-            ? Sql(tenant)
-            : null;
+        if (TenantContext.CurrentTenant is not { } tenant)
+        {
+            return null;
+        }
+
+        bool fromReset = serving.Fresh && serving.Tenant != tenant;
+        bool again = serving.Tentative && serving.Tenant == tenant;
+        return fromReset || again ? Sql(tenant) : null;
     }
 
     public void Batched(NpgsqlConnection connection, bool inTransaction) =>
         State(connection).Set(TenantContext.CurrentTenant, tentative: inTransaction);
 
-    public void Opened(NpgsqlConnection connection) => State(connection).Reset();
+    public void Opened(NpgsqlConnection connection, string? defaultTenant) => State(connection).Reset(defaultTenant);
 
     private Serving State(NpgsqlConnection connection) => _serving.GetValue(connection, static _ => new Serving());
 
@@ -63,7 +69,7 @@ public sealed class SetSearchPathOnOpen(IOptions<TenancyOptions> options) : ITen
         Serving serving = State(connection);
         if (justOpened)
         {
-            serving.Reset(); // the pool reset restored the startup search_path: the shared schema alone
+            serving.Reset(null); // the pool reset restored the startup search_path: the shared schema alone
         }
 
         if (string.Equals(serving.Tenant, tenant, StringComparison.Ordinal) && !(serving.Tentative && !inTransaction))
@@ -90,7 +96,8 @@ public sealed class SetSearchPathOnOpen(IOptions<TenancyOptions> options) : ITen
         (tenant, _options.TenantRoles) switch
         {
             (null, false) => $"SET search_path TO {_quotedSharedSchema}",
-            (null, true) => $"SET search_path TO {_quotedSharedSchema}; RESET ROLE",
+            // SET ROLE NONE, not RESET ROLE: a dedicated pool's connection has its tenant's role as the session default.
+            (null, true) => $"SET search_path TO {_quotedSharedSchema}; SET ROLE NONE",
             (_, false) => $"SET search_path TO {PgIdentifier.Quote(tenant)}, {_quotedSharedSchema}",
             (_, true) => $"SET search_path TO {PgIdentifier.Quote(tenant)}, {_quotedSharedSchema}; " +
                 $"SET ROLE {PgIdentifier.Quote(Security.TenantRoleNames.NameFor(tenant, _options.TenantRolePrefix))}",
@@ -113,7 +120,7 @@ public sealed class SetSearchPathOnOpen(IOptions<TenancyOptions> options) : ITen
 
         public void Set(string? tenant, bool tentative) => (Tenant, Tentative, Fresh) = (tenant, tentative, false);
 
-        public void Reset() => (Tenant, Tentative, Fresh) = (null, false, true);
+        public void Reset(string? defaultTenant) => (Tenant, Tentative, Fresh) = (defaultTenant, false, true);
 
         public void Used() => Fresh = false;
     }

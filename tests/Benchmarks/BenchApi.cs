@@ -40,7 +40,7 @@ internal sealed class MechanismBranches : IStartupFilter
             off.UseAuthorization();
             off.UseEndpoints(e => e.MapGet("/articles", List(RoutingMechanisms.Off)));
         });
-        foreach (string mechanism in (string[])[RoutingMechanisms.Off, RoutingMechanisms.BatchedWithoutRole, RoutingMechanisms.SetOnOpen, RoutingMechanisms.PerTenantSource])
+        foreach (string mechanism in (string[])[RoutingMechanisms.Off, RoutingMechanisms.SharedPoolOnly, RoutingMechanisms.BatchedWithoutRole, RoutingMechanisms.SetOnOpen, RoutingMechanisms.PerTenantSource])
         {
             app.Map($"/m/{mechanism}", branch =>
             {

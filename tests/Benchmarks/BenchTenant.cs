@@ -1,6 +1,7 @@
 using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
 using Saas.Api.Infrastructure;
+using Tenants.Shared;
 using Tenants.Shared.Catalog;
 using Tenants.Shared.Migrations;
 
@@ -20,6 +21,13 @@ internal static class BenchTenant
         await using var seed = new NpgsqlCommand(
             $"INSERT INTO {Name}.articles (\"Title\", \"Body\") SELECT 'article ' || i, repeat('x', 200) FROM generate_series(1, 50) i", connection);
         await seed.ExecuteNonQueryAsync();
+    }
+
+    /// <summary>Which tenants held a dedicated pool when the run ended: the shipped side's figures are for that pool.</summary>
+    public static void PrintDedicatedPools(IServiceProvider services)
+    {
+        IReadOnlyCollection<string> hot = services.GetRequiredService<TenantDataSource>().Dedicated.Tenants;
+        Console.WriteLine($"dedicated pools at the end: [{string.Join(", ", hot)}]");
     }
 
     /// <summary>The Api's folder, for its appsettings.json.</summary>

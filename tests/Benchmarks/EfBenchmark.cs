@@ -24,15 +24,17 @@ internal static class EfBenchmark
         await SideBySide.RunAsync(
             [
                 ("off (no tenancy)", List(services, RoutingMechanisms.Off, scoped: false)),
-                ("shipped: SET batched with 1st query", List(services, mechanism: null, scoped: true)),
-                ("shipped without the tenant role", List(services, RoutingMechanisms.BatchedWithoutRole, scoped: true)),
+                ("shipped: the tenant's dedicated pool", List(services, mechanism: null, scoped: true)),
+                ("shared pool: SET batched with 1st query", List(services, RoutingMechanisms.SharedPoolOnly, scoped: true)),
+                ("shared pool without the tenant role", List(services, RoutingMechanisms.BatchedWithoutRole, scoped: true)),
                 ("SET on open", List(services, RoutingMechanisms.SetOnOpen, scoped: true)),
-                ("per-tenant data source", List(services, RoutingMechanisms.PerTenantSource, scoped: true)),
+                ("per-tenant data source, unbounded", List(services, RoutingMechanisms.PerTenantSource, scoped: true)),
             ],
             concurrency,
             TimeSpan.FromSeconds(seconds),
             rounds,
             warmUp: TimeSpan.FromSeconds(5));
+        BenchTenant.PrintDedicatedPools(services);
     }
 
     private static Func<Task> List(IServiceProvider root, string? mechanism, bool scoped)

@@ -31,15 +31,17 @@ internal static class HttpBenchmark
             [
                 ("off (no tenancy)", Get(client, "/off/articles")),
                 ("resolved, off's pool (no routing SQL)", Get(client, $"/m/{RoutingMechanisms.Off}/t/{BenchTenant.Name}/articles")),
-                ("shipped: SET batched with 1st query", Get(client, $"/t/{BenchTenant.Name}/articles")),
-                ("shipped without the tenant role", Get(client, $"/m/{RoutingMechanisms.BatchedWithoutRole}/t/{BenchTenant.Name}/articles")),
+                ("shipped: the tenant's dedicated pool", Get(client, $"/t/{BenchTenant.Name}/articles")),
+                ("shared pool: SET batched with 1st query", Get(client, $"/m/{RoutingMechanisms.SharedPoolOnly}/t/{BenchTenant.Name}/articles")),
+                ("shared pool without the tenant role", Get(client, $"/m/{RoutingMechanisms.BatchedWithoutRole}/t/{BenchTenant.Name}/articles")),
                 ("SET on open", Get(client, $"/m/{RoutingMechanisms.SetOnOpen}/t/{BenchTenant.Name}/articles")),
-                ("per-tenant data source", Get(client, $"/m/{RoutingMechanisms.PerTenantSource}/t/{BenchTenant.Name}/articles")),
+                ("per-tenant data source, unbounded", Get(client, $"/m/{RoutingMechanisms.PerTenantSource}/t/{BenchTenant.Name}/articles")),
             ],
             concurrency,
             TimeSpan.FromSeconds(seconds),
             rounds,
             warmUp: TimeSpan.FromSeconds(6));
+        BenchTenant.PrintDedicatedPools(api.Services);
     }
 
     private static Func<Task> Get(HttpClient client, string path) => async () =>

@@ -17,7 +17,7 @@ namespace Benchmarks;
 /// <summary>
 /// The routing mechanisms DESIGN.md §2 lists, each as a keyed <see cref="AppDbContext"/> over the same database, so
 /// that one process compares them side by side (P1b). The app's own DbContext (unkeyed) is the shipped mechanism:
-/// SET batched with the first query. None of these is wired into the product; they exist to be measured.
+/// SET batched with the first query, from the tenant's dedicated pool once it is among the busiest. None of these is wired into the product; they exist to be measured.
 /// </summary>
 internal static class RoutingMechanisms
 {
@@ -27,7 +27,10 @@ internal static class RoutingMechanisms
     /// <summary>One pool for all tenants; <c>SET search_path</c> (and <c>SET ROLE</c>) in a round trip of its own on every open.</summary>
     public const string SetOnOpen = "set-on-open";
 
-    /// <summary>The shipped mechanism without the tenant role (<c>Tenancy:TenantRoles=false</c>): search_path only.</summary>
+    /// <summary>The shipped mechanism with dedicated pools off: every tenant on the shared pool, SET batched with the first query.</summary>
+    public const string SharedPoolOnly = "shared-pool-only";
+
+    /// <summary>The shared pool without the tenant role (<c>Tenancy:TenantRoles=false</c>): search_path only.</summary>
     public const string BatchedWithoutRole = "batched-without-role";
 
     /// <summary>A pool per tenant whose startup parameters carry the search_path and role: no statement at all.</summary>
@@ -44,6 +47,13 @@ internal static class RoutingMechanisms
             .UseNpgsql(sp.GetRequiredService<TenantDataSource>().Shared)
             .AddInterceptors(new RouteOnOpen(sp.GetRequiredService<ITenantConnectionRouting>()))
             .Options));
+
+        services.AddKeyedScoped(SharedPoolOnly, (sp, _) =>
+        {
+            var builder = new DbContextOptionsBuilder<AppDbContext>();
+            builder.UseNpgsql(sp.GetRequiredService<TenantDataSource>().Shared).AddTenantRouting(sp.GetRequiredService<ITenantConnectionRouting>());
+            return new AppDbContext(builder.Options);
+        });
 
         services.AddKeyedScoped(BatchedWithoutRole, (sp, _) =>
         {
@@ -70,7 +80,7 @@ internal static class RoutingMechanisms
         public override async Task ConnectionOpenedAsync(DbConnection connection, ConnectionEndEventData eventData, CancellationToken cancellationToken = default)
         {
             var npgsql = (NpgsqlConnection)connection;
-            routing.Opened(npgsql);
+            routing.Opened(npgsql, defaultTenant: null);
             await routing.RouteAsync(npgsql, justOpened: true, inTransaction: false, cancellationToken);
         }
     }

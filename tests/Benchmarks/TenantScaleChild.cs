@@ -8,10 +8,13 @@ using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.AspNetCore.TestHost;
 using Microsoft.EntityFrameworkCore.Metadata;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
 using Npgsql;
 using Saas.Api.Infrastructure;
 using Saas.Api.Tenancy;
+using Tenants.Shared;
 using Tenants.Shared.Catalog;
+using Tenants.Shared.Routing;
 
 namespace Benchmarks;
 
@@ -59,6 +62,8 @@ internal static class TenantScaleChild
         double[] windows = [.. samples.GroupBy(s => (int)(s.At / WindowSeconds)).Where(g => g.Key < seconds / WindowSeconds).OrderBy(g => g.Key)
             .Select(g => Percentile([.. g.Select(s => s.Ms).Order()], 0.50))];
         (int storeEntries, int registryEntries) = CacheEntries(api.Services);
+        DedicatedPoolOptions pools = api.Services.GetRequiredService<IOptions<TenancyOptions>>().Value.DedicatedPools;
+        IReadOnlyCollection<string> dedicated = api.Services.GetRequiredService<TenantDataSource>().Dedicated.Tenants;
 
         // Everything the run allocated and no longer holds goes, so what is left is what the configuration keeps.
         GC.Collect(GC.MaxGeneration, GCCollectionMode.Forced, blocking: true, compacting: true);
@@ -79,6 +84,8 @@ internal static class TenantScaleChild
             Models: models.Count,
             MaxConnections: maxConnections,
             MaxPoolSize: new NpgsqlConnectionStringBuilder(app).MaxPoolSize,
+            DedicatedPoolBound: pools.Tenants * pools.PoolSize,
+            DedicatedPoolTenants: dedicated.Count,
             OwnerMaxPoolSize: new NpgsqlConnectionStringBuilder(owner).MaxPoolSize,
             TenantsServed: served.Count,
             StoreCacheEntries: storeEntries,
@@ -226,6 +233,8 @@ internal sealed record ChildResult(
     int Models,
     int MaxConnections,
     int MaxPoolSize,
+    int DedicatedPoolBound,
+    int DedicatedPoolTenants,
     int OwnerMaxPoolSize,
     int TenantsServed,
     int StoreCacheEntries,

@@ -5,42 +5,11 @@ using Tenants.Shared.Migrations;
 
 namespace Tenants.Shared.Tests;
 
-/// <summary>
-/// The app logs in as a role of its own (not a superuser, NOINHERIT), the owner migrates and grants, and each tenant
-/// scope switches to the tenant's role (DESIGN.md §8). Roles are cluster-wide, so each test names its own.
-/// </summary>
-public sealed class LeastPrivilegeTests(PostgresFixture postgres) : DatabaseTest(postgres)
+/// <summary>The app's own login, the owner migrating and granting, and each tenant scope in the tenant's role (DESIGN.md §8).</summary>
+public sealed class LeastPrivilegeTests(PostgresFixture postgres) : LeastPrivilegedAppTest(postgres, "lp_a", "lp_b")
 {
-    private readonly string _appRole = $"app_{Guid.NewGuid():N}"[..16];
-    private readonly string _prefix = $"t{Guid.NewGuid():N}"[..9] + "_";
-    private TenancyHost? _app;
-
-    private TenancyHost App => _app!;
-
-    public override async ValueTask InitializeAsync()
-    {
-        await base.InitializeAsync();
-        await using (NpgsqlCommand create = Host.DataSource.Shared.CreateCommand($"CREATE ROLE {_appRole} LOGIN NOSUPERUSER NOINHERIT"))
-        {
-            await create.ExecuteNonQueryAsync(Cancellation);
-        }
-
-        // A pool of one: whatever a scope leaves on the session would reach the next open.
-        string app = new NpgsqlConnectionStringBuilder(ConnectionString) { Username = _appRole, MaxPoolSize = 1 }.ConnectionString;
-        _app = new TenancyHost(app, o => (o.TenantRoles, o.TenantRolePrefix) = (true, _prefix), ownerConnectionString: ConnectionString);
-        await App.ProvisionAsync("lp_a");
-        await App.ProvisionAsync("lp_b");
-    }
-
-    public override async ValueTask DisposeAsync()
-    {
-        if (_app is not null)
-        {
-            await _app.DisposeAsync();
-        }
-
-        await base.DisposeAsync();
-    }
+    // A pool of one: whatever a scope leaves on the session would reach the next open.
+    protected override void ConfigureAppConnection(NpgsqlConnectionStringBuilder connection) => connection.MaxPoolSize = 1;
 
     [Fact]
     public async Task Inside_a_scope_even_a_query_qualified_with_another_tenants_schema_is_refused()
@@ -48,7 +17,7 @@ public sealed class LeastPrivilegeTests(PostgresFixture postgres) : DatabaseTest
         await using (App.Tenants.Enter("lp_a"))
         {
             await using NpgsqlConnection connection = await App.DataSource.OpenConnectionAsync(Cancellation);
-            Assert.Equal($"{_prefix}lp_a", await ScalarAsync<string>(connection, "SELECT current_user"));
+            Assert.Equal($"{Prefix}lp_a", await ScalarAsync<string>(connection, "SELECT current_user"));
             Assert.Equal(0L, await ScalarAsync<long>(connection, "SELECT count(*) FROM notes"));
             Assert.Equal(0L, await ScalarAsync<long>(connection, "SELECT count(*) FROM lp_a.notes"));
 
@@ -75,7 +44,7 @@ public sealed class LeastPrivilegeTests(PostgresFixture postgres) : DatabaseTest
 
         Assert.Equal((1L, 0L), await Host.CountRowsAsync("lp_b"));
         await using NpgsqlConnection outside = await App.DataSource.OpenConnectionAsync(Cancellation);
-        Assert.Equal(_appRole, await ScalarAsync<string>(outside, "SELECT current_user"));
+        Assert.Equal(AppRole, await ScalarAsync<string>(outside, "SELECT current_user"));
         foreach (string tenant in (string[])["lp_a", "lp_b"])
         {
             PostgresException refused = await Assert.ThrowsAsync<PostgresException>(() => ScalarAsync<long>(outside, $"SELECT count(*) FROM {tenant}.notes"));
@@ -94,12 +63,12 @@ public sealed class LeastPrivilegeTests(PostgresFixture postgres) : DatabaseTest
         await using (App.Tenants.Enter("lp_a"))
         {
             await using NpgsqlConnection inScope = await App.DataSource.OpenConnectionAsync(Cancellation);
-            Assert.Equal($"{_prefix}lp_a", await ScalarAsync<string>(inScope, "SELECT current_user"));
+            Assert.Equal($"{Prefix}lp_a", await ScalarAsync<string>(inScope, "SELECT current_user"));
         }
 
         // Straight from the pool (no routing at all), the same single session: only the reset can have restored it.
         await using NpgsqlConnection next = await App.DataSource.Shared.OpenConnectionAsync(Cancellation);
-        Assert.Equal(_appRole, await ScalarAsync<string>(next, "SELECT current_user"));
+        Assert.Equal(AppRole, await ScalarAsync<string>(next, "SELECT current_user"));
         Assert.Equal("\"shared\"", await ScalarAsync<string>(next, "SELECT current_setting('search_path')"));
     }
 
@@ -107,7 +76,7 @@ public sealed class LeastPrivilegeTests(PostgresFixture postgres) : DatabaseTest
     public async Task The_app_role_alone_cannot_create_the_catalog()
     {
         string database = await Postgres.Cluster.CreateDatabaseAsync(Cancellation);
-        string appOnly = new NpgsqlConnectionStringBuilder(database) { Username = _appRole }.ConnectionString;
+        string appOnly = new NpgsqlConnectionStringBuilder(database) { Username = AppRole }.ConnectionString;
         await using var alone = new TenancyHost(appOnly);
         PostgresException refused = await Assert.ThrowsAsync<PostgresException>(() => alone.Registry.RegisterAsync("lp_c", Cancellation));
         Assert.Equal(PostgresErrorCodes.InsufficientPrivilege, refused.SqlState);

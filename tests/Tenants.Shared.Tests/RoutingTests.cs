@@ -32,23 +32,7 @@ public sealed class RoutingTests(PostgresFixture postgres) : DatabaseTest(postgr
     public async Task An_EF_query_inside_a_scope_costs_no_round_trip_for_routing()
     {
         await Host.ProvisionAsync("trips_a");
-        string database = new NpgsqlConnectionStringBuilder(ConnectionString).Database!;
-        var commands = new ConcurrentQueue<string>();
-        using var listener = new ActivityListener
-        {
-            ShouldListenTo = s => s.Name == "Npgsql",
-            Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllData,
-            ActivityStopped = a =>
-            {
-                // Listeners see the whole process: only this test's database counts.
-                if (a.GetTagItem("db.npgsql.data_source") is string source && source.Contains($"Database={database}", StringComparison.Ordinal)
-                    && !a.DisplayName.StartsWith("CONNECT", StringComparison.Ordinal))
-                {
-                    commands.Enqueue(a.GetTagItem("db.query.text") as string ?? a.DisplayName);
-                }
-            },
-        };
-        ActivitySource.AddActivityListener(listener);
+        using var commands = new CommandRecorder(ConnectionString);
 
         await using (await Host.Tenants.EnterAsync("trips_a", Cancellation))
         await using (AsyncServiceScope scope = Host.CreateScope())
@@ -59,7 +43,7 @@ public sealed class RoutingTests(PostgresFixture postgres) : DatabaseTest(postgr
         }
 
         // Two queries, each on a connection fresh from the pool: two round trips, each routed inside its own.
-        string[] ran = [.. commands];
+        string[] ran = [.. commands.Texts];
         Assert.Equal(2, ran.Length);
         Assert.All(ran, text => Assert.StartsWith("SET search_path TO \"trips_a\"", text, StringComparison.Ordinal));
     }

@@ -1,0 +1,312 @@
+using System.Collections.Concurrent;
+using System.Runtime.CompilerServices;
+using Microsoft.Extensions.Logging;
+using Npgsql;
+using Tenants.Shared.Security;
+
+namespace Tenants.Shared.Routing;
+
+/// <summary>
+/// Pools of their own for the few busiest tenants, in front of the one shared pool. A dedicated pool's connections
+/// carry the tenant's search_path (and role) as startup parameters, which the pool reset keeps, so they serve the
+/// tenant with no routing statement at all. Every other tenant, and a busy tenant whose pool is full, uses the shared
+/// pool and its batched SET. The EF Core contexts created in each tenant's scope during a window decide which tenants
+/// hold a pool in the next; pools are built and disposed in the background, never on a request. Open connections stay
+/// bounded by configuration: a demoted pool frees its slot only once disposed, so dedicated pools never hold more than
+/// <see cref="DedicatedPoolOptions.Tenants"/> × <see cref="DedicatedPoolOptions.PoolSize"/> connections.
+/// </summary>
+public sealed partial class DedicatedTenantPools : IAsyncDisposable
+{
+    private readonly string _connectionString;
+    private readonly TenancyOptions _tenancy;
+    private readonly DedicatedPoolOptions _options;
+    private readonly ILogger _logger;
+    private readonly long _window;
+
+    // Contexts created per tenant in the current window; swapped whole when the window ends.
+    private ConcurrentDictionary<string, StrongBox<long>> _uses = new(StringComparer.Ordinal);
+
+    // Replaced whole (copy on write) by the one rebalance that may run at a time; read without a lock on every context.
+    private volatile Dictionary<string, Pool> _hot = new(StringComparer.Ordinal);
+    private readonly List<Pool> _retiring = [];
+    private long _windowStarted = Environment.TickCount64;
+    private int _rebalancing;
+    private volatile bool _off;
+
+    public DedicatedTenantPools(string connectionString, TenancyOptions tenancy, ILogger logger)
+    {
+        _connectionString = connectionString;
+        _tenancy = tenancy;
+        _options = tenancy.DedicatedPools;
+        _logger = logger;
+        _window = (long)_options.Window.TotalMilliseconds;
+        _off = _options.Tenants == 0;
+    }
+
+    /// <summary>False when configured off, once disposed, or once a pool could not be proven to route (a pooler dropped its startup parameters).</summary>
+    public bool Enabled => !_off;
+
+    /// <summary>The tenants that hold a dedicated pool now.</summary>
+    public IReadOnlyCollection<string> Tenants => [.. _hot.Keys];
+
+    /// <summary>
+    /// For an EF Core context created in <paramref name="tenant"/>'s scope: a connection from the tenant's own pool,
+    /// or null (use the shared pool) when it has none or every one of its connections is lent. Counts toward the
+    /// tenant's share of the window either way.
+    /// </summary>
+    public DedicatedConnection? TryRent(string tenant)
+    {
+        if (_off)
+        {
+            return null;
+        }
+
+        Interlocked.Increment(ref _uses.GetOrAdd(tenant, static _ => new StrongBox<long>()).Value);
+        EndWindowIfDue();
+        return _hot.TryGetValue(tenant, out Pool? pool) ? pool.TryRent() : null;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        _off = true;
+        Dictionary<string, Pool> hot = _hot;
+        _hot = new(StringComparer.Ordinal);
+        foreach (Pool pool in hot.Values)
+        {
+            await pool.DisposeAsync().ConfigureAwait(false);
+        }
+
+        lock (_retiring)
+        {
+            foreach (Pool pool in _retiring)
+            {
+                pool.Retire();
+            }
+        }
+    }
+
+    private void EndWindowIfDue()
+    {
+        long now = Environment.TickCount64, started = Interlocked.Read(ref _windowStarted);
+        if (now - started < _window || Interlocked.CompareExchange(ref _rebalancing, 1, 0) != 0)
+        {
+            return;
+        }
+
+        ConcurrentDictionary<string, StrongBox<long>> uses = Interlocked.Exchange(ref _uses, new(StringComparer.Ordinal));
+        Interlocked.Exchange(ref _windowStarted, now);
+        double seconds = (now - started) / 1000.0;
+        _ = Task.Run(() => RebalanceAsync(uses, seconds));
+    }
+
+    private async Task RebalanceAsync(ConcurrentDictionary<string, StrongBox<long>> uses, double seconds)
+    {
+        try
+        {
+            Dictionary<string, long> counts = uses.ToDictionary(u => u.Key, u => Interlocked.Read(ref u.Value.Value), StringComparer.Ordinal);
+            long total = counts.Values.Sum();
+            bool Busy(string tenant, double factor) => counts.TryGetValue(tenant, out long count) &&
+                count >= factor * _options.MinShare * total && count / seconds >= factor * _options.MinRate;
+
+            var keep = new Dictionary<string, Pool>(StringComparer.Ordinal);
+            foreach ((string tenant, Pool pool) in _hot)
+            {
+                if (Busy(tenant, 0.5))
+                {
+                    keep[tenant] = pool;
+                    continue;
+                }
+
+                lock (_retiring)
+                {
+                    _retiring.Add(pool);
+                }
+
+                pool.Retire();
+                long count = counts.GetValueOrDefault(tenant);
+                LogDemoted(tenant, count, total);
+            }
+
+            _hot = new(keep, StringComparer.Ordinal);
+            int free;
+            lock (_retiring)
+            {
+                _retiring.RemoveAll(p => p.IsDisposed);
+                free = _options.Tenants - keep.Count - _retiring.Count;
+            }
+
+            foreach ((string tenant, long count) in counts.Where(c => !keep.ContainsKey(c.Key) && Busy(c.Key, 1))
+                .OrderByDescending(c => c.Value).Take(Math.Max(free, 0)))
+            {
+                Pool pool = Build(tenant);
+                try
+                {
+                    // Opens the pool's first connection, which the initializer checks: the pool starts warm and proven.
+                    await using (await pool.Source.OpenConnectionAsync().ConfigureAwait(false))
+                    {
+                    }
+                }
+                catch (Exception exception) when (exception is NpgsqlException or InvalidOperationException)
+                {
+                    // A pooler that drops startup parameters cannot serve dedicated pools; the shared pool serves all.
+                    _off = true;
+                    await pool.DisposeAsync().ConfigureAwait(false);
+                    LogTurnedOff(exception, tenant);
+                    return;
+                }
+
+                if (_off)
+                {
+                    await pool.DisposeAsync().ConfigureAwait(false); // disposed meanwhile
+                    return;
+                }
+
+                keep[tenant] = pool;
+                _hot = new(keep, StringComparer.Ordinal);
+                LogPromoted(tenant, count, total);
+            }
+        }
+        catch (Exception exception)
+        {
+            LogRebalanceFailed(exception);
+        }
+        finally
+        {
+            Volatile.Write(ref _rebalancing, 0);
+        }
+    }
+
+    private Pool Build(string tenant)
+    {
+        NpgsqlDataSourceBuilder builder = ResettingDataSource.Builder(_connectionString, _tenancy.SharedSchema, "connection string");
+        NpgsqlConnectionStringBuilder settings = builder.ConnectionStringBuilder;
+
+        // Startup parameters are the session's defaults: the pool reset (DISCARD ALL) returns to them, not away from them.
+        settings.SearchPath = $"{PgIdentifier.Quote(tenant)}, {PgIdentifier.Quote(_tenancy.SharedSchema)}";
+        string? role = _tenancy.TenantRoles ? TenantRoleNames.NameFor(tenant, _tenancy.TenantRolePrefix) : null;
+        if (role is not null)
+        {
+            settings.Options = $"{settings.Options} -c role={role}".TrimStart();
+        }
+
+        settings.MaxPoolSize = _options.PoolSize;
+        settings.MinPoolSize = 0;
+
+        // Every physical connection proves it serves the tenant before it is used: fail closed if a pooler dropped them.
+        builder.UsePhysicalConnectionInitializer(
+            connection => Check(connection, tenant, role, async: false).GetAwaiter().GetResult(),
+            connection => Check(connection, tenant, role, async: true));
+        return new Pool(tenant, builder.Build(), _options.PoolSize);
+    }
+
+    private async Task Check(NpgsqlConnection connection, string tenant, string? role, bool async)
+    {
+        await using var command = new NpgsqlCommand("SELECT current_schemas(false)::text[], current_user::text, session_user::text", connection);
+        await using NpgsqlDataReader reader = async ? await command.ExecuteReaderAsync().ConfigureAwait(false) : command.ExecuteReader();
+        _ = async ? await reader.ReadAsync().ConfigureAwait(false) : reader.Read();
+        string[] schemas = reader.GetFieldValue<string[]>(0);
+        string user = reader.GetString(1), session = reader.GetString(2);
+        if (!schemas.SequenceEqual([tenant, _tenancy.SharedSchema], StringComparer.Ordinal) || user != (role ?? session))
+        {
+            throw new InvalidOperationException(
+                $"A dedicated pool for tenant '{tenant}' got search_path [{string.Join(", ", schemas)}] and role '{user}' instead of " +
+                $"[{tenant}, {_tenancy.SharedSchema}] and '{role ?? session}': its startup parameters were dropped (a pooler?).");
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Tenant {Tenant} has a dedicated pool: {Count} of {Total} tenant contexts in the last window")]
+    private partial void LogPromoted(string tenant, long count, long total);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Tenant {Tenant} returns to the shared pool: {Count} of {Total} tenant contexts in the last window")]
+    private partial void LogDemoted(string tenant, long count, long total);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Dedicated tenant pools are off for this process: tenant {Tenant}'s pool could not be proven to route by its startup parameters; every tenant uses the shared pool")]
+    private partial void LogTurnedOff(Exception exception, string tenant);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Choosing the tenants with dedicated pools failed; the current ones stay")]
+    private partial void LogRebalanceFailed(Exception exception);
+
+    /// <summary>One tenant's pool, and how many of its connections are lent to contexts.</summary>
+    internal sealed class Pool(string tenant, NpgsqlDataSource source, int size) : IAsyncDisposable
+    {
+        private int _lent;
+        private int _retired;
+        private int _disposed;
+
+        public NpgsqlDataSource Source => source;
+
+        public bool IsDisposed => Volatile.Read(ref _disposed) == 1;
+
+        public DedicatedConnection? TryRent()
+        {
+            // Never more connection objects than the pool has connections: a context then never waits on the pool.
+            if (Interlocked.Increment(ref _lent) > size || Volatile.Read(ref _retired) == 1)
+            {
+                Release();
+                return null;
+            }
+
+            return new DedicatedConnection(tenant, source.CreateConnection(), this);
+        }
+
+        public void Release()
+        {
+            if (Interlocked.Decrement(ref _lent) == 0 && Volatile.Read(ref _retired) == 1)
+            {
+                DisposeOnce();
+            }
+        }
+
+        /// <summary>No more lending; disposed when the last lent connection comes back (at once if none is out).</summary>
+        public void Retire()
+        {
+            Interlocked.Exchange(ref _retired, 1);
+            if (Volatile.Read(ref _lent) == 0)
+            {
+                DisposeOnce();
+            }
+        }
+
+        public ValueTask DisposeAsync()
+        {
+            Interlocked.Exchange(ref _retired, 1);
+            DisposeOnce();
+            return ValueTask.CompletedTask;
+        }
+
+        private void DisposeOnce()
+        {
+            if (Interlocked.Exchange(ref _disposed, 1) == 0)
+            {
+                source.Dispose();
+            }
+        }
+    }
+
+    /// <summary>A connection lent from a tenant's dedicated pool, to a context that releases it once disposed.</summary>
+    public sealed class DedicatedConnection
+    {
+        private readonly Pool _pool;
+        private int _released;
+
+        internal DedicatedConnection(string tenant, NpgsqlConnection connection, Pool pool)
+        {
+            Tenant = tenant;
+            Connection = connection;
+            _pool = pool;
+        }
+
+        /// <summary>The tenant the connection's startup parameters route it to.</summary>
+        public string Tenant { get; }
+
+        public NpgsqlConnection Connection { get; }
+
+        public void Release()
+        {
+            if (Interlocked.Exchange(ref _released, 1) == 0)
+            {
+                _pool.Release();
+            }
+        }
+    }
+}

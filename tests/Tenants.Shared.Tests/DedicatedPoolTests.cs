@@ -1,0 +1,180 @@
+using System.Diagnostics;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
+using Npgsql;
+using Postgres.Testing;
+using Tenants.Shared.Routing;
+
+namespace Tenants.Shared.Tests;
+
+/// <summary>
+/// Dedicated pools for the busiest tenants (DESIGN-NOTES, Routing), with the shipped least-privilege setup, so that a
+/// connection's role shows which routing it got.
+/// </summary>
+public sealed class DedicatedPoolTests(PostgresFixture postgres) : LeastPrivilegedAppTest(postgres, "dp_a", "dp_b")
+{
+    private const int PoolSize = 2;
+
+    // A short pool timeout: a context that waited on a full dedicated pool would fail the test instead of hiding.
+    protected override void ConfigureAppConnection(NpgsqlConnectionStringBuilder connection) => connection.Timeout = 5;
+
+    protected override void ConfigureApp(TenancyOptions options) => options.DedicatedPools = OnePool();
+
+    [Fact]
+    public async Task A_busy_tenants_contexts_get_connections_of_its_own_that_run_no_routing_statement()
+    {
+        await PromoteAsync(App, "dp_a");
+        using var commands = new CommandRecorder(ConnectionString);
+
+        await using (await App.Tenants.EnterAsync("dp_a", Cancellation))
+        await using (AsyncServiceScope scope = App.CreateScope())
+        {
+            NotesContext db = scope.ServiceProvider.GetRequiredService<NotesContext>();
+            db.Notes.Add(new Note { Tenant = "dp_a", Body = "dedicated" });
+            await db.SaveChangesAsync(Cancellation);
+            Assert.Equal(($"{Prefix}dp_a", "dp_a,shared"), await WhoAmIAsync(db));
+        }
+
+        Assert.Equal((1, 0), await Host.CountRowsAsync("dp_a"));
+        Assert.Equal((0, 0), await Host.CountRowsAsync("dp_b"));
+        Assert.NotEmpty(commands.Texts);
+        Assert.DoesNotContain(commands.Texts, text => text.Contains("SET ", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task A_dedicated_connection_used_in_another_tenants_scope_or_outside_any_is_routed_like_any_other()
+    {
+        await PromoteAsync(App, "dp_a");
+        await using TenantScope a = await App.Tenants.EnterAsync("dp_a", Cancellation);
+        await using AsyncServiceScope scope = App.CreateScope();
+        NotesContext db = scope.ServiceProvider.GetRequiredService<NotesContext>(); // created in dp_a's scope: its pool
+        using var commands = new CommandRecorder(ConnectionString);
+        Assert.Equal(($"{Prefix}dp_a", "dp_a,shared"), await WhoAmIAsync(db));
+        Assert.DoesNotContain(commands.Texts, text => text.Contains("SET ", StringComparison.Ordinal)); // it is dp_a's
+
+        await using (await App.Tenants.EnterAsync("dp_b", Cancellation))
+        {
+            Assert.Equal(($"{Prefix}dp_b", "dp_b,shared"), await WhoAmIAsync(db));
+            db.Notes.Add(new Note { Tenant = "dp_b", Body = "through dp_a's pool" });
+            await db.SaveChangesAsync(Cancellation);
+        }
+
+        await a.DisposeAsync();
+        Assert.Null(TenantContext.CurrentTenant);
+        Assert.Equal((AppRole, "shared"), await WhoAmIAsync(db)); // SET ROLE NONE, not back to dp_a's role
+
+        await using (await App.Tenants.EnterAsync("dp_a", Cancellation))
+        {
+            Assert.Equal(($"{Prefix}dp_a", "dp_a,shared"), await WhoAmIAsync(db)); // the pool reset restored dp_a's defaults
+        }
+
+        Assert.Equal((1, 0), await Host.CountRowsAsync("dp_b"));
+        Assert.Equal((0, 0), await Host.CountRowsAsync("dp_a"));
+    }
+
+    [Fact]
+    public async Task More_concurrent_contexts_than_the_pool_holds_overflow_to_the_shared_pool_and_never_wait()
+    {
+        await PromoteAsync(App, "dp_a");
+        using var commands = new CommandRecorder(ConnectionString);
+        const int Contexts = 10;
+        int opened = 0;
+        var allOpen = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        (string, string)[] seen = await Task.WhenAll(Enumerable.Range(0, Contexts).Select(_ => Task.Run(async () =>
+        {
+            await using (await App.Tenants.EnterAsync("dp_a", Cancellation))
+            await using (AsyncServiceScope scope = App.CreateScope())
+            {
+                NotesContext db = scope.ServiceProvider.GetRequiredService<NotesContext>();
+                await db.Database.OpenConnectionAsync(Cancellation); // held until every context has one
+                if (Interlocked.Increment(ref opened) == Contexts)
+                {
+                    allOpen.SetResult();
+                }
+
+                await allOpen.Task.WaitAsync(TimeSpan.FromSeconds(30), Cancellation);
+                return await WhoAmIAsync(db);
+            }
+        })));
+
+        Assert.All(seen, s => Assert.Equal(($"{Prefix}dp_a", "dp_a,shared"), s));
+        int routed = commands.Texts.Count(text => text.StartsWith("SET search_path", StringComparison.Ordinal));
+        Assert.Equal(Contexts - PoolSize, routed); // PoolSize from dp_a's own pool, the rest routed on the shared one
+        Assert.Equal(Contexts, commands.Texts.Count(text => text.Contains("array_to_string", StringComparison.Ordinal)));
+    }
+
+    [Fact]
+    public async Task When_traffic_moves_the_pool_moves_with_it_within_the_configured_number_of_pools()
+    {
+        await PromoteAsync(App, "dp_a");
+        Assert.Equal(["dp_a"], App.DataSource.Dedicated.Tenants);
+
+        // One pool allowed: dp_b gets it only once dp_a's is demoted and disposed.
+        await PromoteAsync(App, "dp_b");
+        Assert.Equal(["dp_b"], App.DataSource.Dedicated.Tenants);
+    }
+
+    [Fact]
+    public async Task Behind_a_pooler_that_drops_startup_parameters_dedicated_pools_turn_off_and_routing_stays_right()
+    {
+        CancellationToken cancellation = Cancellation;
+        await PgBouncer.SetRoleDefaultSearchPathAsync(ConnectionString, "shared", cancellation);
+        await using PgBouncer bouncer = await PgBouncer.StartAsync(ConnectionString, "session", cancellation);
+        await using var behind = new TenancyHost(bouncer.ConnectionString, o => o.DedicatedPools = OnePool());
+        await behind.ProvisionAsync("dp_c");
+
+        var clock = Stopwatch.StartNew();
+        int written = 0;
+        while (behind.DataSource.Dedicated.Enabled)
+        {
+            Assert.True(clock.Elapsed < TimeSpan.FromSeconds(30), "dp_c was never tried for a dedicated pool.");
+            await using (await behind.Tenants.EnterAsync("dp_c", cancellation))
+            await using (AsyncServiceScope scope = behind.CreateScope())
+            {
+                NotesContext db = scope.ServiceProvider.GetRequiredService<NotesContext>();
+                db.Notes.Add(new Note { Tenant = "dp_c", Body = "behind pgbouncer" });
+                await db.SaveChangesAsync(cancellation);
+                written++;
+            }
+        }
+
+        Assert.Empty(behind.DataSource.Dedicated.Tenants);
+        await using (await behind.Tenants.EnterAsync("dp_c", cancellation))
+        await using (AsyncServiceScope scope = behind.CreateScope())
+        {
+            NotesContext db = scope.ServiceProvider.GetRequiredService<NotesContext>();
+            Assert.Equal(written, await db.Notes.CountAsync(cancellation));
+        }
+
+        Assert.Equal((written, 0), await Host.CountRowsAsync("dp_c"));
+    }
+
+    private static DedicatedPoolOptions OnePool() =>
+        new() { Tenants = 1, PoolSize = PoolSize, Window = TimeSpan.FromSeconds(1), MinShare = 0.5, MinRate = 1 };
+
+    /// <summary>Queries in <paramref name="tenant"/>'s scope until it holds a dedicated pool.</summary>
+    private static async Task PromoteAsync(TenancyHost host, string tenant)
+    {
+        var clock = Stopwatch.StartNew();
+        while (!host.DataSource.Dedicated.Tenants.Contains(tenant))
+        {
+            Assert.True(clock.Elapsed < TimeSpan.FromSeconds(30), $"{tenant} never got a dedicated pool.");
+            await using (await host.Tenants.EnterAsync(tenant, Cancellation))
+            await using (AsyncServiceScope scope = host.CreateScope())
+            {
+                await scope.ServiceProvider.GetRequiredService<NotesContext>().Notes.CountAsync(Cancellation);
+            }
+
+            await Task.Delay(20, Cancellation);
+        }
+    }
+
+    private static async Task<(string User, string Path)> WhoAmIAsync(NotesContext db)
+    {
+        string[] row = await db.Database
+            .SqlQueryRaw<string>("SELECT current_user || '|' || array_to_string(current_schemas(false), ',') AS \"Value\"")
+            .ToArrayAsync(Cancellation);
+        string[] parts = row.Single().Split('|');
+        return (parts[0], parts[1]);
+    }
+}
