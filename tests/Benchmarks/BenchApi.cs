@@ -7,6 +7,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Saas.Api.Apis;
 using Saas.Api.Infrastructure;
 using Saas.Api.Tenancy;
+using Tenants.Shared;
 
 namespace Benchmarks;
 
@@ -28,7 +29,7 @@ internal sealed class BenchApi(string database) : WebApplicationFactory<AppDbCon
     }
 }
 
-/// <summary>/off/articles without resolution; /m/{mechanism}/t/{tenant}/articles with it, as the Api resolves.</summary>
+/// <summary>/off/articles and /off/ping without resolution; /m/{mechanism}/t/{tenant}/articles and /ping with it, as the Api resolves.</summary>
 internal sealed class MechanismBranches : IStartupFilter
 {
     public Action<IApplicationBuilder> Configure(Action<IApplicationBuilder> next) => app =>
@@ -38,9 +39,13 @@ internal sealed class MechanismBranches : IStartupFilter
             off.UseRouting();
             off.UseAuthentication();
             off.UseAuthorization();
-            off.UseEndpoints(e => e.MapGet("/articles", List(RoutingMechanisms.Off)));
+            off.UseEndpoints(e =>
+            {
+                e.MapGet("/articles", List(RoutingMechanisms.Off));
+                e.MapGet("/ping", Ping);
+            });
         });
-        foreach (string mechanism in (string[])[RoutingMechanisms.Off, RoutingMechanisms.SharedPoolOnly, RoutingMechanisms.BatchedWithoutRole, RoutingMechanisms.SetOnOpen, RoutingMechanisms.PerTenantSource])
+        foreach (string mechanism in (string[])[RoutingMechanisms.Off, RoutingMechanisms.Shipped, RoutingMechanisms.SharedPoolOnly, RoutingMechanisms.BatchedWithoutRole, RoutingMechanisms.SetOnOpen, RoutingMechanisms.PerTenantSource])
         {
             app.Map($"/m/{mechanism}", branch =>
             {
@@ -48,13 +53,26 @@ internal sealed class MechanismBranches : IStartupFilter
                 branch.UseAuthentication();
                 branch.UseAuthorization();
                 branch.UseMiddleware<TenantResolutionMiddleware>();
-                branch.UseEndpoints(e => e.MapGet("/t/{tenant}/articles", List(mechanism)).RequireTenant());
+                branch.UseEndpoints(e =>
+                {
+                    e.MapGet("/t/{tenant}/articles", List(mechanism)).RequireTenant();
+                    e.MapGet("/t/{tenant}/ping", Ping).RequireTenant();
+                });
             });
         }
 
         next(app);
     };
 
+    // No database at all: what is left is the HTTP pipeline, and on a tenant branch, resolution and the scope.
+    private static string Ping() => TenantContext.CurrentTenant ?? "off";
+
     private static Delegate List(string mechanism) => (HttpContext http, CancellationToken ct, int page = 1, int pageSize = 20) =>
-        ArticlesApi.ListAsync(http.RequestServices.GetRequiredKeyedService<AppDbContext>(mechanism), ct, page, pageSize);
+        ArticlesApi.ListAsync(
+            mechanism == RoutingMechanisms.Shipped
+                ? http.RequestServices.GetRequiredService<AppDbContext>()
+                : http.RequestServices.GetRequiredKeyedService<AppDbContext>(mechanism),
+            ct,
+            page,
+            pageSize);
 }

@@ -1,3 +1,4 @@
+using System.Globalization;
 using Postgres.Testing;
 using Saas.Api.Apis;
 
@@ -9,8 +10,11 @@ namespace Benchmarks;
 /// <list type="bullet">
 /// <item>off: no tenancy at all (no resolution, a plain pool whose startup search_path is the tenant's schema);</item>
 /// <item>resolved, off's pool: tenant resolution and scope as shipped, but off's pool: the pipeline's share of the cost;</item>
-/// <item>shipped: /t/bench/articles, exactly as the Api serves it (SET batched with the first query, tenant role);</item>
-/// <item>SET on open, and per-tenant data source: the other mechanisms of DESIGN.md §2, behind the same resolution.</item>
+/// <item>shipped: the app's own DbContext (the tenant's dedicated pool once it is busy enough, else the shared pool);</item>
+/// <item>the shared pool alone (SET batched with the first query), with and without the tenant role;</item>
+/// <item>SET on open, and per-tenant data source: the other mechanisms of DESIGN.md §2, behind the same resolution;</item>
+/// <item>the Api's own /t/bench/articles, through its whole middleware pipeline (exception handler, status pages,
+/// its full route table): the other sides share one small pipeline shape, so that only tenancy differs.</item>
 /// </list>
 /// </summary>
 internal static class HttpBenchmark
@@ -31,17 +35,49 @@ internal static class HttpBenchmark
             [
                 ("off (no tenancy)", Get(client, "/off/articles")),
                 ("resolved, off's pool (no routing SQL)", Get(client, $"/m/{RoutingMechanisms.Off}/t/{BenchTenant.Name}/articles")),
-                ("shipped: the tenant's dedicated pool", Get(client, $"/t/{BenchTenant.Name}/articles")),
+                ("shipped: the tenant's dedicated pool", Get(client, $"/m/{RoutingMechanisms.Shipped}/t/{BenchTenant.Name}/articles")),
                 ("shared pool: SET batched with 1st query", Get(client, $"/m/{RoutingMechanisms.SharedPoolOnly}/t/{BenchTenant.Name}/articles")),
                 ("shared pool without the tenant role", Get(client, $"/m/{RoutingMechanisms.BatchedWithoutRole}/t/{BenchTenant.Name}/articles")),
                 ("SET on open", Get(client, $"/m/{RoutingMechanisms.SetOnOpen}/t/{BenchTenant.Name}/articles")),
                 ("per-tenant data source, unbounded", Get(client, $"/m/{RoutingMechanisms.PerTenantSource}/t/{BenchTenant.Name}/articles")),
+                ("shipped, the Api's own endpoint and pipeline", Get(client, $"/t/{BenchTenant.Name}/articles")),
             ],
             concurrency,
             TimeSpan.FromSeconds(seconds),
             rounds,
             warmUp: TimeSpan.FromSeconds(6));
         BenchTenant.PrintDedicatedPools(api.Services);
+    }
+
+    /// <summary>
+    /// The pipeline's own cost, apart from any SQL: an endpoint that touches no database, without and with tenant
+    /// resolution (strategies, store, authorization, scope). On a saturated machine a request's CPU cost is about
+    /// cores / throughput, so the difference of those is the pipeline's cost per request.
+    /// </summary>
+    public static async Task RunPipelineAsync(int seconds, int concurrency, int rounds)
+    {
+        await using PostgresCluster cluster = await PostgresCluster.StartAsync();
+        string database = await cluster.CreateDatabaseAsync();
+        await using var api = new BenchApi(database);
+        api.UseKestrel(0);
+        api.StartServer();
+        await BenchTenant.SeedAsync(api.Services, database);
+        using HttpClient client = api.CreateClient();
+        client.BaseAddress = api.ClientOptions.BaseAddress;
+
+        Console.WriteLine($"{Environment.ProcessorCount} cores; Kestrel on {client.BaseAddress}; {concurrency} concurrent clients; {rounds} rounds x {seconds} s per side; no SQL on any side");
+        IReadOnlyList<double> medians = await SideBySide.RunAsync(
+            [
+                ("no database, no tenancy", Get(client, "/off/ping")),
+                ("no database, tenant resolved", Get(client, $"/m/{RoutingMechanisms.Off}/t/{BenchTenant.Name}/ping")),
+            ],
+            concurrency,
+            TimeSpan.FromSeconds(seconds),
+            rounds,
+            warmUp: TimeSpan.FromSeconds(6));
+        static double Microseconds(double opsPerSecond) => Environment.ProcessorCount / opsPerSecond * 1e6;
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"CPU per request (cores / ops/s): {Microseconds(medians[0]):F0} us without tenancy, {Microseconds(medians[1]):F0} us resolved: the pipeline costs {Microseconds(medians[1]) - Microseconds(medians[0]):F0} us per request"));
     }
 
     private static Func<Task> Get(HttpClient client, string path) => async () =>

@@ -4,11 +4,15 @@ using Benchmarks;
 // dotnet run --project tests/Benchmarks -c Release -- migrations [tenants] [provisioning samples]
 // dotnet run --project tests/Benchmarks -c Release -- http [seconds per side] [concurrency] [rounds]
 // dotnet run --project tests/Benchmarks -c Release -- ef [seconds per side] [concurrency] [rounds]
+// dotnet run --project tests/Benchmarks -c Release -- pipeline [seconds per side] [concurrency] [rounds]
 // dotnet run --project tests/Benchmarks -c Release -- tenants [large] [trafficked] [seconds per run] [warm-up seconds]
 switch (args)
 {
     case ["http", .. var rest]:
         await HttpBenchmark.RunAsync(Number(rest, 0, 3), Number(rest, 1, 16), Number(rest, 2, 8));
+        return 0;
+    case ["pipeline", .. var rest]:
+        await HttpBenchmark.RunPipelineAsync(Number(rest, 0, 3), Number(rest, 1, 16), Number(rest, 2, 8));
         return 0;
     case ["ef", .. var rest]:
         await EfBenchmark.RunAsync(Number(rest, 0, 3), Number(rest, 1, 16), Number(rest, 2, 8));
@@ -26,7 +30,7 @@ switch (args)
         return await TenantScaleChild.RunAsync(app, owner, prefix,
             int.Parse(trafficked, CultureInfo.InvariantCulture), int.Parse(stride, CultureInfo.InvariantCulture), int.Parse(seconds, CultureInfo.InvariantCulture), int.Parse(warmUp, CultureInfo.InvariantCulture));
     default:
-        Console.Error.WriteLine("usage: migrations [tenants=1000] [provisioning samples=100] | http|ef [seconds per side=3] [concurrency=16] [rounds=8] | tenants [large=10000] [trafficked=1000] [seconds=15] [warm-up=12]");
+        Console.Error.WriteLine("usage: migrations [tenants=1000] [provisioning samples=100] | http|ef|pipeline [seconds per side=3] [concurrency=16] [rounds=8] | tenants [large=10000] [trafficked=1000] [seconds=15] [warm-up=12]");
         return 2;
 }
 

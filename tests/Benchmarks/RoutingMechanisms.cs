@@ -27,6 +27,9 @@ internal static class RoutingMechanisms
     /// <summary>One pool for all tenants; <c>SET search_path</c> (and <c>SET ROLE</c>) in a round trip of its own on every open.</summary>
     public const string SetOnOpen = "set-on-open";
 
+    /// <summary>The shipped mechanism: the app's own (unkeyed) context, as the Api registers it.</summary>
+    public const string Shipped = "shipped";
+
     /// <summary>The shipped mechanism with dedicated pools off: every tenant on the shared pool, SET batched with the first query.</summary>
     public const string SharedPoolOnly = "shared-pool-only";
 

@@ -11,7 +11,8 @@ namespace Benchmarks;
 /// </summary>
 internal static class SideBySide
 {
-    public static async Task RunAsync(IReadOnlyList<(string Name, Func<Task> Operation)> sides, int concurrency, TimeSpan perSide, int rounds, TimeSpan warmUp)
+    /// <returns>Each side's median throughput (operations per second).</returns>
+    public static async Task<IReadOnlyList<double>> RunAsync(IReadOnlyList<(string Name, Func<Task> Operation)> sides, int concurrency, TimeSpan perSide, int rounds, TimeSpan warmUp)
     {
         foreach ((_, Func<Task> operation) in sides)
         {
@@ -55,6 +56,8 @@ internal static class SideBySide
         {
             Console.WriteLine($"  {sides[side].Name}: {string.Join(", ", ratios[side].Select(r => r.ToString("F3", CultureInfo.InvariantCulture)))}");
         }
+
+        return [.. throughput.Select(Median)];
     }
 
     private static async Task<double> LoadAsync(Func<Task> operation, int concurrency, TimeSpan duration)
