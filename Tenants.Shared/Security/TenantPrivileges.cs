@@ -19,9 +19,7 @@ public sealed class TenantPrivileges(OwnerDataSource owner, IOptions<TenancyOpti
     /// What a tenant's grants were made under, recorded in the catalog with its migration: when the settings change,
     /// every tenant counts as behind and the next pass grants it anew.
     /// </summary>
-    public string Key => _options.TenantRoles
-        ? $"{_options.TenantRolePrefix}* to {owner.AppRole ?? "-"}, shared via {TenantRoleNames.SharedAccessFor(_options.TenantRolePrefix)}"
-        : $"- to {owner.AppRole ?? "-"}";
+    public string Key => $"{(_options.TenantRoles ? _options.TenantRolePrefix + "*" : "-")} to {owner.AppRole ?? "-"}";
 
     /// <summary>Statements that let the app role read the catalog and register tenants; empty when nothing to grant.</summary>
     internal string CatalogGrants(string quotedCatalogTable)
@@ -75,17 +73,6 @@ public sealed class TenantPrivileges(OwnerDataSource owner, IOptions<TenancyOpti
         return string.Empty;
     }
 
-    // NOLOGIN, and INHERIT so that a tenant role has what the shared-access role has; each in a block of its own, so
-    // that losing a creation race to another database of the cluster rolls back nothing else.
-    private static string CreateRoleIfMissing(string role, string roleLiteral) => $"""
-        DO $do$ BEGIN
-            IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = {roleLiteral}) THEN
-                CREATE ROLE {role} NOLOGIN INHERIT;
-            END IF;
-        EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL;
-        END $do$;
-        """;
-
     /// <summary>
     /// Grants the tenant's current tables and sequences (called after each migration, so new ones are covered), and
     /// keeps the migration history out of reach.
@@ -102,9 +89,8 @@ public sealed class TenantPrivileges(OwnerDataSource owner, IOptions<TenancyOpti
         string schema = PgIdentifier.Quote(tenant);
         string role = PgIdentifier.Quote(grantee);
         string roleLiteral = PgIdentifier.QuoteLiteral(grantee);
-        string shared = PgIdentifier.Quote(_options.SharedSchema);
         string sql = $"""
-            GRANT USAGE ON SCHEMA {schema}{(_options.TenantRoles ? string.Empty : $", {shared}")} TO {role};
+            GRANT USAGE ON SCHEMA {schema}, {PgIdentifier.Quote(_options.SharedSchema)} TO {role};
             GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA {schema} TO {role};
             GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA {schema} TO {role};
             DO $do$ BEGIN
@@ -119,24 +105,14 @@ public sealed class TenantPrivileges(OwnerDataSource owner, IOptions<TenancyOpti
             // database, role DDL is serialised (a transaction lock: the statements below run as one implicit
             // transaction): parallel migration passes granting roles to the same app role otherwise collide on its
             // membership rows ("tuple concurrently updated") faster than retries absorb (BENCHMARKS.md, P4).
-            // The shared schema comes through one role that every tenant role is a member of (and inherits from):
-            // granted to each tenant role directly, it made the schema's ACL one entry per tenant, scanned on every
-            // name look-up (P4: 1.6x p50 at 10,000 tenants) and rewritten on every grant. Grants made that way
-            // before are taken back here: the grants key changed with it, so every tenant is granted anew once.
-            string group = PgIdentifier.Quote(TenantRoleNames.SharedAccessFor(_options.TenantRolePrefix));
-            string groupLiteral = PgIdentifier.QuoteLiteral(TenantRoleNames.SharedAccessFor(_options.TenantRolePrefix));
             sql = $"""
                 SELECT pg_advisory_xact_lock({RoleLockKey});
-                {CreateRoleIfMissing(group, groupLiteral)}
-                {CreateRoleIfMissing(role, roleLiteral)}
                 DO $do$ BEGIN
-                    IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = {roleLiteral} AND NOT rolinherit) THEN
-                        EXECUTE format('ALTER ROLE %I INHERIT', {roleLiteral});
+                    IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = {roleLiteral}) THEN
+                        CREATE ROLE {role} NOLOGIN NOINHERIT;
                     END IF;
+                EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL;
                 END $do$;
-                GRANT USAGE ON SCHEMA {shared} TO {group};
-                REVOKE USAGE ON SCHEMA {shared} FROM {role};
-                GRANT {group} TO {role};
                 {sql}
                 GRANT {role} TO CURRENT_USER{(owner.AppRole is { } app ? $", {PgIdentifier.Quote(app)}" : string.Empty)};
                 """;

@@ -9,11 +9,4 @@ public static class TenantRoleNames
 {
     /// <summary>The role's name: the prefix then the tenant's name, shortened with a stable hash past 63 bytes.</summary>
     public static string NameFor(string tenant, string prefix) => PgIdentifier.Compose(prefix, tenant);
-
-    /// <summary>
-    /// The role every tenant role is a member of, which alone holds USAGE on the shared schema: one entry in the
-    /// schema's ACL instead of one per tenant, which PostgreSQL would scan on every look-up through the search_path.
-    /// '~' never appears in a tenant name, so it cannot be a tenant's role.
-    /// </summary>
-    public static string SharedAccessFor(string prefix) => PgIdentifier.Compose(prefix, "~shared");
 }
