@@ -22,13 +22,8 @@ internal static class HttpBenchmark
     public static async Task RunAsync(int seconds, int concurrency, int rounds)
     {
         await using PostgresCluster cluster = await PostgresCluster.StartAsync();
-        string database = await cluster.CreateDatabaseAsync();
-        await using var api = new BenchApi(database);
-        api.UseKestrel(0);
-        api.StartServer();
-        await BenchTenant.SeedAsync(api.Services, database);
-        using HttpClient client = api.CreateClient();
-        client.BaseAddress = api.ClientOptions.BaseAddress;
+        await using BenchApi api = await StartApiAsync(cluster);
+        using HttpClient client = Client(api);
 
         Console.WriteLine($"{Environment.ProcessorCount} cores; Kestrel on {client.BaseAddress}; {concurrency} concurrent clients; {rounds} rounds x {seconds} s per side");
         await SideBySide.RunAsync(
@@ -57,13 +52,8 @@ internal static class HttpBenchmark
     public static async Task RunPipelineAsync(int seconds, int concurrency, int rounds)
     {
         await using PostgresCluster cluster = await PostgresCluster.StartAsync();
-        string database = await cluster.CreateDatabaseAsync();
-        await using var api = new BenchApi(database);
-        api.UseKestrel(0);
-        api.StartServer();
-        await BenchTenant.SeedAsync(api.Services, database);
-        using HttpClient client = api.CreateClient();
-        client.BaseAddress = api.ClientOptions.BaseAddress;
+        await using BenchApi api = await StartApiAsync(cluster);
+        using HttpClient client = Client(api);
 
         Console.WriteLine($"{Environment.ProcessorCount} cores; Kestrel on {client.BaseAddress}; {concurrency} concurrent clients; {rounds} rounds x {seconds} s per side; no SQL on any side");
         IReadOnlyList<double> medians = await SideBySide.RunAsync(
@@ -78,6 +68,24 @@ internal static class HttpBenchmark
         static double Microseconds(double opsPerSecond) => Environment.ProcessorCount / opsPerSecond * 1e6;
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"CPU per request (cores / ops/s): {Microseconds(medians[0]):F0} us without tenancy, {Microseconds(medians[1]):F0} us resolved: the pipeline costs {Microseconds(medians[1]) - Microseconds(medians[0]):F0} us per request"));
+    }
+
+    /// <summary>The Api with the benchmark branches on real Kestrel over a fresh database, tenant `bench` seeded.</summary>
+    private static async Task<BenchApi> StartApiAsync(PostgresCluster cluster)
+    {
+        string database = await cluster.CreateDatabaseAsync();
+        var api = new BenchApi(database);
+        api.UseKestrel(0);
+        api.StartServer();
+        await BenchTenant.SeedAsync(api.Services, database);
+        return api;
+    }
+
+    private static HttpClient Client(BenchApi api)
+    {
+        HttpClient client = api.CreateClient();
+        client.BaseAddress = api.ClientOptions.BaseAddress;
+        return client;
     }
 
     private static Func<Task> Get(HttpClient client, string path) => async () =>
