@@ -40,6 +40,7 @@ internal sealed class CatalogSql
             ALTER TABLE {table} ADD COLUMN IF NOT EXISTS status text NOT NULL DEFAULT 'active'
                 CHECK (status IN ('active', 'deactivated', 'deleted'));
             ALTER TABLE {table} ADD COLUMN IF NOT EXISTS archived_as text;
+            {privileges.SharedSchemaGrants(schema)}
             {privileges.CatalogGrants(table)}
             """;
         Insert = $"INSERT INTO {table} (name, display_name) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING RETURNING {Columns}";

@@ -19,7 +19,20 @@ public sealed class TenantPrivileges(OwnerDataSource owner, IOptions<TenancyOpti
     /// What a tenant's grants were made under, recorded in the catalog with its migration: when the settings change,
     /// every tenant counts as behind and the next pass grants it anew.
     /// </summary>
-    public string Key => $"{(_options.TenantRoles ? _options.TenantRolePrefix + "*" : "-")} to {owner.AppRole ?? "-"}";
+    public string Key => _options.TenantRoles
+        ? $"{_options.TenantRolePrefix}* to {owner.AppRole ?? "-"}, shared schema to PUBLIC"
+        : $"- to {owner.AppRole ?? "-"}";
+
+    /// <summary>
+    /// With tenant roles on, USAGE on the shared schema goes to PUBLIC, once: one ACL entry, not one per tenant role.
+    /// PostgreSQL reads that ACL (detoasting it whole) each time it rebuilds a session's search path, that is on every
+    /// routed request; at 10,000 tenants the per-role entries made it 120 kB and routed queries 2.6x slower
+    /// (BENCHMARKS.md, P4). A group role the tenant roles inherit from was tried and is no better: inheriting makes
+    /// every role switch search the membership caches, which hold an entry per tenant. USAGE lets a role look names up
+    /// in the schema, nothing more: each table there still grants its own privileges (the catalog: the app role only).
+    /// </summary>
+    internal string SharedSchemaGrants(string quotedSharedSchema) =>
+        _options.TenantRoles ? $"GRANT USAGE ON SCHEMA {quotedSharedSchema} TO PUBLIC;" : string.Empty;
 
     /// <summary>Statements that let the app role read the catalog and register tenants; empty when nothing to grant.</summary>
     internal string CatalogGrants(string quotedCatalogTable)
@@ -89,8 +102,9 @@ public sealed class TenantPrivileges(OwnerDataSource owner, IOptions<TenancyOpti
         string schema = PgIdentifier.Quote(tenant);
         string role = PgIdentifier.Quote(grantee);
         string roleLiteral = PgIdentifier.QuoteLiteral(grantee);
+        string shared = PgIdentifier.Quote(_options.SharedSchema);
         string sql = $"""
-            GRANT USAGE ON SCHEMA {schema}, {PgIdentifier.Quote(_options.SharedSchema)} TO {role};
+            GRANT USAGE ON SCHEMA {schema}{(_options.TenantRoles ? string.Empty : $", {shared}")} TO {role};
             GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA {schema} TO {role};
             GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA {schema} TO {role};
             DO $do$ BEGIN
@@ -105,6 +119,9 @@ public sealed class TenantPrivileges(OwnerDataSource owner, IOptions<TenancyOpti
             // database, role DDL is serialised (a transaction lock: the statements below run as one implicit
             // transaction): parallel migration passes granting roles to the same app role otherwise collide on its
             // membership rows ("tuple concurrently updated") faster than retries absorb (BENCHMARKS.md, P4).
+            // The shared schema comes through PUBLIC (SharedSchemaGrants); an entry of the tenant's own, granted by an
+            // earlier version, is taken back (the grants key changed with it, so every tenant passes here once).
+            // Checked first: a REVOKE rewrites the schema's row even when it takes nothing back.
             sql = $"""
                 SELECT pg_advisory_xact_lock({RoleLockKey});
                 DO $do$ BEGIN
@@ -112,6 +129,12 @@ public sealed class TenantPrivileges(OwnerDataSource owner, IOptions<TenancyOpti
                         CREATE ROLE {role} NOLOGIN NOINHERIT;
                     END IF;
                 EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL;
+                END $do$;
+                DO $do$ BEGIN
+                    IF EXISTS (SELECT 1 FROM pg_namespace n, aclexplode(n.nspacl) a
+                               WHERE n.nspname = {PgIdentifier.QuoteLiteral(_options.SharedSchema)} AND a.grantee = (SELECT oid FROM pg_roles WHERE rolname = {roleLiteral})) THEN
+                        EXECUTE format('REVOKE ALL ON SCHEMA %I FROM %I', {PgIdentifier.QuoteLiteral(_options.SharedSchema)}, {roleLiteral});
+                    END IF;
                 END $do$;
                 {sql}
                 GRANT {role} TO CURRENT_USER{(owner.AppRole is { } app ? $", {PgIdentifier.Quote(app)}" : string.Empty)};

@@ -100,6 +100,34 @@ public sealed class LeastPrivilegeTests(PostgresFixture postgres) : LeastPrivile
         }
     }
 
+    [Fact]
+    public async Task Tenant_roles_reach_the_shared_schema_through_one_grant_and_take_back_their_own()
+    {
+        // What an earlier version left: an entry per tenant role in the shared schema's ACL, under other grant settings.
+        await using (NpgsqlCommand earlier = Host.DataSource.Shared.CreateCommand(
+            $"GRANT USAGE ON SCHEMA shared TO \"{Prefix}lp_a\"; UPDATE shared.tenants SET grants = 'earlier'"))
+        {
+            await earlier.ExecuteNonQueryAsync(Cancellation);
+        }
+
+        MigrationRunReport report = await App.Runner.RunAsync(cancellationToken: Cancellation);
+        Assert.Equal(2, report.Outcomes.Count(o => o.Succeeded));
+
+        await using (NpgsqlConnection owner = await Host.DataSource.Shared.OpenConnectionAsync(Cancellation))
+        {
+            Assert.Equal(0L, await ScalarAsync<long>(owner,
+                $"SELECT count(*) FROM pg_namespace n, aclexplode(n.nspacl) a JOIN pg_roles r ON r.oid = a.grantee WHERE n.nspname = 'shared' AND r.rolname LIKE '{Prefix}%'"));
+        }
+
+        // Still on the tenant's search path: a schema the role may not use would drop out of it silently.
+        await using (App.Tenants.Enter("lp_a"))
+        {
+            await using NpgsqlConnection connection = await App.DataSource.OpenConnectionAsync(Cancellation);
+            Assert.Equal($"{Prefix}lp_a", await ScalarAsync<string>(connection, "SELECT current_user"));
+            Assert.Equal(["lp_a", "shared"], await ScalarAsync<string[]>(connection, "SELECT current_schemas(false)"));
+        }
+    }
+
     private static async Task<T> ScalarAsync<T>(NpgsqlConnection connection, string sql)
     {
         await using var command = new NpgsqlCommand(sql, connection);
