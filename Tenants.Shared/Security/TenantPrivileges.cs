@@ -27,10 +27,9 @@ public sealed class TenantPrivileges(OwnerDataSource owner, IOptions<TenancyOpti
     /// With tenant roles on, USAGE on the shared schema goes to PUBLIC, once: one ACL entry, not one per tenant role.
     /// PostgreSQL reads that ACL (detoasting it whole) each time it rebuilds a session's search path, that is on every
     /// routed request; at 10,000 tenants the per-role entries made it 120 kB and halved the throughput of routed
-    /// statements (BENCHMARKS.md, P4). A group role the tenant roles inherit from was tried and is no better:
-    /// inheriting makes every role switch search the membership caches, which hold an entry per tenant. USAGE lets a
-    /// role look names up in the schema, nothing more: each table there still grants its own privileges (the catalog:
-    /// the app role only).
+    /// statements (BENCHMARKS.md, P4). A group role the tenant roles inherit from was tried and was no faster.
+    /// USAGE lets a role look names up in the schema, nothing more: each table there still grants its own privileges
+    /// (the catalog: the app role only).
     /// </summary>
     internal string SharedSchemaGrants(string quotedSharedSchema) =>
         _options.TenantRoles ? $"GRANT USAGE ON SCHEMA {quotedSharedSchema} TO PUBLIC;" : string.Empty;
