@@ -102,9 +102,9 @@ public sealed class TenantPrivileges(OwnerDataSource owner, IOptions<TenancyOpti
         string schema = PgIdentifier.Quote(tenant);
         string role = PgIdentifier.Quote(grantee);
         string roleLiteral = PgIdentifier.QuoteLiteral(grantee);
-        string shared = PgIdentifier.Quote(_options.SharedSchema);
+        // Not the shared schema: tenant roles reach it through PUBLIC, the app role through the catalog's grants.
         string sql = $"""
-            GRANT USAGE ON SCHEMA {schema}{(_options.TenantRoles ? string.Empty : $", {shared}")} TO {role};
+            GRANT USAGE ON SCHEMA {schema} TO {role};
             GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA {schema} TO {role};
             GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA {schema} TO {role};
             DO $do$ BEGIN
@@ -133,7 +133,7 @@ public sealed class TenantPrivileges(OwnerDataSource owner, IOptions<TenancyOpti
                 DO $do$ BEGIN
                     IF EXISTS (SELECT 1 FROM pg_namespace n, aclexplode(n.nspacl) a
                                WHERE n.nspname = {PgIdentifier.QuoteLiteral(_options.SharedSchema)} AND a.grantee = (SELECT oid FROM pg_roles WHERE rolname = {roleLiteral})) THEN
-                        EXECUTE format('REVOKE ALL ON SCHEMA %I FROM %I', {PgIdentifier.QuoteLiteral(_options.SharedSchema)}, {roleLiteral});
+                        REVOKE ALL ON SCHEMA {PgIdentifier.Quote(_options.SharedSchema)} FROM {role};
                     END IF;
                 END $do$;
                 {sql}
