@@ -12,15 +12,25 @@ namespace Benchmarks;
 /// source of its own, over 10 tenants spread across its catalog, so the sides differ only in what is registered.
 /// One database holds the N tenants (NOLOGIN NOINHERIT roles, the app role a member of each, as migrations leave
 /// them) and two shared schemas, one granted to each tenant role (before 363feb4) and one to PUBLIC (shipped).
+/// The last sides spread the traffic over M of the N tenants, as P4's large side does, with the shipped statements
+/// and with none at all (schema-qualified names): the latter pair is what spreading costs PostgreSQL itself,
+/// whatever routes the request.
 /// </summary>
 internal static class RoleScaleBenchmark
 {
     private const int Small = 10;
 
-    public static async Task RunAsync(int large, int seconds, int rounds)
+    private enum Routing
+    {
+        RoleSwitch,
+        SearchPathOnly,
+        None,
+    }
+
+    public static async Task RunAsync(int large, int spread, int seconds, int rounds)
     {
         await using PostgresCluster cluster = await PostgresCluster.StartAsync();
-        Console.WriteLine($"PostgreSQL: throwaway cluster (fsync off); {Environment.ProcessorCount} cores; {Small} vs {large} tenant roles; traffic over {Small} tenants per side");
+        Console.WriteLine($"PostgreSQL: throwaway cluster (fsync off); {Environment.ProcessorCount} cores; {Small} vs {large} tenant roles; traffic over {Small} tenants per side, over {spread} where named");
         string small = await ProvisionAsync(cluster, "s", Small);
         string big = await ProvisionAsync(cluster, "l", large);
 
@@ -31,16 +41,20 @@ internal static class RoleScaleBenchmark
 
         await SideBySide.RunAsync(
             [
-                ($"{Small} tenants, role switch (baseline)", Request(small, "s", Small, "shared_public", role: true)),
-                ($"{large}: shared granted to each role", Request(big, "l", large, "shared_each", role: true)),
-                ($"{large}: shared granted to PUBLIC (shipped)", Request(big, "l", large, "shared_public", role: true)),
-                ($"{Small} tenants, no role switch", Request(small, "s", Small, "shared_public", role: false)),
-                ($"{large}: PUBLIC, no role switch", Request(big, "l", large, "shared_public", role: false)),
+                ($"{Small} tenants, role switch (baseline)", Request(small, "s", Small, Small, "shared_public", Routing.RoleSwitch)),
+                ($"{large}: shared granted to each role", Request(big, "l", large, Small, "shared_each", Routing.RoleSwitch)),
+                ($"{large}: shared granted to PUBLIC (shipped)", Request(big, "l", large, Small, "shared_public", Routing.RoleSwitch)),
+                ($"{Small} tenants, no role switch", Request(small, "s", Small, Small, "shared_public", Routing.SearchPathOnly)),
+                ($"{large}: PUBLIC, no role switch", Request(big, "l", large, Small, "shared_public", Routing.SearchPathOnly)),
+                ($"{large}: shipped, traffic over {spread}", Request(big, "l", large, spread, "shared_public", Routing.RoleSwitch)),
+                ($"{Small} tenants, no routing (floor)", Request(small, "s", Small, Small, "shared_public", Routing.None)),
+                ($"{large}: no routing, over {spread} (floor)", Request(big, "l", large, spread, "shared_public", Routing.None)),
             ],
             concurrency: 16,
             TimeSpan.FromSeconds(seconds),
             rounds,
-            warmUp: TimeSpan.FromSeconds(5));
+            warmUp: TimeSpan.FromSeconds(5),
+            pairs: [(5, 2), (7, 6)]);
     }
 
     private static async Task<string> ProvisionAsync(PostgresCluster cluster, string prefix, int tenants)
@@ -98,17 +112,26 @@ internal static class RoleScaleBenchmark
         return times.Order().ElementAt(times.Count / 2);
     }
 
-    /// <summary>One request's statements: routing batched with the query, then the pool reset when it closes.</summary>
-    private static Func<Task> Request(string connectionString, string prefix, int tenants, string sharedSchema, bool role)
+    /// <summary>
+    /// One request's statements over <paramref name="trafficked"/> tenants spread evenly across the database's:
+    /// routing batched with the query, then the pool reset when it closes. Without routing the query names the
+    /// tenant's table in full, which is as little as PostgreSQL can be asked to do for a tenant.
+    /// </summary>
+    private static Func<Task> Request(string connectionString, string prefix, int tenants, int trafficked, string sharedSchema, Routing routing)
     {
         NpgsqlDataSource source = NpgsqlDataSource.Create(connectionString); // lives as long as the benchmark
-        int stride = tenants / Small;
+        int stride = tenants / trafficked;
         return async () =>
         {
-            int tenant = Random.Shared.Next(Small) * stride;
-            string routing = $"SET search_path TO {prefix}_{tenant}, {sharedSchema};" + (role ? $" SET ROLE r_{prefix}_{tenant};" : string.Empty);
+            string schema = $"{prefix}_{Random.Shared.Next(trafficked) * stride}";
+            string sql = routing switch
+            {
+                Routing.RoleSwitch => $"SET search_path TO {schema}, {sharedSchema}; SET ROLE r_{schema}; SELECT id, title, body FROM articles ORDER BY id LIMIT 20",
+                Routing.SearchPathOnly => $"SET search_path TO {schema}, {sharedSchema}; SELECT id, title, body FROM articles ORDER BY id LIMIT 20",
+                _ => $"SELECT id, title, body FROM {schema}.articles ORDER BY id LIMIT 20",
+            };
             await using NpgsqlConnection connection = await source.OpenConnectionAsync();
-            await using var command = new NpgsqlCommand($"{routing} SELECT id, title, body FROM articles ORDER BY id LIMIT 20", connection);
+            await using var command = new NpgsqlCommand(sql, connection);
             await using NpgsqlDataReader reader = await command.ExecuteReaderAsync();
             do
             {

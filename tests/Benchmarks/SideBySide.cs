@@ -7,12 +7,14 @@ namespace Benchmarks;
 /// Runs operations side by side in one process: concurrent loops per side, rounds that rotate which side goes first,
 /// and each side's ratio to the baseline (the first side) taken per round, then the median of those ratios. On a
 /// noisy machine whose throughput drifts (tiered JIT, caches, other load) a ratio within one round is steadier than a
-/// ratio of medians. Round trips are counted as Npgsql command spans per operation.
+/// ratio of medians; optional pairs of sides are compared with each other the same way. Round trips are counted as
+/// Npgsql command spans per operation.
 /// </summary>
 internal static class SideBySide
 {
     /// <returns>Each side's median throughput (operations per second).</returns>
-    public static async Task<IReadOnlyList<double>> RunAsync(IReadOnlyList<(string Name, Func<Task> Operation)> sides, int concurrency, TimeSpan perSide, int rounds, TimeSpan warmUp)
+    public static async Task<IReadOnlyList<double>> RunAsync(IReadOnlyList<(string Name, Func<Task> Operation)> sides, int concurrency, TimeSpan perSide, int rounds, TimeSpan warmUp,
+        IReadOnlyList<(int Side, int To)>? pairs = null)
     {
         foreach ((_, Func<Task> operation) in sides)
         {
@@ -55,6 +57,13 @@ internal static class SideBySide
         for (int side = 1; side < sides.Count; side++)
         {
             Console.WriteLine($"  {sides[side].Name}: {string.Join(", ", ratios[side].Select(r => r.ToString("F3", CultureInfo.InvariantCulture)))}");
+        }
+
+        foreach ((int of, int to) in pairs ?? [])
+        {
+            List<double> pair = [.. throughput[of].Zip(throughput[to], (a, b) => a / b)];
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"{sides[of].Name} x {sides[to].Name}: {Median(pair):F3} (median of rounds: {string.Join(", ", pair.Select(r => r.ToString("F3", CultureInfo.InvariantCulture)))})"));
         }
 
         return [.. throughput.Select(Median)];
