@@ -4,35 +4,60 @@ namespace Tenants.Shared;
 
 /// <summary>
 /// Values by tenant name for a fixed time (<see cref="TenancyOptions.RegistryCacheDuration"/>, on the request path).
-/// Expired entries are swept by <see cref="SweepExpired"/>, called on a miss after its round trip and walking the
-/// entries at most once per duration, so the cache holds the names used lately, not every name seen since start.
+/// Past half its life an entry is due for a refresh, which one caller claims and runs off the request path, so that an
+/// entry in use is replaced before it expires and no request waits on the catalog for it. Expired entries are swept by
+/// <see cref="SweepExpired"/>, called after a round trip and walking the entries at most once per duration, so the
+/// cache holds the names used lately, not every name seen since start.
 /// </summary>
 public sealed class ExpiringCache<TValue>(TimeSpan duration)
 {
-    private readonly ConcurrentDictionary<string, (TValue Value, long Until)> _entries = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, Entry> _entries = new(StringComparer.Ordinal);
     private readonly long _duration = (long)duration.TotalMilliseconds;
     private long _nextSweep;
 
     /// <summary>Entries held, expired ones not swept yet included.</summary>
     public int Count => _entries.Count;
 
-    public bool TryGet(string name, out TValue value)
+    public bool TryGet(string name, out TValue value) => TryGet(name, out value, out _);
+
+    /// <param name="name">The tenant's name.</param>
+    /// <param name="value">The cached value, when there is one that has not expired.</param>
+    /// <param name="refreshDue">
+    /// True for one caller only, once the entry is past half its life: that caller refreshes it (<see cref="Refresh"/> or
+    /// <see cref="Remove"/>). Until then, and if the refresh fails, the entry serves until it expires.
+    /// </param>
+    public bool TryGet(string name, out TValue value, out bool refreshDue)
     {
-        if (_entries.TryGetValue(name, out (TValue Value, long Until) entry) && Environment.TickCount64 < entry.Until)
+        long now = Environment.TickCount64;
+        if (_entries.TryGetValue(name, out Entry? entry) && now < entry.Until)
         {
             value = entry.Value;
+            refreshDue = now >= entry.RefreshFrom && Interlocked.Exchange(ref entry.RefreshClaimed, 1) == 0;
             return true;
         }
 
         value = default!;
+        refreshDue = false;
         return false;
     }
 
-    public void Set(string name, TValue value) => _entries[name] = (value, Environment.TickCount64 + _duration);
+    public void Set(string name, TValue value) => _entries[name] = NewEntry(value);
+
+    /// <summary>
+    /// Replaces the entry whose refresh was claimed, if it is still there: one removed meanwhile (a tenant forgotten
+    /// because it just changed) stays removed, and one set meanwhile is newer than the refresh.
+    /// </summary>
+    public void Refresh(string name, TValue value)
+    {
+        if (_entries.TryGetValue(name, out Entry? due) && Volatile.Read(ref due.RefreshClaimed) == 1)
+        {
+            _entries.TryUpdate(name, NewEntry(value), due);
+        }
+    }
 
     public void Remove(string name) => _entries.TryRemove(name, out _);
 
-    /// <summary>Removes expired entries, at most once per duration; an entry refreshed meanwhile compares unequal and stays.</summary>
+    /// <summary>Removes expired entries, at most once per duration; an entry refreshed meanwhile is another entry and stays.</summary>
     public void SweepExpired()
     {
         long now = Environment.TickCount64, due = Interlocked.Read(ref _nextSweep);
@@ -41,12 +66,30 @@ public sealed class ExpiringCache<TValue>(TimeSpan duration)
             return;
         }
 
-        foreach (KeyValuePair<string, (TValue Value, long Until)> entry in _entries)
+        foreach (KeyValuePair<string, Entry> entry in _entries)
         {
             if (entry.Value.Until <= now)
             {
                 _entries.TryRemove(entry);
             }
         }
+    }
+
+    private Entry NewEntry(TValue value)
+    {
+        long now = Environment.TickCount64;
+        return new Entry(value, now + (_duration / 2), now + _duration);
+    }
+
+    private sealed class Entry(TValue value, long refreshFrom, long until)
+    {
+        public TValue Value { get; } = value;
+
+        public long RefreshFrom { get; } = refreshFrom;
+
+        public long Until { get; } = until;
+
+        // Set once by the caller that claims the refresh; a refreshed value is a new entry with its own claim.
+        public int RefreshClaimed;
     }
 }

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using Microsoft.Extensions.Options;
 using Tenants.Shared;
 using Tenants.Shared.Catalog;
@@ -6,22 +7,36 @@ namespace Saas.Api.Tenancy;
 
 /// <summary>
 /// The catalog as a tenant store, with a short cache of found tenants so that a request costs no catalog round trip.
-/// Misses and refusals are never cached: a tenant registered or reactivated by another process is served at once, and
-/// one deactivated there stops being served within <see cref="TenancyOptions.RegistryCacheDuration"/>.
+/// A tenant in use is re-read in the background once its entry is half way to expiry, together with the others due
+/// meanwhile (one catalog query for all of them), so that requests for it never wait on the catalog; a tenant unused
+/// for the cache duration is forgotten. Misses and refusals are never cached: a tenant registered or reactivated by
+/// another process is served at once, and one deactivated there stops being served within
+/// <see cref="TenancyOptions.RegistryCacheDuration"/>.
 /// </summary>
-public sealed class CatalogTenantStore(ITenantCatalog catalog, IOptions<TenancyOptions> options) : ITenantStore
+public sealed partial class CatalogTenantStore(ITenantCatalog catalog, IOptions<TenancyOptions> options, ILogger<CatalogTenantStore> logger) : ITenantStore
 {
     private readonly ExpiringCache<TenantRecord> _found = new(options.Value.RegistryCacheDuration);
 
+    // Refreshes claimed within this long share one catalog query; a small part of the half duration an entry has left.
+    private readonly TimeSpan _gather = options.Value.RegistryCacheDuration / 16;
+    private readonly ConcurrentQueue<string> _due = new();
+    private int _refreshScheduled;
+
     public async ValueTask<TenantRecord?> FindAsync(string name, CancellationToken cancellationToken)
     {
-        if (_found.TryGet(name, out TenantRecord? hit))
+        if (_found.TryGet(name, out TenantRecord? hit, out bool refreshDue))
         {
+            if (refreshDue)
+            {
+                _due.Enqueue(name);
+                ScheduleRefresh();
+            }
+
             return hit;
         }
 
         TenantRecord? record = await catalog.FindAsync(name, cancellationToken);
-        _found.SweepExpired(); // a miss already paid a catalog round trip
+        _found.SweepExpired(); // rides on the catalog round trip just paid
 
         // Only a served tenant is cached: one still being provisioned is asked again until it is ready.
         if (record is { IsServed: true })
@@ -33,4 +48,63 @@ public sealed class CatalogTenantStore(ITenantCatalog catalog, IOptions<TenancyO
     }
 
     public void Forget(string name) => _found.Remove(name);
+
+    private void ScheduleRefresh()
+    {
+        if (Interlocked.Exchange(ref _refreshScheduled, 1) == 1)
+        {
+            return;
+        }
+
+        // Not the request's work: its trace, tenant scope and cancellation stay out of the refresh.
+        using (ExecutionContext.SuppressFlow())
+        {
+            _ = Task.Run(RefreshDueAsync, CancellationToken.None);
+        }
+    }
+
+    // A refresh that fails leaves its entries to expire; the next request for each asks the catalog itself.
+    private async Task RefreshDueAsync()
+    {
+        await Task.Delay(_gather, CancellationToken.None);
+
+        // Cleared before draining: a name queued from here on schedules the next refresh.
+        Volatile.Write(ref _refreshScheduled, 0);
+        var names = new HashSet<string>(StringComparer.Ordinal);
+        while (_due.TryDequeue(out string? name))
+        {
+            names.Add(name);
+        }
+
+        if (names.Count == 0)
+        {
+            return;
+        }
+
+        try
+        {
+            Dictionary<string, TenantRecord> records = (await catalog.FindManyAsync(names, CancellationToken.None)).ToDictionary(r => r.Name, StringComparer.Ordinal);
+            foreach (string name in names)
+            {
+                // One no longer served is dropped at once; one forgotten meanwhile stays forgotten.
+                if (records.TryGetValue(name, out TenantRecord? record) && record.IsServed)
+                {
+                    _found.Refresh(name, record);
+                }
+                else
+                {
+                    _found.Remove(name);
+                }
+            }
+
+            _found.SweepExpired();
+        }
+        catch (Exception e)
+        {
+            LogRefreshFailed(logger, e, names.Count);
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Re-reading {Count} tenants in use from the catalog failed; their cached entries serve until they expire")]
+    private static partial void LogRefreshFailed(ILogger logger, Exception exception, int count);
 }

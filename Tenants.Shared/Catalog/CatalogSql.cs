@@ -48,6 +48,7 @@ internal sealed class CatalogSql
         Exists = $"SELECT EXISTS (SELECT 1 FROM {table} WHERE name = $1 AND status <> 'deleted')";
         Names = $"SELECT name FROM {table} WHERE status <> 'deleted'";
         Find = $"SELECT {Columns} FROM {table} WHERE name = $1";
+        FindMany = $"SELECT {Columns} FROM {table} WHERE name = ANY($1)";
         List = $"SELECT {Columns} FROM {table} ORDER BY name";
         // Behind: not at the latest migration, or granted under other settings (tenant roles switched on, say).
         Behind = $"SELECT name FROM {table} WHERE status <> 'deleted' AND (state <> 'ready' OR last_migration IS DISTINCT FROM $1 OR grants IS DISTINCT FROM $2) ORDER BY name";
@@ -68,6 +69,8 @@ internal sealed class CatalogSql
     public string Names { get; }
 
     public string Find { get; }
+
+    public string FindMany { get; }
 
     public string List { get; }
 

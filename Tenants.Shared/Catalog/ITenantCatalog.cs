@@ -11,6 +11,9 @@ public interface ITenantCatalog
 
     Task<TenantRecord?> FindAsync(string name, CancellationToken cancellationToken = default);
 
+    /// <summary>The records of those of <paramref name="names"/> the catalog holds, in one query: a name without a row is left out.</summary>
+    Task<IReadOnlyList<TenantRecord>> FindManyAsync(IReadOnlyCollection<string> names, CancellationToken cancellationToken = default);
+
     Task<IReadOnlyList<TenantRecord>> ListAsync(CancellationToken cancellationToken = default);
 
     /// <summary>

@@ -133,18 +133,31 @@ public sealed class TenantCatalog : ITenantRegistry, ITenantCatalog, IDisposable
         return record;
     }
 
-    public async Task<IReadOnlyList<TenantRecord>> ListAsync(CancellationToken cancellationToken = default)
+    public async Task<IReadOnlyList<TenantRecord>> FindManyAsync(IReadOnlyCollection<string> names, CancellationToken cancellationToken = default)
     {
-        await EnsureCatalogAsync(cancellationToken).ConfigureAwait(false);
-        await using NpgsqlCommand command = _dataSource.CreateCommand(_sql.List);
-        await using NpgsqlDataReader reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-        var records = new List<TenantRecord>();
-        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        ArgumentNullException.ThrowIfNull(names);
+        string[] valid = [.. names.Where(n => TenantNames.Problem(n, _options.SharedSchema) is null).Distinct(StringComparer.Ordinal)];
+        if (valid.Length == 0)
         {
-            records.Add(Read(reader));
+            return [];
+        }
+
+        await EnsureCatalogAsync(cancellationToken).ConfigureAwait(false);
+        IReadOnlyList<TenantRecord> records = await QueryAsync(_sql.FindMany, [valid], cancellationToken).ConfigureAwait(false);
+
+        // As in FindAsync: the rows answer the registry's question too.
+        foreach (TenantRecord record in records)
+        {
+            Remember(record.Name, registered: record.Status != TenantStatus.Deleted);
         }
 
         return records;
+    }
+
+    public async Task<IReadOnlyList<TenantRecord>> ListAsync(CancellationToken cancellationToken = default)
+    {
+        await EnsureCatalogAsync(cancellationToken).ConfigureAwait(false);
+        return await QueryAsync(_sql.List, [], cancellationToken).ConfigureAwait(false);
     }
 
     public async Task<IReadOnlyList<string>> BehindAsync(string? latestMigration, CancellationToken cancellationToken = default)
@@ -175,6 +188,19 @@ public sealed class TenantCatalog : ITenantRegistry, ITenantCatalog, IDisposable
         await EnsureCatalogAsync(cancellationToken).ConfigureAwait(false);
         await using NpgsqlCommand command = Command(sql, values, _owner);
         await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task<IReadOnlyList<TenantRecord>> QueryAsync(string sql, object?[] values, CancellationToken cancellationToken)
+    {
+        await using NpgsqlCommand command = Command(sql, values);
+        await using NpgsqlDataReader reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        var records = new List<TenantRecord>();
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            records.Add(Read(reader));
+        }
+
+        return records;
     }
 
     private async Task<TenantRecord?> QuerySingleAsync(string sql, CancellationToken cancellationToken, params object?[] values)
