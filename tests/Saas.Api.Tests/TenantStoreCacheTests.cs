@@ -1,7 +1,9 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
+using Microsoft.Extensions.Options;
 using Npgsql;
 using Saas.Api.Tenancy;
+using Tenants.Shared;
 using Tenants.Shared.Catalog;
 
 namespace Saas.Api.Tests;
@@ -85,7 +87,8 @@ public sealed class TenantStoreCacheTests(PostgresFixture postgres) : ApiTest(po
         await using (var connection = new NpgsqlConnection(Api.ConnectionString))
         {
             await connection.OpenAsync(Cancellation);
-            await using var command = new NpgsqlCommand("UPDATE shared.tenants SET status = 'deactivated' WHERE name = 'fading'", connection);
+            string catalog = $"{PgIdentifier.Quote(Api.Service<IOptions<TenancyOptions>>().Value.SharedSchema)}.tenants";
+            await using var command = new NpgsqlCommand($"UPDATE {catalog} SET status = 'deactivated' WHERE name = 'fading'", connection);
             Assert.Equal(1, await command.ExecuteNonQueryAsync(Cancellation));
         }
 
