@@ -18,7 +18,12 @@ public sealed class ExpiringCache<TValue>(TimeSpan duration)
     /// <summary>Entries held, expired ones not swept yet included.</summary>
     public int Count => _entries.Count;
 
-    public bool TryGet(string name, out TValue value) => TryGet(name, out value, out _);
+    public bool TryGet(string name, out TValue value)
+    {
+        bool found = TryGetLive(name, out Entry? entry);
+        value = found ? entry!.Value : default!;
+        return found;
+    }
 
     /// <param name="name">The tenant's name.</param>
     /// <param name="value">The cached value, when there is one that has not expired.</param>
@@ -28,17 +33,10 @@ public sealed class ExpiringCache<TValue>(TimeSpan duration)
     /// </param>
     public bool TryGet(string name, out TValue value, out bool refreshDue)
     {
-        long now = Environment.TickCount64;
-        if (_entries.TryGetValue(name, out Entry? entry) && now < entry.Until)
-        {
-            value = entry.Value;
-            refreshDue = now >= entry.RefreshFrom && Interlocked.Exchange(ref entry.RefreshClaimed, 1) == 0;
-            return true;
-        }
-
-        value = default!;
-        refreshDue = false;
-        return false;
+        bool found = TryGetLive(name, out Entry? entry);
+        value = found ? entry!.Value : default!;
+        refreshDue = found && entry!.TryClaimRefresh();
+        return found;
     }
 
     public void Set(string name, TValue value) => _entries[name] = NewEntry(value);
@@ -49,7 +47,7 @@ public sealed class ExpiringCache<TValue>(TimeSpan duration)
     /// </summary>
     public void Refresh(string name, TValue value)
     {
-        if (_entries.TryGetValue(name, out Entry? due) && Volatile.Read(ref due.RefreshClaimed) == 1)
+        if (_entries.TryGetValue(name, out Entry? due) && due.RefreshClaimed)
         {
             _entries.TryUpdate(name, NewEntry(value), due);
         }
@@ -75,6 +73,9 @@ public sealed class ExpiringCache<TValue>(TimeSpan duration)
         }
     }
 
+    private bool TryGetLive(string name, out Entry? entry) =>
+        _entries.TryGetValue(name, out entry) && Environment.TickCount64 < entry.Until;
+
     private Entry NewEntry(TValue value)
     {
         long now = Environment.TickCount64;
@@ -83,13 +84,17 @@ public sealed class ExpiringCache<TValue>(TimeSpan duration)
 
     private sealed class Entry(TValue value, long refreshFrom, long until)
     {
-        public TValue Value { get; } = value;
+        // Set once, by the caller that claims the refresh; a refreshed value is a new entry with a claim of its own.
+        private int _refreshClaimed;
 
-        public long RefreshFrom { get; } = refreshFrom;
+        public TValue Value { get; } = value;
 
         public long Until { get; } = until;
 
-        // Set once by the caller that claims the refresh; a refreshed value is a new entry with its own claim.
-        public int RefreshClaimed;
+        public bool RefreshClaimed => Volatile.Read(ref _refreshClaimed) == 1;
+
+        // Read before the exchange, so that the hits after the claim write nothing to a line every core reads.
+        public bool TryClaimRefresh() =>
+            Environment.TickCount64 >= refreshFrom && !RefreshClaimed && Interlocked.Exchange(ref _refreshClaimed, 1) == 0;
     }
 }
