@@ -39,22 +39,21 @@ internal static class RoleScaleBenchmark
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"first role switch on a new connection (median of 5): {Small} tenants {smallFirst:F1} ms, {large} tenants {largeFirst:F1} ms"));
 
-        await SideBySide.RunAsync(
-            [
-                ($"{Small} tenants, role switch (baseline)", Request(small, "s", Small, Small, "shared_public", Routing.RoleSwitch)),
-                ($"{large}: shared granted to each role", Request(big, "l", large, Small, "shared_each", Routing.RoleSwitch)),
-                ($"{large}: shared granted to PUBLIC (shipped)", Request(big, "l", large, Small, "shared_public", Routing.RoleSwitch)),
-                ($"{Small} tenants, no role switch", Request(small, "s", Small, Small, "shared_public", Routing.SearchPathOnly)),
-                ($"{large}: PUBLIC, no role switch", Request(big, "l", large, Small, "shared_public", Routing.SearchPathOnly)),
-                ($"{large}: shipped, traffic over {spread}", Request(big, "l", large, spread, "shared_public", Routing.RoleSwitch)),
-                ($"{Small} tenants, no routing (floor)", Request(small, "s", Small, Small, "shared_public", Routing.None)),
-                ($"{large}: no routing, over {spread} (floor)", Request(big, "l", large, spread, "shared_public", Routing.None)),
-            ],
-            concurrency: 16,
-            TimeSpan.FromSeconds(seconds),
-            rounds,
-            warmUp: TimeSpan.FromSeconds(5),
-            pairs: [(5, 2), (7, 6)]);
+        (string, Func<Task>)[] sides =
+        [
+            ($"{Small} tenants, role switch (baseline)", Request(small, "s", Small, Small, "shared_public", Routing.RoleSwitch)),
+            ($"{large}: shared granted to each role", Request(big, "l", large, Small, "shared_each", Routing.RoleSwitch)),
+            ($"{large}: shared granted to PUBLIC (shipped)", Request(big, "l", large, Small, "shared_public", Routing.RoleSwitch)),
+            ($"{Small} tenants, no role switch", Request(small, "s", Small, Small, "shared_public", Routing.SearchPathOnly)),
+            ($"{large}: PUBLIC, no role switch", Request(big, "l", large, Small, "shared_public", Routing.SearchPathOnly)),
+            ($"{large}: shipped, traffic over {spread}", Request(big, "l", large, spread, "shared_public", Routing.RoleSwitch)),
+            ($"{Small} tenants, no routing (floor)", Request(small, "s", Small, Small, "shared_public", Routing.None)),
+            ($"{large}: no routing, over {spread} (floor)", Request(big, "l", large, spread, "shared_public", Routing.None)),
+        ];
+        const int Shipped = 2, ShippedSpread = 5, Floor = 6, FloorSpread = 7; // spread vs unspread, per round
+
+        await SideBySide.RunAsync(sides, concurrency: 16, TimeSpan.FromSeconds(seconds), rounds, warmUp: TimeSpan.FromSeconds(5),
+            pairs: [(ShippedSpread, Shipped), (FloorSpread, Floor)]);
     }
 
     private static async Task<string> ProvisionAsync(PostgresCluster cluster, string prefix, int tenants)
@@ -126,10 +125,10 @@ internal static class RoleScaleBenchmark
             string schema = $"{prefix}_{Random.Shared.Next(trafficked) * stride}";
             string sql = routing switch
             {
-                Routing.RoleSwitch => $"SET search_path TO {schema}, {sharedSchema}; SET ROLE r_{schema}; SELECT id, title, body FROM articles ORDER BY id LIMIT 20",
-                Routing.SearchPathOnly => $"SET search_path TO {schema}, {sharedSchema}; SELECT id, title, body FROM articles ORDER BY id LIMIT 20",
-                _ => $"SELECT id, title, body FROM {schema}.articles ORDER BY id LIMIT 20",
-            };
+                Routing.RoleSwitch => $"SET search_path TO {schema}, {sharedSchema}; SET ROLE r_{schema}; ",
+                Routing.SearchPathOnly => $"SET search_path TO {schema}, {sharedSchema}; ",
+                _ => string.Empty,
+            } + $"SELECT id, title, body FROM {(routing == Routing.None ? schema + "." : string.Empty)}articles ORDER BY id LIMIT 20";
             await using NpgsqlConnection connection = await source.OpenConnectionAsync();
             await using var command = new NpgsqlCommand(sql, connection);
             await using NpgsqlDataReader reader = await command.ExecuteReaderAsync();
