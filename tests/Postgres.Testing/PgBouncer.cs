@@ -116,29 +116,7 @@ public sealed class PgBouncer : IAsyncDisposable
             NpgsqlConnection.ClearPool(connection);
         }
 
-        if (!_watchdog.HasExited)
-        {
-            // The watchdog stops pgbouncer and removes the directory when it sees this file.
-            try
-            {
-                await File.WriteAllTextAsync(Path.Combine(_directory, "stop"), string.Empty).ConfigureAwait(false);
-            }
-            catch (IOException)
-            {
-                // Not created yet, or gone already: the kill below still ends it.
-            }
-
-            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(15));
-            try
-            {
-                await _watchdog.WaitForExitAsync(timeout.Token).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException)
-            {
-                _watchdog.Kill(entireProcessTree: true);
-            }
-        }
-
+        await Watchdog.StopAsync(_watchdog, _directory, TimeSpan.FromSeconds(15)).ConfigureAwait(false);
         _watchdog.Dispose();
     }
 

@@ -142,21 +142,7 @@ public sealed class PostgresCluster : IAsyncDisposable
         }
 
         NpgsqlConnection.ClearAllPools();
-        if (!_watchdog.HasExited)
-        {
-            // The watchdog stops PostgreSQL and removes the directory when it sees this file.
-            await File.WriteAllTextAsync(Path.Combine(_directory!, "stop"), string.Empty).ConfigureAwait(false);
-            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-            try
-            {
-                await _watchdog.WaitForExitAsync(timeout.Token).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException)
-            {
-                _watchdog.Kill(entireProcessTree: true);
-            }
-        }
-
+        await Watchdog.StopAsync(_watchdog, _directory!, TimeSpan.FromSeconds(30)).ConfigureAwait(false);
         _watchdog.Dispose();
     }
 
