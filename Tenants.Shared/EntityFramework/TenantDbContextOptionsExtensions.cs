@@ -12,7 +12,9 @@ public static class TenantDbContextOptionsExtensions
     /// <summary>
     /// PostgreSQL over the tenant data source, with tenant routing: one EF model for every tenant (no
     /// HasDefaultSchema), whose unqualified tables resolve through the current tenant's search_path. A context created
-    /// in the scope of a tenant that holds a dedicated pool takes its connection from there (DESIGN-NOTES, Routing).
+    /// in the scope of a tenant that holds a dedicated pool takes its connection from there (DESIGN-NOTES, Routing). A
+    /// context created in a tenant's scope keeps its connection, once open, until it is disposed: keep contexts short-lived
+    /// (one per request or unit of work), as EF Core advises anyway.
     /// </summary>
     public static DbContextOptionsBuilder UseTenantSchemas(
         this DbContextOptionsBuilder builder,
@@ -24,12 +26,13 @@ public static class TenantDbContextOptionsExtensions
 
         // A connection object, always (never the data source), so that every context shares one EF service provider
         // and one model whichever pool its connection comes from. The context owns it and disposes it.
-        DedicatedTenantPools.DedicatedConnection? dedicated = TenantContext.CurrentTenant is { } tenant ? dataSource.Dedicated.TryRent(tenant) : null;
+        string? tenant = TenantContext.CurrentTenant;
+        DedicatedTenantPools.DedicatedConnection? dedicated = tenant is not null ? dataSource.Dedicated.TryRent(tenant) : null;
         NpgsqlConnection connection = dedicated?.Connection ?? dataSource.Shared.CreateConnection();
         ((IDbContextOptionsBuilderInfrastructure)builder).AddOrUpdateExtension(new PostgreSqlOnly());
         return builder.UseNpgsql(connection, contextOwnsConnection: true, npgsqlOptions)
             .ReplaceService<IHistoryRepository, TenantHistoryRepository>()
-            .AddInterceptors(new TenantRoutingInterceptor(routing, dedicated));
+            .AddInterceptors(new TenantRoutingInterceptor(routing, dedicated, keepOpenFor: tenant));
     }
 
     /// <summary>
@@ -40,6 +43,7 @@ public static class TenantDbContextOptionsExtensions
     {
         ArgumentNullException.ThrowIfNull(builder);
         ((IDbContextOptionsBuilderInfrastructure)builder).AddOrUpdateExtension(new PostgreSqlOnly());
-        return builder.AddInterceptors(new TenantRoutingInterceptor(routing, dedicated: null));
+        // The connection may be the app's own, which the context would then never close: EF's open and close per query stay.
+        return builder.AddInterceptors(new TenantRoutingInterceptor(routing, dedicated: null, keepOpenFor: null));
     }
 }

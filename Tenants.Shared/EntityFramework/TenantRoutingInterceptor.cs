@@ -1,3 +1,4 @@
+using System.Data;
 using System.Data.Common;
 using System.Runtime.CompilerServices;
 using Microsoft.EntityFrameworkCore.Diagnostics;
@@ -10,15 +11,24 @@ namespace Tenants.Shared.EntityFramework;
 /// Routes EF Core's connections to the current tenant. A connection fresh from the pool is routed in the same round
 /// trip as its first query (the routing statements prefixed to it), so reads pay no round trip for routing; writes,
 /// and a connection that serves another tenant already (a context opened before the scope, say), are routed by a
-/// separate command first.
+/// separate command first. A context created in a tenant's scope keeps the connection it first opens there until it
+/// is disposed, so that its tenant is routed once per context rather than once per query.
 /// </summary>
 /// <param name="routing">The routing mechanism.</param>
 /// <param name="dedicated">The connection lent to this context by its tenant's dedicated pool, if any: released when disposed.</param>
-internal sealed class TenantRoutingInterceptor(ITenantConnectionRouting routing, DedicatedTenantPools.DedicatedConnection? dedicated)
-    : IDbConnectionInterceptor, IDbCommandInterceptor
+/// <param name="keepOpenFor">
+/// The tenant whose scope created the context, if it owns its connection: while that scope is current, EF's close after
+/// each query is suppressed, after which EF treats the connection as opened by the app and leaves it open until it
+/// disposes the context. Null keeps EF's open and close per query.
+/// </param>
+internal sealed class TenantRoutingInterceptor(ITenantConnectionRouting routing, DedicatedTenantPools.DedicatedConnection? dedicated, string? keepOpenFor)
+    : IDbConnectionInterceptor, IDbCommandInterceptor, IDbTransactionInterceptor
 {
     // Commands that carry the routing prefix, until they have run.
     private readonly ConditionalWeakTable<DbCommand, object> _prefixed = [];
+
+    // Set once EF's close was suppressed: the connection stays open, routed for whichever scope used it last.
+    private bool _kept;
 
     public void ConnectionOpened(DbConnection connection, ConnectionEndEventData eventData) =>
         routing.Opened(Npgsql(connection), DefaultTenant(connection));
@@ -27,6 +37,36 @@ internal sealed class TenantRoutingInterceptor(ITenantConnectionRouting routing,
     {
         routing.Opened(Npgsql(connection), DefaultTenant(connection));
         return Task.CompletedTask;
+    }
+
+    public InterceptionResult ConnectionClosing(DbConnection connection, ConnectionEventData eventData, InterceptionResult result) =>
+        KeepOpen(connection) ? InterceptionResult.Suppress() : result;
+
+    public ValueTask<InterceptionResult> ConnectionClosingAsync(DbConnection connection, ConnectionEventData eventData, InterceptionResult result) =>
+        ValueTask.FromResult(KeepOpen(connection) ? InterceptionResult.Suppress() : result);
+
+    // A connection kept open may serve another scope's tenant when a transaction starts on it: routed inside the
+    // transaction, a rollback could undo the route, so the routing refuses that; routed before BEGIN, it stands. For
+    // the tenant it serves already this runs nothing.
+
+    public InterceptionResult<DbTransaction> TransactionStarting(DbConnection connection, TransactionStartingEventData eventData, InterceptionResult<DbTransaction> result)
+    {
+        if (_kept)
+        {
+            routing.Route(Npgsql(connection), justOpened: false, inTransaction: false);
+        }
+
+        return result;
+    }
+
+    public async ValueTask<InterceptionResult<DbTransaction>> TransactionStartingAsync(DbConnection connection, TransactionStartingEventData eventData, InterceptionResult<DbTransaction> result, CancellationToken cancellationToken = default)
+    {
+        if (_kept)
+        {
+            await routing.RouteAsync(Npgsql(connection), justOpened: false, inTransaction: false, cancellationToken).ConfigureAwait(false);
+        }
+
+        return result;
     }
 
     public void ConnectionDisposed(DbConnection connection, ConnectionEndEventData eventData) => Release(connection);
@@ -143,6 +183,14 @@ internal sealed class TenantRoutingInterceptor(ITenantConnectionRouting routing,
             routing.Batched(Npgsql(command.Connection), inTransaction: command.Transaction is not null);
         }
     }
+
+    // Each reopen would take a connection through the pool reset (DISCARD ALL) and route it again: two routing
+    // statements and a reset per query instead of per context. Only in the creating tenant's scope, on a healthy
+    // connection: used first elsewhere, or broken, the context closes and reopens as EF would.
+    private bool KeepOpen(DbConnection connection) =>
+        _kept = keepOpenFor is not null
+            && connection.State == ConnectionState.Open
+            && string.Equals(TenantContext.CurrentTenant, keepOpenFor, StringComparison.Ordinal);
 
     // Only the lent connection itself: the context may have been given another one since (SetDbConnection).
     private string? DefaultTenant(DbConnection connection) =>

@@ -42,10 +42,39 @@ public sealed class RoutingTests(PostgresFixture postgres) : DatabaseTest(postgr
             Assert.Equal(0, await db.Notes.CountAsync(Cancellation));
         }
 
-        // Two queries, each on a connection fresh from the pool: two round trips, each routed inside its own.
+        // Two queries, two round trips: the context keeps the connection its first query opened and routed (the
+        // routing inside that query's own round trip), so the second runs no routing statement at all.
         string[] ran = [.. commands.Texts];
         Assert.Equal(2, ran.Length);
-        Assert.All(ran, text => Assert.StartsWith("SET search_path TO \"trips_a\"", text, StringComparison.Ordinal));
+        Assert.StartsWith("SET search_path TO \"trips_a\"", ran[0], StringComparison.Ordinal);
+        Assert.DoesNotContain("SET ", ran[1], StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_context_that_kept_its_connection_for_one_tenant_serves_another_scope_and_its_transactions()
+    {
+        await Host.ProvisionAsync("kept_a");
+        await Host.ProvisionAsync("kept_b");
+        await using AsyncServiceScope scope = Host.CreateScope();
+        NotesContext db;
+        await using (await Host.Tenants.EnterAsync("kept_a", Cancellation))
+        {
+            db = scope.ServiceProvider.GetRequiredService<NotesContext>(); // created in kept_a's scope
+            Assert.Equal(0, await db.Notes.CountAsync(Cancellation)); // its connection, routed to kept_a, stays open
+        }
+
+        // The kept connection still serves kept_a; a transaction in kept_b's scope must not refuse it or write there.
+        await using (await Host.Tenants.EnterAsync("kept_b", Cancellation))
+        {
+            await using var transaction = await db.Database.BeginTransactionAsync(Cancellation);
+            db.Notes.Add(new Note { Tenant = "kept_b", Body = "in kept_b's transaction" });
+            await db.SaveChangesAsync(Cancellation);
+            Assert.Equal(1, await db.Notes.CountAsync(Cancellation));
+            await transaction.CommitAsync(Cancellation);
+        }
+
+        Assert.Equal((1, 0), await Host.CountRowsAsync("kept_b"));
+        Assert.Equal((0, 0), await Host.CountRowsAsync("kept_a"));
     }
 
     [Fact]
