@@ -45,7 +45,7 @@ internal sealed class MechanismBranches : IStartupFilter
                 e.MapGet("/ping", Ping);
             });
         });
-        foreach (string mechanism in (string[])[RoutingMechanisms.Off, RoutingMechanisms.Shipped, RoutingMechanisms.SharedPoolOnly, RoutingMechanisms.BatchedWithoutRole, RoutingMechanisms.SetOnOpen, RoutingMechanisms.PerTenantSource])
+        foreach (string mechanism in (string[])[RoutingMechanisms.Off, RoutingMechanisms.Shipped, RoutingMechanisms.SharedPoolOnly, RoutingMechanisms.SharedPoolPerQuery, RoutingMechanisms.BatchedWithoutRole, RoutingMechanisms.SetOnOpen, RoutingMechanisms.PerTenantSource])
         {
             app.Map($"/m/{mechanism}", branch =>
             {

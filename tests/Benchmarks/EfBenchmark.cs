@@ -25,7 +25,8 @@ internal static class EfBenchmark
             [
                 ("off (no tenancy)", List(services, RoutingMechanisms.Off, scoped: false)),
                 ("shipped: the tenant's dedicated pool", List(services, mechanism: null, scoped: true)),
-                ("shared pool: SET batched with 1st query", List(services, RoutingMechanisms.SharedPoolOnly, scoped: true)),
+                ("shared pool: SET batched, once per context", List(services, RoutingMechanisms.SharedPoolOnly, scoped: true)),
+                ("shared pool: SET batched, every query (before)", List(services, RoutingMechanisms.SharedPoolPerQuery, scoped: true)),
                 ("shared pool without the tenant role", List(services, RoutingMechanisms.BatchedWithoutRole, scoped: true)),
                 ("SET on open", List(services, RoutingMechanisms.SetOnOpen, scoped: true)),
                 ("per-tenant data source, unbounded", List(services, RoutingMechanisms.PerTenantSource, scoped: true)),

@@ -30,8 +30,17 @@ internal static class RoutingMechanisms
     /// <summary>The shipped mechanism: the app's own (unkeyed) context, as the Api registers it.</summary>
     public const string Shipped = "shipped";
 
-    /// <summary>The shipped mechanism with dedicated pools off: every tenant on the shared pool, SET batched with the first query.</summary>
+    /// <summary>
+    /// The shipped mechanism with dedicated pools off: every tenant on the shared pool, SET batched with the first
+    /// query, once per context (the context keeps its routed connection).
+    /// </summary>
     public const string SharedPoolOnly = "shared-pool-only";
+
+    /// <summary>
+    /// The shared pool as routed before a context kept its connection: EF's open and close around every query, so
+    /// each query takes a connection through the pool reset and is routed again.
+    /// </summary>
+    public const string SharedPoolPerQuery = "shared-pool-per-query";
 
     /// <summary>The shared pool without the tenant role (<c>Tenancy:TenantRoles=false</c>): search_path only.</summary>
     public const string BatchedWithoutRole = "batched-without-role";
@@ -51,22 +60,31 @@ internal static class RoutingMechanisms
             .AddInterceptors(new RouteOnOpen(sp.GetRequiredService<ITenantConnectionRouting>()))
             .Options));
 
+        // The shipped context over a data source of its own whose dedicated pools are off: the shared pool only.
+        services.AddKeyedSingleton(SharedPoolOnly, (sp, _) => WithoutDedicatedPools(sp, sp.GetRequiredService<ITenantConnectionRouting>()));
         services.AddKeyedScoped(SharedPoolOnly, (sp, _) =>
+        {
+            var builder = new DbContextOptionsBuilder<AppDbContext>();
+            builder.UseTenantSchemas(sp.GetRequiredKeyedService<TenantDataSource>(SharedPoolOnly), sp.GetRequiredService<ITenantConnectionRouting>());
+            return new AppDbContext(builder.Options);
+        });
+
+        services.AddKeyedScoped(SharedPoolPerQuery, (sp, _) =>
         {
             var builder = new DbContextOptionsBuilder<AppDbContext>();
             builder.UseNpgsql(sp.GetRequiredService<TenantDataSource>().Shared).AddTenantRouting(sp.GetRequiredService<ITenantConnectionRouting>());
             return new AppDbContext(builder.Options);
         });
 
+        services.AddKeyedSingleton<ITenantConnectionRouting>(BatchedWithoutRole, (sp, _) => new SetSearchPathOnOpen(
+            Options.Create(new TenancyOptions { SharedSchema = sp.GetRequiredService<IOptions<TenancyOptions>>().Value.SharedSchema, TenantRoles = false })));
+        services.AddKeyedSingleton(BatchedWithoutRole, (sp, _) => WithoutDedicatedPools(sp, sp.GetRequiredKeyedService<ITenantConnectionRouting>(BatchedWithoutRole)));
         services.AddKeyedScoped(BatchedWithoutRole, (sp, _) =>
         {
             var builder = new DbContextOptionsBuilder<AppDbContext>();
-            builder.UseNpgsql(sp.GetRequiredService<TenantDataSource>().Shared)
-                .AddTenantRouting(sp.GetRequiredKeyedService<ITenantConnectionRouting>(BatchedWithoutRole));
+            builder.UseTenantSchemas(sp.GetRequiredKeyedService<TenantDataSource>(BatchedWithoutRole), sp.GetRequiredKeyedService<ITenantConnectionRouting>(BatchedWithoutRole));
             return new AppDbContext(builder.Options);
         });
-        services.AddKeyedSingleton<ITenantConnectionRouting>(BatchedWithoutRole, (sp, _) => new SetSearchPathOnOpen(
-            Options.Create(new TenancyOptions { SharedSchema = sp.GetRequiredService<IOptions<TenancyOptions>>().Value.SharedSchema, TenantRoles = false })));
 
         services.AddSingleton<PerTenantSources>();
         services.AddKeyedScoped(PerTenantSource, (sp, _) =>
@@ -75,6 +93,19 @@ internal static class RoutingMechanisms
             NpgsqlConnection connection = sp.GetRequiredService<PerTenantSources>().For(TenantContext.CurrentTenant!).CreateConnection();
             return new AppDbContext(new DbContextOptionsBuilder<AppDbContext>().UseNpgsql(connection, contextOwnsConnection: true).Options);
         });
+    }
+
+    private static TenantDataSource WithoutDedicatedPools(IServiceProvider services, ITenantConnectionRouting routing)
+    {
+        TenancyOptions shipped = services.GetRequiredService<IOptions<TenancyOptions>>().Value;
+        var options = new TenancyOptions
+        {
+            SharedSchema = shipped.SharedSchema,
+            TenantRoles = shipped.TenantRoles,
+            TenantRolePrefix = shipped.TenantRolePrefix,
+            DedicatedPools = new DedicatedPoolOptions { Tenants = 0 },
+        };
+        return new TenantDataSource(services.GetRequiredService<IConfiguration>().GetConnectionString(AppDataExtensions.DatabaseName)!, routing, Options.Create(options));
     }
 
     /// <summary>The pre-batching mechanism: route eagerly as soon as the pool hands a connection out.</summary>
