@@ -29,7 +29,7 @@ internal sealed class BenchApi(string database) : WebApplicationFactory<AppDbCon
     }
 }
 
-/// <summary>/off/articles and /off/ping without resolution; /m/{mechanism}/t/{tenant}/articles and /ping with it, as the Api resolves.</summary>
+/// <summary>/off/articles, /off/articles-as-tenant-role and /off/ping without resolution; /m/{mechanism}/t/{tenant}/articles and /ping with it, as the Api resolves.</summary>
 internal sealed class MechanismBranches : IStartupFilter
 {
     public Action<IApplicationBuilder> Configure(Action<IApplicationBuilder> next) => app =>
@@ -42,6 +42,7 @@ internal sealed class MechanismBranches : IStartupFilter
             off.UseEndpoints(e =>
             {
                 e.MapGet("/articles", List(RoutingMechanisms.Off));
+                e.MapGet("/articles-as-tenant-role", List(RoutingMechanisms.OffAsTenantRole));
                 e.MapGet("/ping", Ping);
             });
         });

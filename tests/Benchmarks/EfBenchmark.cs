@@ -24,6 +24,7 @@ internal static class EfBenchmark
         await SideBySide.RunAsync(
             [
                 ("off (no tenancy)", List(services, RoutingMechanisms.Off, scoped: false)),
+                ("off, as the tenant's role (no tenancy)", List(services, RoutingMechanisms.OffAsTenantRole, scoped: false)),
                 ("shipped: the tenant's dedicated pool", List(services, mechanism: null, scoped: true)),
                 ("shared pool: SET batched, once per context", List(services, RoutingMechanisms.SharedPoolOnly, scoped: true)),
                 ("shared pool: SET batched, every query (before)", List(services, RoutingMechanisms.SharedPoolPerQuery, scoped: true)),

@@ -9,9 +9,11 @@ namespace Benchmarks;
 /// .NET client. Every side runs the same handler (<see cref="ArticlesApi.ListAsync"/>) over the same data:
 /// <list type="bullet">
 /// <item>off: no tenancy at all (no resolution, a plain pool whose startup search_path is the tenant's schema);</item>
+/// <item>off as the tenant's role: the same, logged in as the tenant's role, not the superuser: privilege checks only;</item>
 /// <item>resolved, off's pool: tenant resolution and scope as shipped, but off's pool: the pipeline's share of the cost;</item>
 /// <item>shipped: the app's own DbContext (the tenant's dedicated pool once it is busy enough, else the shared pool);</item>
-/// <item>the shared pool alone (SET batched with the first query), with and without the tenant role;</item>
+/// <item>the shared pool alone (SET batched with the first query, once per context), with and without the tenant
+/// role, and as routed before, on every query;</item>
 /// <item>SET on open, and per-tenant data source: the other mechanisms of DESIGN.md §2, behind the same resolution;</item>
 /// <item>the Api's own /t/bench/articles, through its whole middleware pipeline (exception handler, status pages,
 /// its full route table): the other sides share one small pipeline shape, so that only tenancy differs.</item>
@@ -29,6 +31,7 @@ internal static class HttpBenchmark
         await SideBySide.RunAsync(
             [
                 ("off (no tenancy)", Get(client, "/off/articles")),
+                ("off, as the tenant's role (no tenancy)", Get(client, "/off/articles-as-tenant-role")),
                 ("resolved, off's pool (no routing SQL)", Get(client, $"/m/{RoutingMechanisms.Off}/t/{BenchTenant.Name}/articles")),
                 ("shipped: the tenant's dedicated pool", Get(client, $"/m/{RoutingMechanisms.Shipped}/t/{BenchTenant.Name}/articles")),
                 ("shared pool: SET batched, once per context", Get(client, $"/m/{RoutingMechanisms.SharedPoolOnly}/t/{BenchTenant.Name}/articles")),

@@ -24,6 +24,12 @@ internal static class RoutingMechanisms
     /// <summary>No tenancy: a plain pool whose startup search_path is the benchmark tenant's schema.</summary>
     public const string Off = "off";
 
+    /// <summary>
+    /// No tenancy either, but logged in as the tenant's role (startup parameter) instead of the superuser: what
+    /// PostgreSQL's privilege checks cost apart from any routing, which off skips and every routed side pays.
+    /// </summary>
+    public const string OffAsTenantRole = "off-as-tenant-role";
+
     /// <summary>One pool for all tenants; <c>SET search_path</c> (and <c>SET ROLE</c>) in a round trip of its own on every open.</summary>
     public const string SetOnOpen = "set-on-open";
 
@@ -54,6 +60,16 @@ internal static class RoutingMechanisms
         offBuilder.ConnectionStringBuilder.SearchPath = offTenant;
         NpgsqlDataSource off = offBuilder.Build();
         services.AddKeyedScoped(Off, (_, _) => new AppDbContext(new DbContextOptionsBuilder<AppDbContext>().UseNpgsql(off).Options));
+
+        services.AddKeyedSingleton(OffAsTenantRole, (sp, _) =>
+        {
+            var builder = new NpgsqlDataSourceBuilder(database);
+            builder.ConnectionStringBuilder.SearchPath = offTenant;
+            builder.ConnectionStringBuilder.Options = $"-c role={TenantRoleNames.NameFor(offTenant, sp.GetRequiredService<IOptions<TenancyOptions>>().Value.TenantRolePrefix)}";
+            return builder.Build();
+        });
+        services.AddKeyedScoped(OffAsTenantRole, (sp, _) => new AppDbContext(new DbContextOptionsBuilder<AppDbContext>()
+            .UseNpgsql(sp.GetRequiredKeyedService<NpgsqlDataSource>(OffAsTenantRole)).Options));
 
         services.AddKeyedScoped(SetOnOpen, (sp, _) => new AppDbContext(new DbContextOptionsBuilder<AppDbContext>()
             .UseNpgsql(sp.GetRequiredService<TenantDataSource>().Shared)
