@@ -27,7 +27,7 @@ internal sealed class TenantRoutingInterceptor(ITenantConnectionRouting routing,
     // Commands that carry the routing prefix, until they have run.
     private readonly ConditionalWeakTable<DbCommand, object> _prefixed = [];
 
-    // Set once EF's close was suppressed: the connection stays open, routed for whichever scope used it last.
+    // Whether EF's last close was suppressed: the connection then stays open, routed for whichever scope used it last.
     private bool _kept;
 
     public void ConnectionOpened(DbConnection connection, ConnectionEndEventData eventData) =>
@@ -48,7 +48,6 @@ internal sealed class TenantRoutingInterceptor(ITenantConnectionRouting routing,
     // A connection kept open may serve another scope's tenant when a transaction starts on it: routed inside the
     // transaction, a rollback could undo the route, so the routing refuses that; routed before BEGIN, it stands. For
     // the tenant it serves already this runs nothing.
-
     public InterceptionResult<DbTransaction> TransactionStarting(DbConnection connection, TransactionStartingEventData eventData, InterceptionResult<DbTransaction> result)
     {
         if (_kept)
