@@ -23,7 +23,14 @@ public sealed class TelemetryByTenantTests(AppFixture fixture)
         for (int i = 0; i < 60 && (acmeServer is null || globexServer is null); i++)
         {
             await Task.Delay(500, Cancellation);
-            spans = Span.Parse(await dashboard.GetFromJsonAsync<JsonElement>("/api/telemetry/spans?resource=api", Cancellation));
+            using HttpResponseMessage response = await dashboard.GetAsync("/api/telemetry/spans?resource=api", Cancellation);
+            if (response.StatusCode == HttpStatusCode.NotFound)
+            {
+                continue; // the dashboard knows a resource only once its first telemetry batch has arrived
+            }
+
+            response.EnsureSuccessStatusCode();
+            spans = Span.Parse(await response.Content.ReadFromJsonAsync<JsonElement>(Cancellation));
             acmeServer = spans.FirstOrDefault(s => s.Kind == 2 && s.Attributes.GetValueOrDefault("url.path") == "/t/acme/tenant");
             globexServer = spans.FirstOrDefault(s => s.Kind == 2 && s.Attributes.GetValueOrDefault("url.path") == "/t/globex/tenant");
         }
