@@ -76,14 +76,7 @@ internal static class RoutingMechanisms
             .AddInterceptors(new RouteOnOpen(sp.GetRequiredService<ITenantConnectionRouting>()))
             .Options));
 
-        // The shipped context over a data source of its own whose dedicated pools are off: the shared pool only.
-        services.AddKeyedSingleton(SharedPoolOnly, (sp, _) => WithoutDedicatedPools(sp, sp.GetRequiredService<ITenantConnectionRouting>()));
-        services.AddKeyedScoped(SharedPoolOnly, (sp, _) =>
-        {
-            var builder = new DbContextOptionsBuilder<AppDbContext>();
-            builder.UseTenantSchemas(sp.GetRequiredKeyedService<TenantDataSource>(SharedPoolOnly), sp.GetRequiredService<ITenantConnectionRouting>());
-            return new AppDbContext(builder.Options);
-        });
+        AddShippedOnSharedPool(services, SharedPoolOnly, sp => sp.GetRequiredService<ITenantConnectionRouting>());
 
         services.AddKeyedScoped(SharedPoolPerQuery, (sp, _) =>
         {
@@ -94,13 +87,7 @@ internal static class RoutingMechanisms
 
         services.AddKeyedSingleton<ITenantConnectionRouting>(BatchedWithoutRole, (sp, _) => new SetSearchPathOnOpen(
             Options.Create(new TenancyOptions { SharedSchema = sp.GetRequiredService<IOptions<TenancyOptions>>().Value.SharedSchema, TenantRoles = false })));
-        services.AddKeyedSingleton(BatchedWithoutRole, (sp, _) => WithoutDedicatedPools(sp, sp.GetRequiredKeyedService<ITenantConnectionRouting>(BatchedWithoutRole)));
-        services.AddKeyedScoped(BatchedWithoutRole, (sp, _) =>
-        {
-            var builder = new DbContextOptionsBuilder<AppDbContext>();
-            builder.UseTenantSchemas(sp.GetRequiredKeyedService<TenantDataSource>(BatchedWithoutRole), sp.GetRequiredKeyedService<ITenantConnectionRouting>(BatchedWithoutRole));
-            return new AppDbContext(builder.Options);
-        });
+        AddShippedOnSharedPool(services, BatchedWithoutRole, sp => sp.GetRequiredKeyedService<ITenantConnectionRouting>(BatchedWithoutRole));
 
         services.AddSingleton<PerTenantSources>();
         services.AddKeyedScoped(PerTenantSource, (sp, _) =>
@@ -108,6 +95,18 @@ internal static class RoutingMechanisms
             // A connection object, not the data source, goes to EF: EF builds an internal service provider per data source.
             NpgsqlConnection connection = sp.GetRequiredService<PerTenantSources>().For(TenantContext.CurrentTenant!).CreateConnection();
             return new AppDbContext(new DbContextOptionsBuilder<AppDbContext>().UseNpgsql(connection, contextOwnsConnection: true).Options);
+        });
+    }
+
+    /// <summary>The shipped context over a data source of its own whose dedicated pools are off: the shared pool only.</summary>
+    private static void AddShippedOnSharedPool(IServiceCollection services, string key, Func<IServiceProvider, ITenantConnectionRouting> routing)
+    {
+        services.AddKeyedSingleton(key, (sp, _) => WithoutDedicatedPools(sp, routing(sp)));
+        services.AddKeyedScoped(key, (sp, _) =>
+        {
+            var builder = new DbContextOptionsBuilder<AppDbContext>();
+            builder.UseTenantSchemas(sp.GetRequiredKeyedService<TenantDataSource>(key), routing(sp));
+            return new AppDbContext(builder.Options);
         });
     }
 

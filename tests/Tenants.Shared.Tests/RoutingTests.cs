@@ -60,8 +60,10 @@ public sealed class RoutingTests(PostgresFixture postgres) : DatabaseTest(postgr
         await using (await Host.Tenants.EnterAsync("kept_a", Cancellation))
         {
             db = scope.ServiceProvider.GetRequiredService<NotesContext>(); // created in kept_a's scope
-            Assert.Equal(0, await db.Notes.CountAsync(Cancellation)); // its connection, routed to kept_a, stays open
+            Assert.Equal(0, await db.Notes.CountAsync(Cancellation));
         }
+
+        Assert.Equal(System.Data.ConnectionState.Open, db.Database.GetDbConnection().State); // kept, still routed to kept_a
 
         // The kept connection still serves kept_a; a transaction in kept_b's scope must not refuse it or write there.
         await using (await Host.Tenants.EnterAsync("kept_b", Cancellation))
