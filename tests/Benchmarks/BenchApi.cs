@@ -29,7 +29,7 @@ internal sealed class BenchApi(string database) : WebApplicationFactory<AppDbCon
     }
 }
 
-/// <summary>/off/articles, /off/articles-as-tenant-role and /off/ping without resolution; /m/{mechanism}/t/{tenant}/articles and /ping with it, as the Api resolves.</summary>
+/// <summary>/off/articles, /off/articles-as-tenant-role, /off/articles-registered and /off/ping without resolution; /m/{mechanism}/t/{tenant}/articles and /ping with it, as the Api resolves.</summary>
 internal sealed class MechanismBranches : IStartupFilter
 {
     public Action<IApplicationBuilder> Configure(Action<IApplicationBuilder> next) => app =>
@@ -43,6 +43,7 @@ internal sealed class MechanismBranches : IStartupFilter
             {
                 e.MapGet("/articles", List(RoutingMechanisms.Off));
                 e.MapGet("/articles-as-tenant-role", List(RoutingMechanisms.OffAsTenantRole));
+                e.MapGet("/articles-registered", List(RoutingMechanisms.OffRegistered));
                 e.MapGet("/ping", Ping);
             });
         });

@@ -30,6 +30,13 @@ internal static class RoutingMechanisms
     /// </summary>
     public const string OffAsTenantRole = "off-as-tenant-role";
 
+    /// <summary>
+    /// No tenancy either, but the context's options built as <c>AddDbContext</c> builds them (the app's service
+    /// provider, so EF Core logs through the app's logging), as the shipped context's are: what that costs apart from
+    /// any tenancy, which off skips.
+    /// </summary>
+    public const string OffRegistered = "off-registered";
+
     /// <summary>One pool for all tenants; <c>SET search_path</c> (and <c>SET ROLE</c>) in a round trip of its own on every open.</summary>
     public const string SetOnOpen = "set-on-open";
 
@@ -60,6 +67,7 @@ internal static class RoutingMechanisms
         offBuilder.ConnectionStringBuilder.SearchPath = offTenant;
         NpgsqlDataSource off = offBuilder.Build();
         services.AddKeyedScoped(Off, (_, _) => new AppDbContext(new DbContextOptionsBuilder<AppDbContext>().UseNpgsql(off).Options));
+        services.AddKeyedScoped(OffRegistered, (sp, _) => new AppDbContext(new DbContextOptionsBuilder<AppDbContext>().UseApplicationServiceProvider(sp).UseNpgsql(off).Options));
 
         services.AddKeyedSingleton(OffAsTenantRole, (sp, _) =>
         {

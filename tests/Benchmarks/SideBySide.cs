@@ -8,12 +8,13 @@ namespace Benchmarks;
 /// and each side's ratio to the baseline (the first side) taken per round, then the median of those ratios. On a
 /// noisy machine whose throughput drifts (tiered JIT, caches, other load) a ratio within one round is steadier than a
 /// ratio of medians; optional pairs of sides are compared with each other the same way. Round trips are counted as
-/// Npgsql command spans per operation.
+/// Npgsql command spans per operation. This process's CPU time and bytes allocated per operation attribute the
+/// client-side cost of a side with far less noise than throughput: they do not depend on what the database or the
+/// other core did meanwhile.
 /// </summary>
 internal static class SideBySide
 {
-    /// <returns>Each side's median throughput (operations per second).</returns>
-    public static async Task<IReadOnlyList<double>> RunAsync(IReadOnlyList<(string Name, Func<Task> Operation)> sides, int concurrency, TimeSpan perSide, int rounds, TimeSpan warmUp,
+    public static async Task RunAsync(IReadOnlyList<(string Name, Func<Task> Operation)> sides, int concurrency, TimeSpan perSide, int rounds, TimeSpan warmUp,
         IReadOnlyList<(int Side, int To)>? pairs = null)
     {
         foreach ((_, Func<Task> operation) in sides)
@@ -23,13 +24,16 @@ internal static class SideBySide
 
         var throughput = sides.Select(_ => new List<double>()).ToArray();
         var ratios = sides.Select(_ => new List<double>()).ToArray();
+        var totals = new Load[sides.Count];
         for (int round = 0; round < rounds; round++)
         {
             var thisRound = new double[sides.Count];
             for (int k = 0; k < sides.Count; k++)
             {
                 int side = (round + k) % sides.Count;
-                thisRound[side] = await LoadAsync(sides[side].Operation, concurrency, perSide);
+                Load load = await LoadAsync(sides[side].Operation, concurrency, perSide);
+                totals[side] += load;
+                thisRound[side] = load.PerSecond;
                 throughput[side].Add(thisRound[side]);
             }
 
@@ -46,11 +50,11 @@ internal static class SideBySide
         }
 
         Console.WriteLine();
-        Console.WriteLine($"{"side",-40} {"ops/s (median)",15} {"x " + sides[0].Name + " (median of rounds)",28} {"round trips/op",15}");
+        Console.WriteLine($"{"side",-40} {"ops/s (median)",15} {"x " + sides[0].Name + " (median of rounds)",28} {"round trips/op",15} {"CPU us/op",10} {"alloc KB/op",12}");
         for (int side = 0; side < sides.Count; side++)
         {
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"{sides[side].Name,-40} {Median(throughput[side]),15:F0} {Median(ratios[side]),28:F3} {trips[side],15:F2}"));
+                $"{sides[side].Name,-40} {Median(throughput[side]),15:F0} {Median(ratios[side]),28:F3} {trips[side],15:F2} {totals[side].CpuMicrosecondsPerOp,10:F1} {totals[side].KilobytesPerOp,12:F1}"));
         }
 
         Console.WriteLine("per-round ratios:");
@@ -65,13 +69,14 @@ internal static class SideBySide
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"{sides[of].Name} x {sides[to].Name}: {Median(pair):F3} (median of rounds: {string.Join(", ", pair.Select(r => r.ToString("F3", CultureInfo.InvariantCulture)))})"));
         }
-
-        return [.. throughput.Select(Median)];
     }
 
-    private static async Task<double> LoadAsync(Func<Task> operation, int concurrency, TimeSpan duration)
+    private static async Task<Load> LoadAsync(Func<Task> operation, int concurrency, TimeSpan duration)
     {
         long done = 0;
+        using Process process = Process.GetCurrentProcess();
+        TimeSpan cpu = process.TotalProcessorTime;
+        long allocated = GC.GetTotalAllocatedBytes(precise: false);
         var clock = Stopwatch.StartNew();
         await Task.WhenAll(Enumerable.Range(0, concurrency).Select(async _ =>
         {
@@ -81,7 +86,9 @@ internal static class SideBySide
                 Interlocked.Increment(ref done);
             }
         }));
-        return done / clock.Elapsed.TotalSeconds;
+        TimeSpan elapsed = clock.Elapsed;
+        process.Refresh();
+        return new Load(done, elapsed, process.TotalProcessorTime - cpu, GC.GetTotalAllocatedBytes(precise: false) - allocated);
     }
 
     private static async Task<double> RoundTripsAsync(Func<Task> operation)
@@ -107,6 +114,19 @@ internal static class SideBySide
         }
 
         return (double)Interlocked.Read(ref commands) / Operations;
+    }
+
+    /// <summary>Operations done in a time, and the CPU time and bytes this process spent on them.</summary>
+    private readonly record struct Load(long Operations, TimeSpan Elapsed, TimeSpan Cpu, long Allocated)
+    {
+        public double PerSecond => Operations / Elapsed.TotalSeconds;
+
+        public double CpuMicrosecondsPerOp => Cpu.TotalMicroseconds / Operations;
+
+        public double KilobytesPerOp => Allocated / 1024.0 / Operations;
+
+        public static Load operator +(Load a, Load b) =>
+            new(a.Operations + b.Operations, a.Elapsed + b.Elapsed, a.Cpu + b.Cpu, a.Allocated + b.Allocated);
     }
 
     private static double Median(List<double> values)
