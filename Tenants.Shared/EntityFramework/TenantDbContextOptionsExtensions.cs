@@ -29,10 +29,9 @@ public static class TenantDbContextOptionsExtensions
         string? tenant = TenantContext.CurrentTenant;
         DedicatedTenantPools.DedicatedConnection? dedicated = tenant is not null ? dataSource.Dedicated.TryRent(tenant) : null;
         NpgsqlConnection connection = dedicated?.Connection ?? dataSource.Shared.CreateConnection();
-        ((IDbContextOptionsBuilderInfrastructure)builder).AddOrUpdateExtension(new PostgreSqlOnly());
-        return builder.UseNpgsql(connection, contextOwnsConnection: true, npgsqlOptions)
-            .ReplaceService<IHistoryRepository, TenantHistoryRepository>()
-            .AddInterceptors(new TenantRoutingInterceptor(routing, dedicated, keepOpenFor: tenant));
+        builder.UseNpgsql(connection, contextOwnsConnection: true, npgsqlOptions);
+        ((IDbContextOptionsBuilderInfrastructure)builder).AddOrUpdateExtension(new TenantRoutingExtension(routing, dedicated, keepOpenFor: tenant));
+        return builder;
     }
 
     /// <summary>
@@ -42,8 +41,8 @@ public static class TenantDbContextOptionsExtensions
     public static DbContextOptionsBuilder AddTenantRouting(this DbContextOptionsBuilder builder, ITenantConnectionRouting routing)
     {
         ArgumentNullException.ThrowIfNull(builder);
-        ((IDbContextOptionsBuilderInfrastructure)builder).AddOrUpdateExtension(new PostgreSqlOnly());
         // The connection may be the app's own, which the context would then never close: EF's open and close per query stay.
-        return builder.AddInterceptors(new TenantRoutingInterceptor(routing, dedicated: null, keepOpenFor: null));
+        ((IDbContextOptionsBuilderInfrastructure)builder).AddOrUpdateExtension(new TenantRoutingExtension(routing, dedicated: null, keepOpenFor: null));
+        return builder;
     }
 }

@@ -1,16 +1,36 @@
 using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Diagnostics;
 using Microsoft.EntityFrameworkCore.Infrastructure;
+using Microsoft.EntityFrameworkCore.Migrations;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Tenants.Shared.Routing;
 
 namespace Tenants.Shared.EntityFramework;
 
 /// <summary>
-/// Makes a DbContext that uses tenant routing refuse, at its first use, any provider but PostgreSQL's: other
-/// databases have no search_path, so a silent fall-through would put every tenant's rows in one place.
+/// Tenant routing in a DbContext's options. Its services (the routing interceptor and the history table pinned to the
+/// tenant) go into EF Core's internal service provider once, where EF builds them per context; the options of each
+/// context only carry what is its own (see <see cref="TenantRoutingInterceptor"/>). Adding interceptors and replaced
+/// services to the options instead costs every context about 6 KB and a few microseconds of EF's option handling
+/// (BENCHMARKS.md, P1). Refuses, at the context's first use, any provider but PostgreSQL's: other databases have no
+/// search_path, so a silent fall-through would put every tenant's rows in one place.
 /// </summary>
-internal sealed class PostgreSqlOnly : IDbContextOptionsExtension
+/// <param name="routing">The routing mechanism.</param>
+/// <param name="dedicated">The connection lent to the context by its tenant's dedicated pool, if any.</param>
+/// <param name="keepOpenFor">The tenant whose scope created the context, if the context owns its connection.</param>
+internal sealed class TenantRoutingExtension(ITenantConnectionRouting routing, DedicatedTenantPools.DedicatedConnection? dedicated, string? keepOpenFor)
+    : IDbContextOptionsExtension
 {
-    public DbContextOptionsExtensionInfo Info => new ExtensionInfo(this);
+    private DbContextOptionsExtensionInfo? _info;
+
+    public ITenantConnectionRouting Routing => routing;
+
+    public DedicatedTenantPools.DedicatedConnection? Dedicated => dedicated;
+
+    public string? KeepOpenFor => keepOpenFor;
+
+    public DbContextOptionsExtensionInfo Info => _info ??= new ExtensionInfo(this);
 
     public static NotSupportedException NotSupported(string provider) =>
         new($"Schema-per-tenant routing works only with PostgreSQL (Npgsql.EntityFrameworkCore.PostgreSQL); this context uses {provider}. " +
@@ -18,7 +38,9 @@ internal sealed class PostgreSqlOnly : IDbContextOptionsExtension
 
     public void ApplyServices(IServiceCollection services)
     {
-        // Nothing to add: this extension only validates.
+        // Scoped in EF Core's internal provider: one per context, which reads this context's own extension.
+        services.AddScoped<IInterceptor, TenantRoutingInterceptor>();
+        services.Replace(ServiceDescriptor.Scoped<IHistoryRepository, TenantHistoryRepository>());
     }
 
     public void Validate(IDbContextOptions options)
@@ -36,6 +58,7 @@ internal sealed class PostgreSqlOnly : IDbContextOptionsExtension
 
         public override string LogFragment => "TenantRouting ";
 
+        // Every context with tenant routing shares one internal service provider: what differs per context is data.
         public override int GetServiceProviderHashCode() => 0;
 
         public override bool ShouldUseSameServiceProvider(DbContextOptionsExtensionInfo other) => other is ExtensionInfo;

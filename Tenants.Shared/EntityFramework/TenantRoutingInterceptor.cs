@@ -1,7 +1,7 @@
 using System.Data;
 using System.Data.Common;
-using System.Runtime.CompilerServices;
 using Microsoft.EntityFrameworkCore.Diagnostics;
+using Microsoft.EntityFrameworkCore.Infrastructure;
 using Npgsql;
 using Tenants.Shared.Routing;
 
@@ -12,30 +12,41 @@ namespace Tenants.Shared.EntityFramework;
 /// trip as its first query (the routing statements prefixed to it), so reads pay no round trip for routing; writes,
 /// and a connection that serves another tenant already (a context opened before the scope, say), are routed by a
 /// separate command first. A context created in a tenant's scope keeps the connection it first opens there until it
-/// is disposed, so that its tenant is routed once per context rather than once per query.
+/// is disposed, so that its tenant is routed once per context rather than once per query. One per context: EF Core
+/// builds it in the context's scope of its internal service provider (<see cref="TenantRoutingExtension"/>), and a
+/// context never runs two commands at once.
 /// </summary>
-/// <param name="routing">The routing mechanism.</param>
-/// <param name="dedicated">The connection lent to this context by its tenant's dedicated pool, if any: released when disposed.</param>
-/// <param name="keepOpenFor">
-/// The tenant whose scope created the context, if it owns its connection: while that scope is current, EF's close after
-/// each query is suppressed, after which EF treats the connection as opened by the app and leaves it open until it
-/// disposes the context. Null keeps EF's open and close per query.
-/// </param>
-internal sealed class TenantRoutingInterceptor(ITenantConnectionRouting routing, DedicatedTenantPools.DedicatedConnection? dedicated, string? keepOpenFor)
-    : IDbConnectionInterceptor, IDbCommandInterceptor, IDbTransactionInterceptor
+internal sealed class TenantRoutingInterceptor : IDbConnectionInterceptor, IDbCommandInterceptor, IDbTransactionInterceptor
 {
-    // Commands that carry the routing prefix, until they have run.
-    private readonly ConditionalWeakTable<DbCommand, object> _prefixed = [];
+    private readonly ITenantConnectionRouting _routing;
+
+    // The connection lent to this context by its tenant's dedicated pool, if any: released when disposed.
+    private readonly DedicatedTenantPools.DedicatedConnection? _dedicated;
+
+    // The tenant whose scope created the context, if it owns its connection: while that scope is current, EF's close
+    // after each query is suppressed, after which EF treats the connection as opened by the app and leaves it open
+    // until it disposes the context. Null keeps EF's open and close per query.
+    private readonly string? _keepOpenFor;
+
+    // The command that carries the routing prefix, until it has run.
+    private DbCommand? _prefixed;
 
     // Whether EF's last close was suppressed: the connection then stays open, routed for whichever scope used it last.
     private bool _kept;
 
+    public TenantRoutingInterceptor(IDbContextOptions options)
+    {
+        TenantRoutingExtension extension = options.FindExtension<TenantRoutingExtension>()
+            ?? throw new InvalidOperationException("Tenant routing's interceptor runs only in a context configured with UseTenantSchemas or AddTenantRouting.");
+        (_routing, _dedicated, _keepOpenFor) = (extension.Routing, extension.Dedicated, extension.KeepOpenFor);
+    }
+
     public void ConnectionOpened(DbConnection connection, ConnectionEndEventData eventData) =>
-        routing.Opened(Npgsql(connection), DefaultTenant(connection));
+        _routing.Opened(Npgsql(connection), DefaultTenant(connection));
 
     public Task ConnectionOpenedAsync(DbConnection connection, ConnectionEndEventData eventData, CancellationToken cancellationToken = default)
     {
-        routing.Opened(Npgsql(connection), DefaultTenant(connection));
+        _routing.Opened(Npgsql(connection), DefaultTenant(connection));
         return Task.CompletedTask;
     }
 
@@ -52,7 +63,7 @@ internal sealed class TenantRoutingInterceptor(ITenantConnectionRouting routing,
     {
         if (_kept)
         {
-            routing.Route(Npgsql(connection), justOpened: false, inTransaction: false);
+            _routing.Route(Npgsql(connection), justOpened: false, inTransaction: false);
         }
 
         return result;
@@ -62,7 +73,7 @@ internal sealed class TenantRoutingInterceptor(ITenantConnectionRouting routing,
     {
         if (_kept)
         {
-            await routing.RouteAsync(Npgsql(connection), justOpened: false, inTransaction: false, cancellationToken).ConfigureAwait(false);
+            await _routing.RouteAsync(Npgsql(connection), justOpened: false, inTransaction: false, cancellationToken).ConfigureAwait(false);
         }
 
         return result;
@@ -152,34 +163,35 @@ internal sealed class TenantRoutingInterceptor(ITenantConnectionRouting routing,
     {
         if (!TryPrefix(command, eventData))
         {
-            routing.Route(Npgsql(command.Connection), justOpened: false, inTransaction: command.Transaction is not null);
+            _routing.Route(Npgsql(command.Connection), justOpened: false, inTransaction: command.Transaction is not null);
         }
     }
 
     private ValueTask RouteAsync(DbCommand command, CommandEventData eventData, CancellationToken cancellationToken) =>
         TryPrefix(command, eventData)
             ? ValueTask.CompletedTask
-            : routing.RouteAsync(Npgsql(command.Connection), justOpened: false, inTransaction: command.Transaction is not null, cancellationToken);
+            : _routing.RouteAsync(Npgsql(command.Connection), justOpened: false, inTransaction: command.Transaction is not null, cancellationToken);
 
     private bool TryPrefix(DbCommand command, CommandEventData eventData)
     {
         // Queries only: SaveChanges and bulk updates read rows affected per statement, which a prefix would shift.
-        if (eventData.CommandSource != CommandSource.LinqQuery || routing.BatchPrefix(Npgsql(command.Connection)) is not { } prefix)
+        if (eventData.CommandSource != CommandSource.LinqQuery || _routing.BatchPrefix(Npgsql(command.Connection)) is not { } prefix)
         {
             return false;
         }
 
         // One round trip: PostgreSQL runs the routing statements, then the command, as one implicit transaction.
         command.CommandText = $"{prefix};\n{command.CommandText}";
-        _prefixed.AddOrUpdate(command, command);
+        _prefixed = command;
         return true;
     }
 
     private void Ran(DbCommand command)
     {
-        if (_prefixed.Remove(command))
+        if (ReferenceEquals(_prefixed, command))
         {
-            routing.Batched(Npgsql(command.Connection), inTransaction: command.Transaction is not null);
+            _prefixed = null;
+            _routing.Batched(Npgsql(command.Connection), inTransaction: command.Transaction is not null);
         }
     }
 
@@ -187,22 +199,22 @@ internal sealed class TenantRoutingInterceptor(ITenantConnectionRouting routing,
     // statements and a reset per query instead of per context. Only in the creating tenant's scope, on a healthy
     // connection: used first elsewhere, or broken, the context closes and reopens as EF would.
     private bool KeepOpen(DbConnection connection) =>
-        _kept = keepOpenFor is not null
+        _kept = _keepOpenFor is not null
             && connection.State == ConnectionState.Open
-            && string.Equals(TenantContext.CurrentTenant, keepOpenFor, StringComparison.Ordinal);
+            && string.Equals(TenantContext.CurrentTenant, _keepOpenFor, StringComparison.Ordinal);
 
     // Only the lent connection itself: the context may have been given another one since (SetDbConnection).
     private string? DefaultTenant(DbConnection connection) =>
-        dedicated is not null && ReferenceEquals(connection, dedicated.Connection) ? dedicated.Tenant : null;
+        _dedicated is not null && ReferenceEquals(connection, _dedicated.Connection) ? _dedicated.Tenant : null;
 
     private void Release(DbConnection connection)
     {
-        if (dedicated is not null && ReferenceEquals(connection, dedicated.Connection))
+        if (_dedicated is not null && ReferenceEquals(connection, _dedicated.Connection))
         {
-            dedicated.Release();
+            _dedicated.Release();
         }
     }
 
     private static NpgsqlConnection Npgsql(DbConnection? connection) =>
-        connection as NpgsqlConnection ?? throw PostgreSqlOnly.NotSupported(connection?.GetType().FullName ?? "(no connection)");
+        connection as NpgsqlConnection ?? throw TenantRoutingExtension.NotSupported(connection?.GetType().FullName ?? "(no connection)");
 }
