@@ -36,20 +36,9 @@ internal static class Extensions
         // JWT bearer, configured from Authentication:Schemes:Bearer: what `dotnet user-jwts` writes for development.
         builder.Services.AddAuthentication(JwtBearerDefaults.AuthenticationScheme).AddJwtBearer();
 
-        bool requireMember = builder.Configuration.GetValue($"{TenantResolutionOptions.SectionName}:RequireAuthenticatedMember", defaultValue: true);
         builder.Services.AddAuthorizationBuilder()
             .AddPolicy(TenantEndpointConventions.AdminPolicy, p => p.RequireRole(TenantEndpointConventions.AdminRole))
-            .AddPolicy(TenantEndpointConventions.MemberPolicy, p =>
-            {
-                // Who may reach which tenant is checked against the resolved tenant by TenantResolutionMiddleware.
-                if (requireMember)
-                {
-                    p.RequireAuthenticatedUser();
-                }
-                else
-                {
-                    p.RequireAssertion(_ => true);
-                }
-            });
+            // Which tenants the caller may reach is checked against the resolved tenant by TenantResolutionMiddleware.
+            .AddPolicy(TenantEndpointConventions.MemberPolicy, p => p.RequireAuthenticatedUser());
     }
 }

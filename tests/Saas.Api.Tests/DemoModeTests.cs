@@ -1,4 +1,7 @@
 using System.Net;
+using Microsoft.AspNetCore.Authorization;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Saas.Api.Tests;
 
@@ -18,5 +21,15 @@ public sealed class DemoModeTests(PostgresFixture postgres) : ApiTest(postgres)
 
         using HttpClient acme = Api.Client(Api.Tokens.Member("acme"));
         await AssertProblemAsync(await acme.GetAsync("/t/globex/tenant", Cancellation), 403, "tenant-forbidden");
+    }
+
+    [Fact]
+    public void Tenant_endpoints_carry_no_authorization_policy_that_could_not_fail()
+    {
+        // Anonymous callers are let through either way; without a policy, none is evaluated on every request.
+        RouteEndpoint[] tenantEndpoints = [.. Api.Services.GetRequiredService<EndpointDataSource>().Endpoints.OfType<RouteEndpoint>()
+            .Where(e => e.Metadata.GetMetadata<Saas.Api.Tenancy.TenantScopedMetadata>() is not null)];
+        Assert.NotEmpty(tenantEndpoints);
+        Assert.All(tenantEndpoints, e => Assert.Empty(e.Metadata.GetOrderedMetadata<IAuthorizeData>()));
     }
 }
