@@ -1,6 +1,5 @@
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Infrastructure;
-using Microsoft.EntityFrameworkCore.Migrations;
 using Npgsql;
 using Npgsql.EntityFrameworkCore.PostgreSQL.Infrastructure;
 using Tenants.Shared.Routing;
@@ -35,8 +34,9 @@ public static class TenantDbContextOptionsExtensions
     }
 
     /// <summary>
-    /// Adds tenant routing to a context whose provider is configured elsewhere. Any provider but PostgreSQL's makes
-    /// the context throw <see cref="NotSupportedException"/> at its first use.
+    /// Adds tenant routing, and the migrations history table pinned to the current tenant, to a context whose provider
+    /// is configured elsewhere. Any provider but PostgreSQL's makes the context throw
+    /// <see cref="NotSupportedException"/> at its first use.
     /// </summary>
     public static DbContextOptionsBuilder AddTenantRouting(this DbContextOptionsBuilder builder, ITenantConnectionRouting routing)
     {

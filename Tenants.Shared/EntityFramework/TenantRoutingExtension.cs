@@ -12,9 +12,9 @@ namespace Tenants.Shared.EntityFramework;
 /// Tenant routing in a DbContext's options. Its services (the routing interceptor and the history table pinned to the
 /// tenant) go into EF Core's internal service provider once, where EF builds them per context; the options of each
 /// context only carry what is its own (see <see cref="TenantRoutingInterceptor"/>). Adding interceptors and replaced
-/// services to the options instead costs every context about 6 KB and a few microseconds of EF's option handling
-/// (BENCHMARKS.md, P1). Refuses, at the context's first use, any provider but PostgreSQL's: other databases have no
-/// search_path, so a silent fall-through would put every tenant's rows in one place.
+/// services to the options instead made EF Core allocate about 7 KB more per context (BENCHMARKS.md, P1). Refuses,
+/// at the context's first use, any provider but PostgreSQL's: other databases have no search_path, so a silent
+/// fall-through would put every tenant's rows in one place.
 /// </summary>
 /// <param name="routing">The routing mechanism.</param>
 /// <param name="dedicated">The connection lent to the context by its tenant's dedicated pool, if any.</param>
