@@ -2,6 +2,7 @@ using System.Net;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
+using Saas.Api.Tenancy;
 
 namespace Saas.Api.Tests;
 
@@ -28,7 +29,7 @@ public sealed class DemoModeTests(PostgresFixture postgres) : ApiTest(postgres)
     {
         // Anonymous callers are let through either way; without a policy, none is evaluated on every request.
         RouteEndpoint[] tenantEndpoints = [.. Api.Services.GetRequiredService<EndpointDataSource>().Endpoints.OfType<RouteEndpoint>()
-            .Where(e => e.Metadata.GetMetadata<Saas.Api.Tenancy.TenantScopedMetadata>() is not null)];
+            .Where(e => e.Metadata.GetMetadata<TenantScopedMetadata>() is not null)];
         Assert.NotEmpty(tenantEndpoints);
         Assert.All(tenantEndpoints, e => Assert.Empty(e.Metadata.GetOrderedMetadata<IAuthorizeData>()));
     }
