@@ -63,19 +63,12 @@ internal static class RoutingMechanisms
 
     public static void Add(IServiceCollection services, string database, string offTenant)
     {
-        var offBuilder = new NpgsqlDataSourceBuilder(database);
-        offBuilder.ConnectionStringBuilder.SearchPath = offTenant;
-        NpgsqlDataSource off = offBuilder.Build();
+        NpgsqlDataSource off = OffSource(database, offTenant, role: null);
         services.AddKeyedScoped(Off, (_, _) => new AppDbContext(new DbContextOptionsBuilder<AppDbContext>().UseNpgsql(off).Options));
         services.AddKeyedScoped(OffRegistered, (sp, _) => new AppDbContext(new DbContextOptionsBuilder<AppDbContext>().UseApplicationServiceProvider(sp).UseNpgsql(off).Options));
 
-        services.AddKeyedSingleton(OffAsTenantRole, (sp, _) =>
-        {
-            var builder = new NpgsqlDataSourceBuilder(database);
-            builder.ConnectionStringBuilder.SearchPath = offTenant;
-            builder.ConnectionStringBuilder.Options = $"-c role={TenantRoleNames.NameFor(offTenant, sp.GetRequiredService<IOptions<TenancyOptions>>().Value.TenantRolePrefix)}";
-            return builder.Build();
-        });
+        services.AddKeyedSingleton(OffAsTenantRole, (sp, _) => OffSource(database, offTenant,
+            TenantRoleNames.NameFor(offTenant, sp.GetRequiredService<IOptions<TenancyOptions>>().Value.TenantRolePrefix)));
         services.AddKeyedScoped(OffAsTenantRole, (sp, _) => new AppDbContext(new DbContextOptionsBuilder<AppDbContext>()
             .UseNpgsql(sp.GetRequiredKeyedService<NpgsqlDataSource>(OffAsTenantRole)).Options));
 
@@ -104,6 +97,19 @@ internal static class RoutingMechanisms
             NpgsqlConnection connection = sp.GetRequiredService<PerTenantSources>().For(TenantContext.CurrentTenant!).CreateConnection();
             return new AppDbContext(new DbContextOptionsBuilder<AppDbContext>().UseNpgsql(connection, contextOwnsConnection: true).Options);
         });
+    }
+
+    /// <summary>A plain pool with no tenancy: the tenant's schema as its startup search_path, logged in as the role given, if any.</summary>
+    private static NpgsqlDataSource OffSource(string database, string tenant, string? role)
+    {
+        var builder = new NpgsqlDataSourceBuilder(database);
+        builder.ConnectionStringBuilder.SearchPath = tenant;
+        if (role is not null)
+        {
+            builder.ConnectionStringBuilder.Options = $"-c role={role}";
+        }
+
+        return builder.Build();
     }
 
     /// <summary>The shipped context over a data source of its own whose dedicated pools are off: the shared pool only.</summary>

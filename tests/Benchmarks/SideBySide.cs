@@ -8,9 +8,9 @@ namespace Benchmarks;
 /// and each side's ratio to the baseline (the first side) taken per round, then the median of those ratios. On a
 /// noisy machine whose throughput drifts (tiered JIT, caches, other load) a ratio within one round is steadier than a
 /// ratio of medians; optional pairs of sides are compared with each other the same way. Round trips are counted as
-/// Npgsql command spans per operation. This process's CPU time and bytes allocated per operation attribute the
-/// client-side cost of a side with far less noise than throughput: they do not depend on what the database or the
-/// other core did meanwhile.
+/// Npgsql command spans per operation. Bytes allocated per operation in this process attribute a side's own work with
+/// far less noise than throughput, since they do not depend on what the database or the other core did meanwhile;
+/// CPU time per operation also counts the thread pool's spinning, so it varies more.
 /// </summary>
 internal static class SideBySide
 {

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Data;
 using System.Diagnostics;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
@@ -63,7 +64,7 @@ public sealed class RoutingTests(PostgresFixture postgres) : DatabaseTest(postgr
             Assert.Equal(0, await db.Notes.CountAsync(Cancellation));
         }
 
-        Assert.Equal(System.Data.ConnectionState.Open, db.Database.GetDbConnection().State); // kept, still routed to kept_a
+        Assert.Equal(ConnectionState.Open, db.Database.GetDbConnection().State); // kept, still routed to kept_a
 
         // The kept connection still serves kept_a; a transaction in kept_b's scope must not refuse it or write there.
         await using (await Host.Tenants.EnterAsync("kept_b", Cancellation))
