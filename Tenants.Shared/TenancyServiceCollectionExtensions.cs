@@ -74,9 +74,15 @@ public static class TenancyServiceCollectionExtensions
         services.TryAddSingleton(sp => new MigrationContextFactory<TContext>(sp, npgsqlOptions));
         services.TryAddSingleton<TenantMigrator<TContext>>();
         services.TryAddSingleton<TenantMigrationRunner<TContext>>();
-        return services.AddDbContext<TContext>((sp, builder) => builder.UseTenantSchemas(
-            sp.GetRequiredService<TenantDataSource>(),
-            sp.GetRequiredService<ITenantConnectionRouting>(),
-            npgsqlOptions));
+        // The options hold nothing of any one context (UseTenantSchemas): built once, not per context.
+        services.AddDbContext<TContext>(
+            (sp, builder) => builder.UseTenantSchemas(sp.GetRequiredService<TenantDataSource>(), sp.GetRequiredService<ITenantConnectionRouting>(), npgsqlOptions),
+            contextLifetime: ServiceLifetime.Scoped,
+            optionsLifetime: ServiceLifetime.Singleton);
+
+        // Activated as AddDbContext would, then told the tenant whose scope it was created in: that tenant's dedicated
+        // pool lends its connection, which it keeps while the scope is current.
+        ObjectFactory<TContext> activate = ActivatorUtilities.CreateFactory<TContext>([]);
+        return services.Replace(ServiceDescriptor.Scoped(sp => TenantRoutingInterceptor.CreatedFor(activate(sp, null), TenantContext.CurrentTenant)));
     }
 }

@@ -1,6 +1,5 @@
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Infrastructure;
-using Npgsql;
 using Npgsql.EntityFrameworkCore.PostgreSQL.Infrastructure;
 using Tenants.Shared.Routing;
 
@@ -10,10 +9,11 @@ public static class TenantDbContextOptionsExtensions
 {
     /// <summary>
     /// PostgreSQL over the tenant data source, with tenant routing: one EF model for every tenant (no
-    /// HasDefaultSchema), whose unqualified tables resolve through the current tenant's search_path. A context created
-    /// in the scope of a tenant that holds a dedicated pool takes its connection from there (DESIGN-NOTES, Routing). A
-    /// context created in a tenant's scope keeps its connection, once open, until it is disposed: keep contexts short-lived
-    /// (one per request or unit of work), as EF Core advises anyway.
+    /// HasDefaultSchema), whose unqualified tables resolve through the current tenant's search_path. The options hold
+    /// nothing of any one context, so build them once (AddTenantDbContext registers them as a singleton). A context
+    /// takes its connection when it first needs one, from the dedicated pool of the tenant current then if it holds
+    /// one (DESIGN-NOTES, Routing), else from the shared pool, and keeps it open while that tenant's scope is current:
+    /// keep contexts short-lived (one per request or unit of work), as EF Core advises anyway.
     /// </summary>
     public static DbContextOptionsBuilder UseTenantSchemas(
         this DbContextOptionsBuilder builder,
@@ -23,13 +23,10 @@ public static class TenantDbContextOptionsExtensions
     {
         ArgumentNullException.ThrowIfNull(dataSource);
 
-        // A connection object, always (never the data source), so that every context shares one EF service provider
-        // and one model whichever pool its connection comes from. The context owns it and disposes it.
-        string? tenant = TenantContext.CurrentTenant;
-        DedicatedTenantPools.DedicatedConnection? dedicated = tenant is not null ? dataSource.Dedicated.TryRent(tenant) : null;
-        NpgsqlConnection connection = dedicated?.Connection ?? dataSource.Shared.CreateConnection();
-        builder.UseNpgsql(connection, contextOwnsConnection: true, npgsqlOptions);
-        ((IDbContextOptionsBuilderInfrastructure)builder).AddOrUpdateExtension(new TenantRoutingExtension(routing, dedicated, keepOpenFor: tenant));
+        // No connection and no data source in the options: every context shares one EF service provider and one
+        // model whichever pool its connection comes from, and the interceptor supplies each context's connection.
+        builder.UseNpgsql(npgsqlOptions);
+        ((IDbContextOptionsBuilderInfrastructure)builder).AddOrUpdateExtension(new TenantRoutingExtension(routing, dataSource));
         return builder;
     }
 
@@ -42,7 +39,7 @@ public static class TenantDbContextOptionsExtensions
     {
         ArgumentNullException.ThrowIfNull(builder);
         // The connection may be the app's own, which the context would then never close: EF's open and close per query stay.
-        ((IDbContextOptionsBuilderInfrastructure)builder).AddOrUpdateExtension(new TenantRoutingExtension(routing, dedicated: null, keepOpenFor: null));
+        ((IDbContextOptionsBuilderInfrastructure)builder).AddOrUpdateExtension(new TenantRoutingExtension(routing, dataSource: null));
         return builder;
     }
 }

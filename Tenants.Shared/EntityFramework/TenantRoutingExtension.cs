@@ -10,25 +10,25 @@ namespace Tenants.Shared.EntityFramework;
 
 /// <summary>
 /// Tenant routing in a DbContext's options. Its services (the routing interceptor and the history table pinned to the
-/// tenant) go into EF Core's internal service provider once, where EF builds them per context; the options of each
-/// context only carry what is its own (see <see cref="TenantRoutingInterceptor"/>). Adding interceptors and replaced
-/// services to the options instead made EF Core allocate about 7 KB more per context (BENCHMARKS.md, P1). Refuses,
-/// at the context's first use, any provider but PostgreSQL's: other databases have no search_path, so a silent
-/// fall-through would put every tenant's rows in one place.
+/// tenant) go into EF Core's internal service provider once, where EF builds them per context. The extension holds no
+/// state of any one context, so the options are built once per app, not per context: building options is most of what
+/// a registration costs per context (BENCHMARKS.md, P1). Each context's connection, tenant and lease live in its own
+/// <see cref="TenantRoutingInterceptor"/>. Refuses, at the context's first use, any provider but PostgreSQL's: other
+/// databases have no search_path, so a silent fall-through would put every tenant's rows in one place.
 /// </summary>
 /// <param name="routing">The routing mechanism.</param>
-/// <param name="dedicated">The connection lent to the context by its tenant's dedicated pool, if any.</param>
-/// <param name="keepOpenFor">The tenant whose scope created the context, if the context owns its connection.</param>
-internal sealed class TenantRoutingExtension(ITenantConnectionRouting routing, DedicatedTenantPools.DedicatedConnection? dedicated, string? keepOpenFor)
+/// <param name="dataSource">
+/// Where each context takes its connection from, when it first needs one (a tenant's dedicated pool or the shared
+/// pool); null when the app gives the context its connection itself.
+/// </param>
+internal sealed class TenantRoutingExtension(ITenantConnectionRouting routing, TenantDataSource? dataSource)
     : IDbContextOptionsExtension
 {
     private DbContextOptionsExtensionInfo? _info;
 
     public ITenantConnectionRouting Routing => routing;
 
-    public DedicatedTenantPools.DedicatedConnection? Dedicated => dedicated;
-
-    public string? KeepOpenFor => keepOpenFor;
+    public TenantDataSource? DataSource => dataSource;
 
     public DbContextOptionsExtensionInfo Info => _info ??= new ExtensionInfo(this);
 
@@ -39,7 +39,8 @@ internal sealed class TenantRoutingExtension(ITenantConnectionRouting routing, D
     public void ApplyServices(IServiceCollection services)
     {
         // Scoped in EF Core's internal provider: one per context, which reads this context's own extension.
-        services.AddScoped<IInterceptor, TenantRoutingInterceptor>();
+        services.AddScoped<TenantRoutingInterceptor>();
+        services.AddScoped<IInterceptor>(sp => sp.GetRequiredService<TenantRoutingInterceptor>());
         services.Replace(ServiceDescriptor.Scoped<IHistoryRepository, TenantHistoryRepository>());
     }
 

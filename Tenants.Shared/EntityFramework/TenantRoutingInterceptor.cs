@@ -1,5 +1,6 @@
 using System.Data;
 using System.Data.Common;
+using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Diagnostics;
 using Microsoft.EntityFrameworkCore.Infrastructure;
 using Npgsql;
@@ -8,25 +9,36 @@ using Tenants.Shared.Routing;
 namespace Tenants.Shared.EntityFramework;
 
 /// <summary>
-/// Routes EF Core's connections to the current tenant. A connection fresh from the pool is routed in the same round
-/// trip as its first query (the routing statements prefixed to it), so reads pay no round trip for routing; writes,
-/// and a connection that serves another tenant already (a context opened before the scope, say), are routed by a
-/// separate command first. A context created in a tenant's scope keeps the connection it first opens there until it
-/// is disposed, so that its tenant is routed once per context rather than once per query. One per context: EF Core
-/// builds it in the context's scope of its internal service provider (<see cref="TenantRoutingExtension"/>), and a
-/// context never runs two commands at once.
+/// Routes EF Core's connections to the current tenant. A context configured by UseTenantSchemas gets its connection
+/// from here when it first needs one: from the dedicated pool of the tenant it was created for, if that tenant holds
+/// one with a connection to spare, else from the shared pool. A connection fresh from the pool is routed in the same
+/// round trip as its first query (the routing statements prefixed to it), so reads pay no round trip for routing;
+/// writes, and a connection that serves another tenant already (a context opened before the scope, say), are routed by
+/// a separate command first. A context created in a tenant's scope keeps that connection until it is disposed, once
+/// it has opened it there, so that its tenant is routed once per context rather than once per query. One per context:
+/// EF Core builds it in the context's scope of its internal service provider (<see cref="TenantRoutingExtension"/>),
+/// and a context never runs two commands at once.
 /// </summary>
 internal sealed class TenantRoutingInterceptor : IDbConnectionInterceptor, IDbCommandInterceptor, IDbTransactionInterceptor
 {
     private readonly ITenantConnectionRouting _routing;
 
-    // The connection lent to this context by its tenant's dedicated pool, if any: released when disposed.
-    private readonly DedicatedTenantPools.DedicatedConnection? _dedicated;
+    // Where the context's connection comes from; null when the app gives the context its connection itself.
+    private readonly TenantDataSource? _dataSource;
 
-    // The tenant whose scope created the context, if it owns its connection: while that scope is current, EF's close
-    // after each query is suppressed, after which EF treats the connection as opened by the app and leaves it open
-    // until it disposes the context. Null keeps EF's open and close per query.
-    private readonly string? _keepOpenFor;
+    // The tenant whose scope the context was created in (CreatedFor), if any.
+    private string? _createdFor;
+
+    // The connection made for this context here, until EF disposes it; the app may give the context another since.
+    private DbConnection? _own;
+
+    // The connection lent to this context by its tenant's dedicated pool, if any: released when disposed.
+    private DedicatedTenantPools.DedicatedConnection? _dedicated;
+
+    // The tenant the context's own connection was made for: while its scope is current, EF's close after each query is
+    // suppressed, after which EF treats the connection as opened by the app and leaves it open until it disposes the
+    // context. Null keeps EF's open and close per query.
+    private string? _keepOpenFor;
 
     // The command that carries the routing prefix, until it has run.
     private DbCommand? _prefixed;
@@ -38,7 +50,31 @@ internal sealed class TenantRoutingInterceptor : IDbConnectionInterceptor, IDbCo
     {
         TenantRoutingExtension extension = options.FindExtension<TenantRoutingExtension>()
             ?? throw new InvalidOperationException("Tenant routing's interceptor runs only in a context configured with UseTenantSchemas or AddTenantRouting.");
-        (_routing, _dedicated, _keepOpenFor) = (extension.Routing, extension.Dedicated, extension.KeepOpenFor);
+        (_routing, _dataSource) = (extension.Routing, extension.DataSource);
+    }
+
+    /// <summary>Records the tenant current as <paramref name="context"/> is created (AddTenantDbContext's activation).</summary>
+    public static TContext CreatedFor<TContext>(TContext context, string? tenant)
+        where TContext : DbContext
+    {
+        // The interceptor is the context's own (scoped in EF's internal provider), so this reaches no other context.
+        context.GetService<TenantRoutingInterceptor>()._createdFor = tenant;
+        return context;
+    }
+
+    // EF asks for the context's connection when it first needs one (UseTenantSchemas configures none). EF owns it
+    // and disposes it with the context.
+    public InterceptionResult<DbConnection> ConnectionCreating(ConnectionCreatingEventData eventData, InterceptionResult<DbConnection> result)
+    {
+        if (_dataSource is null || result.HasResult)
+        {
+            return result;
+        }
+
+        _dedicated = _createdFor is not null ? _dataSource.Dedicated.TryRent(_createdFor) : null;
+        _keepOpenFor = _createdFor;
+        _own = _dedicated?.Connection ?? _dataSource.Shared.CreateConnection();
+        return InterceptionResult<DbConnection>.SuppressWithResult(_own);
     }
 
     public void ConnectionOpened(DbConnection connection, ConnectionEndEventData eventData) =>
@@ -196,10 +232,11 @@ internal sealed class TenantRoutingInterceptor : IDbConnectionInterceptor, IDbCo
     }
 
     // Each reopen would take a connection through the pool reset (DISCARD ALL) and route it again: two routing
-    // statements and a reset per query instead of per context. Only in the creating tenant's scope, on a healthy
-    // connection: used first elsewhere, or broken, the context closes and reopens as EF would.
+    // statements and a reset per query instead of per context. Only the context's own connection, in the scope it was
+    // taken in, when healthy: elsewhere, or broken, the context closes and reopens as EF would.
     private bool KeepOpen(DbConnection connection) =>
         _kept = _keepOpenFor is not null
+            && ReferenceEquals(connection, _own)
             && connection.State == ConnectionState.Open
             && string.Equals(TenantContext.CurrentTenant, _keepOpenFor, StringComparison.Ordinal);
 
@@ -209,10 +246,13 @@ internal sealed class TenantRoutingInterceptor : IDbConnectionInterceptor, IDbCo
 
     private void Release(DbConnection connection)
     {
-        if (_dedicated is not null && ReferenceEquals(connection, _dedicated.Connection))
+        if (!ReferenceEquals(connection, _own))
         {
-            _dedicated.Release();
+            return;
         }
+
+        _dedicated?.Release();
+        (_own, _dedicated, _keepOpenFor, _kept) = (null, null, null, false);
     }
 
     private static NpgsqlConnection Npgsql(DbConnection? connection) =>

@@ -104,6 +104,36 @@ public sealed class DedicatedPoolTests(PostgresFixture postgres) : LeastPrivileg
     }
 
     [Fact]
+    public async Task A_context_borrows_from_its_tenants_pool_only_once_it_needs_a_connection()
+    {
+        await PromoteAsync(App, "dp_a");
+        await using TenantScope a = await App.Tenants.EnterAsync("dp_a", Cancellation);
+
+        // As many contexts as the pool has connections, created in dp_a's scope and never used: they borrow nothing.
+        AsyncServiceScope[] idle = [.. Enumerable.Range(0, PoolSize).Select(_ => App.CreateScope())];
+        try
+        {
+            foreach (AsyncServiceScope scope in idle)
+            {
+                Assert.NotNull(scope.ServiceProvider.GetRequiredService<NotesContext>());
+            }
+
+            using var commands = new CommandRecorder(ConnectionString);
+            await using AsyncServiceScope used = App.CreateScope();
+            NotesContext db = used.ServiceProvider.GetRequiredService<NotesContext>();
+            Assert.Equal(($"{Prefix}dp_a", "dp_a,shared"), await WhoAmIAsync(db));
+            Assert.DoesNotContain(commands.Texts, text => text.Contains("SET ", StringComparison.Ordinal)); // dp_a's own pool
+        }
+        finally
+        {
+            foreach (AsyncServiceScope scope in idle)
+            {
+                await scope.DisposeAsync();
+            }
+        }
+    }
+
+    [Fact]
     public async Task When_traffic_moves_the_pool_moves_with_it_within_the_configured_number_of_pools()
     {
         await PromoteAsync(App, "dp_a");

@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Data;
 using System.Diagnostics;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Infrastructure;
 using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
 
@@ -49,6 +50,27 @@ public sealed class RoutingTests(PostgresFixture postgres) : DatabaseTest(postgr
         Assert.Equal(2, ran.Length);
         Assert.StartsWith("SET search_path TO \"trips_a\"", ran[0], StringComparison.Ordinal);
         Assert.DoesNotContain("SET ", ran[1], StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Contexts_share_one_set_of_options_built_once_whichever_tenant_they_serve()
+    {
+        await Host.ProvisionAsync("once_a");
+        await Host.ProvisionAsync("once_b");
+        var seen = new List<DbContextOptions>();
+        foreach (string tenant in (string[])["once_a", "once_b"])
+        {
+            await using (await Host.Tenants.EnterAsync(tenant, Cancellation))
+            await using (AsyncServiceScope scope = Host.CreateScope())
+            {
+                NotesContext db = scope.ServiceProvider.GetRequiredService<NotesContext>();
+                Assert.Equal(0, await db.Notes.CountAsync(Cancellation));
+                seen.Add(db.GetService<IDbContextOptions>() as DbContextOptions ?? throw new InvalidOperationException("no options"));
+            }
+        }
+
+        // Building options is most of what a registration costs per context; each context's connection is its own.
+        Assert.Same(seen[0], seen[1]);
     }
 
     [Fact]
