@@ -1,28 +1,41 @@
-using System.Text.RegularExpressions;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Options;
 
 namespace Saas.Api.Tenancy;
 
-/// <summary>Reads the tenant from the host, by a pattern such as <c>{tenant}.example.com</c>.</summary>
+/// <summary>
+/// Reads the tenant from the host, by a pattern such as <c>{tenant}.example.com</c>: the text around <c>{tenant}</c>
+/// matches literally, without case, and the tenant is one whole DNS label. Plain string comparisons, not a regular
+/// expression: every request to a tenant endpoint runs every strategy.
+/// </summary>
 public sealed class HostStrategy : ITenantResolutionStrategy
 {
-    private readonly Regex _pattern;
+    private const string Placeholder = "{tenant}";
+
+    private readonly string _prefix;
+    private readonly string _suffix;
 
     public HostStrategy(IOptions<TenantResolutionOptions> options)
     {
-        // The pattern was validated at startup (TenantResolutionOptionsValidator). The tenant is one whole DNS label; the rest of the pattern matches literally, without case.
-        _pattern = new Regex(
-            "^" + Regex.Escape(options.Value.HostPattern).Replace(@"\{tenant}", "(?<tenant>[^.]+)", StringComparison.Ordinal) + "$",
-            RegexOptions.IgnoreCase | RegexOptions.CultureInvariant,
-            TimeSpan.FromMilliseconds(100));
+        // The pattern was validated at startup (TenantResolutionOptionsValidator): exactly one {tenant}.
+        string pattern = options.Value.HostPattern;
+        int at = pattern.IndexOf(Placeholder, StringComparison.Ordinal);
+        (_prefix, _suffix) = (pattern[..at], pattern[(at + Placeholder.Length)..]);
     }
 
     public string Name => "host";
 
     public string? Resolve(HttpContext context)
     {
-        Match match = _pattern.Match(context.Request.Host.Host);
-        return match.Success ? match.Groups["tenant"].Value : null;
+        string host = context.Request.Host.Host;
+        if (host.Length <= _prefix.Length + _suffix.Length
+            || !host.StartsWith(_prefix, StringComparison.OrdinalIgnoreCase)
+            || !host.EndsWith(_suffix, StringComparison.OrdinalIgnoreCase))
+        {
+            return null;
+        }
+
+        ReadOnlySpan<char> label = host.AsSpan(_prefix.Length, host.Length - _prefix.Length - _suffix.Length);
+        return label.Contains('.') ? null : label.ToString();
     }
 }

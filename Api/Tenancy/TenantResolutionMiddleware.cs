@@ -53,7 +53,7 @@ public sealed class TenantResolutionMiddleware(
 
         // The server span started before the tenant was known; spans started from here on are tagged by the processor.
         Activity.Current?.SetTag(TenantSpanProcessor.TenantAttribute, scope.Schema);
-        using IDisposable? logScope = logger.BeginScope(new Dictionary<string, object> { ["tenant.id"] = scope.Schema });
+        using IDisposable? logScope = logger.BeginScope(new TenantLogScope(scope.Schema));
         await next(context);
     }
 
@@ -72,9 +72,12 @@ public sealed class TenantResolutionMiddleware(
         // and whichever strategy comes first. Among the rest, the configured order decides: the first name wins.
         string[] entitled = [.. context.User.FindAll(resolution.Value.ClaimType).Select(c => c.Value)];
         bool authenticated = context.User.Identity?.IsAuthenticated == true;
-        if (named.Any(n => entitled.Length > 0 && !entitled.Contains(n, StringComparer.Ordinal)))
+        foreach (string name in named)
         {
-            return (null, TenantProblems.Forbidden());
+            if (entitled.Length > 0 && !entitled.Contains(name, StringComparer.Ordinal))
+            {
+                return (null, TenantProblems.Forbidden());
+            }
         }
 
         if (named.Count == 0)

@@ -8,6 +8,7 @@ public sealed class ConfigurationTests(PostgresFixture postgres)
     [Theory]
     [InlineData("Tenancy:Resolution:Strategies:0", "cookie", "known strategies are claim, route, host, header")]
     [InlineData("Tenancy:Resolution:HostPattern", "example.com", "must contain {tenant}")]
+    [InlineData("Tenancy:Resolution:HostPattern", "{tenant}.{tenant}.example.com", "exactly once")]
     [InlineData("Tenancy:Resolution:HeaderName", " ", "must not be empty")]
     public async Task A_bad_resolution_setting_fails_at_startup_with_a_clear_message(string key, string value, string expected)
     {

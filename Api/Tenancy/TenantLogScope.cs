@@ -1,0 +1,26 @@
+using System.Collections;
+
+namespace Saas.Api.Tenancy;
+
+/// <summary>
+/// The log scope of a tenant's request: one <c>tenant.id</c> pair, which logging providers read as structured state
+/// (OpenTelemetry's exported records carry it as an attribute). A list of one, not a dictionary: it is made per request.
+/// </summary>
+internal sealed class TenantLogScope(string tenant) : IReadOnlyList<KeyValuePair<string, object?>>
+{
+    public const string Key = "tenant.id";
+
+    public int Count => 1;
+
+    public KeyValuePair<string, object?> this[int index] =>
+        index == 0 ? new(Key, tenant) : throw new ArgumentOutOfRangeException(nameof(index));
+
+    public IEnumerator<KeyValuePair<string, object?>> GetEnumerator()
+    {
+        yield return this[0];
+    }
+
+    IEnumerator IEnumerable.GetEnumerator() => GetEnumerator();
+
+    public override string ToString() => $"{Key}:{tenant}";
+}
