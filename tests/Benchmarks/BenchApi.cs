@@ -29,7 +29,7 @@ internal sealed class BenchApi(string database) : WebApplicationFactory<AppDbCon
     }
 }
 
-/// <summary>/off/articles, /off/articles-as-tenant-role, /off/articles-registered and /off/ping without resolution; /m/{mechanism}/t/{tenant}/articles and /ping with it, as the Api resolves.</summary>
+/// <summary>/off/t/{tenant}/articles (and its variants) and /ping without resolution; /m/{mechanism}/t/{tenant}/articles and /ping with it, as the Api resolves.</summary>
 internal sealed class MechanismBranches : IStartupFilter
 {
     public Action<IApplicationBuilder> Configure(Action<IApplicationBuilder> next) => app =>
@@ -41,10 +41,12 @@ internal sealed class MechanismBranches : IStartupFilter
             off.UseAuthorization();
             off.UseEndpoints(e =>
             {
-                e.MapGet("/articles", List(RoutingMechanisms.Off));
-                e.MapGet("/articles-as-tenant-role", List(RoutingMechanisms.OffAsTenantRole));
-                e.MapGet("/articles-registered", List(RoutingMechanisms.OffRegistered));
-                e.MapGet("/ping", Ping);
+                // The same route shape as the tenant branches ({tenant} bound, then ignored): only tenancy differs.
+                e.MapGet("/t/{tenant}/articles", List(RoutingMechanisms.Off));
+                e.MapGet("/t/{tenant}/articles-as-tenant-role", List(RoutingMechanisms.OffAsTenantRole));
+                e.MapGet("/t/{tenant}/articles-options-per-context", List(RoutingMechanisms.OffOptionsPerContext));
+                e.MapGet("/t/{tenant}/articles-pooled", List(RoutingMechanisms.OffPooled));
+                e.MapGet("/t/{tenant}/ping", Ping);
             });
         });
         foreach (string mechanism in (string[])[RoutingMechanisms.Off, RoutingMechanisms.Shipped, RoutingMechanisms.SharedPoolOnly, RoutingMechanisms.SharedPoolPerQuery, RoutingMechanisms.BatchedWithoutRole, RoutingMechanisms.SetOnOpen, RoutingMechanisms.PerTenantSource])

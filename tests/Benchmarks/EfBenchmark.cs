@@ -24,8 +24,9 @@ internal static class EfBenchmark
         await SideBySide.RunAsync(
             [
                 ("off (no tenancy)", List(services, RoutingMechanisms.Off, scoped: false)),
+                ("off, options per context (EF's default)", List(services, RoutingMechanisms.OffOptionsPerContext, scoped: false)),
+                ("off, pooled contexts", List(services, RoutingMechanisms.OffPooled, scoped: false)),
                 ("off, as the tenant's role (no tenancy)", List(services, RoutingMechanisms.OffAsTenantRole, scoped: false)),
-                ("off, options as AddDbContext builds them", List(services, RoutingMechanisms.OffRegistered, scoped: false)),
                 ("shipped: the tenant's dedicated pool", List(services, mechanism: null, scoped: true)),
                 ("shared pool: SET batched, once per context", List(services, RoutingMechanisms.SharedPoolOnly, scoped: true)),
                 ("shared pool: SET batched, every query (before)", List(services, RoutingMechanisms.SharedPoolPerQuery, scoped: true)),

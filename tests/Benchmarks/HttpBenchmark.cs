@@ -7,10 +7,11 @@ namespace Benchmarks;
 /// P1 and P1b at the HTTP level: the Api's list endpoint, in one process on real Kestrel, loaded over loopback by a
 /// .NET client. Every side runs the same handler (<see cref="ArticlesApi.ListAsync"/>) over the same data:
 /// <list type="bullet">
-/// <item>off: no tenancy at all (no resolution, a plain pool whose startup search_path is the tenant's schema);</item>
+/// <item>off: no tenancy at all (no resolution, a plain pool whose startup search_path is the tenant's schema), the
+/// context registered as the shipped one is (options built once): the baseline;</item>
+/// <item>off with options built per context (AddDbContext's default) and off with pooled contexts (AddDbContextPool):
+/// what other registrations of the same context cost, for reference;</item>
 /// <item>off as the tenant's role: the same, logged in as the tenant's role, not the superuser: privilege checks only;</item>
-/// <item>off with options as AddDbContext builds them (the app's services, EF Core logging through the app's): the
-/// registration's share, which the shipped context pays as any AddDbContext context does;</item>
 /// <item>resolved, off's pool: tenant resolution and scope as shipped, but off's pool: the pipeline's share of the cost;</item>
 /// <item>shipped: the app's own DbContext (the tenant's dedicated pool once it is busy enough, else the shared pool);</item>
 /// <item>the shared pool alone (SET batched with the first query, once per context), with and without the tenant
@@ -31,9 +32,10 @@ internal static class HttpBenchmark
         Console.WriteLine($"{Environment.ProcessorCount} cores; Kestrel on {client.BaseAddress}; {concurrency} concurrent clients; {rounds} rounds x {seconds} s per side");
         await SideBySide.RunAsync(
             [
-                ("off (no tenancy)", Get(client, "/off/articles")),
-                ("off, as the tenant's role (no tenancy)", Get(client, "/off/articles-as-tenant-role")),
-                ("off, options as AddDbContext builds them", Get(client, "/off/articles-registered")),
+                ("off (no tenancy)", Get(client, $"/off/t/{BenchTenant.Name}/articles")),
+                ("off, options per context (EF's default)", Get(client, $"/off/t/{BenchTenant.Name}/articles-options-per-context")),
+                ("off, pooled contexts", Get(client, $"/off/t/{BenchTenant.Name}/articles-pooled")),
+                ("off, as the tenant's role (no tenancy)", Get(client, $"/off/t/{BenchTenant.Name}/articles-as-tenant-role")),
                 ("resolved, off's pool (no routing SQL)", Get(client, $"/m/{RoutingMechanisms.Off}/t/{BenchTenant.Name}/articles")),
                 ("shipped: the tenant's dedicated pool", Get(client, $"/m/{RoutingMechanisms.Shipped}/t/{BenchTenant.Name}/articles")),
                 ("shared pool: SET batched, once per context", Get(client, $"/m/{RoutingMechanisms.SharedPoolOnly}/t/{BenchTenant.Name}/articles")),
@@ -51,6 +53,34 @@ internal static class HttpBenchmark
     }
 
     /// <summary>
+    /// P1 itself, with less noise than <see cref="RunAsync"/>: only off, resolution over off's pool (the pipeline's
+    /// share), the shipped context on the same small pipeline, the shared pool (the path of tenants without a dedicated
+    /// pool) and the Api's own endpoint, in short slices and many rounds. With five sides a round takes seconds instead
+    /// of half a minute, so the machine drifts less between the slices whose ratio is taken.
+    /// </summary>
+    public static async Task RunP1Async(int seconds, int concurrency, int rounds)
+    {
+        await using PostgresCluster cluster = await PostgresCluster.StartAsync();
+        await using BenchApi api = await StartApiAsync(cluster);
+        using HttpClient client = Client(api);
+
+        Console.WriteLine($"{Environment.ProcessorCount} cores; Kestrel on {client.BaseAddress}; {concurrency} concurrent clients; {rounds} rounds x {seconds} s per side");
+        await SideBySide.RunAsync(
+            [
+                ("off (no tenancy)", Get(client, $"/off/t/{BenchTenant.Name}/articles")),
+                ("resolved, off's pool (no routing SQL)", Get(client, $"/m/{RoutingMechanisms.Off}/t/{BenchTenant.Name}/articles")),
+                ("shipped: the tenant's dedicated pool", Get(client, $"/m/{RoutingMechanisms.Shipped}/t/{BenchTenant.Name}/articles")),
+                ("shared pool: SET batched, once per context", Get(client, $"/m/{RoutingMechanisms.SharedPoolOnly}/t/{BenchTenant.Name}/articles")),
+                ("shipped, the Api's own endpoint and pipeline", Get(client, $"/t/{BenchTenant.Name}/articles")),
+            ],
+            concurrency,
+            TimeSpan.FromSeconds(seconds),
+            rounds,
+            warmUp: TimeSpan.FromSeconds(10));
+        BenchTenant.PrintDedicatedPools(api.Services);
+    }
+
+    /// <summary>
     /// The pipeline's own cost, apart from any SQL: an endpoint that touches no database, without and with tenant
     /// resolution (strategies, store, authorization, scope). The difference of their CPU per request is the pipeline's
     /// cost per request.
@@ -64,7 +94,7 @@ internal static class HttpBenchmark
         Console.WriteLine($"{Environment.ProcessorCount} cores; Kestrel on {client.BaseAddress}; {concurrency} concurrent clients; {rounds} rounds x {seconds} s per side; no SQL on any side");
         await SideBySide.RunAsync(
             [
-                ("no database, no tenancy", Get(client, "/off/ping")),
+                ("no database, no tenancy", Get(client, $"/off/t/{BenchTenant.Name}/ping")),
                 ("no database, tenant resolved", Get(client, $"/m/{RoutingMechanisms.Off}/t/{BenchTenant.Name}/ping")),
             ],
             concurrency,

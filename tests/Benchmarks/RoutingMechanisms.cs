@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Data.Common;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Diagnostics;
+using Microsoft.EntityFrameworkCore.Infrastructure;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
@@ -17,11 +18,16 @@ namespace Benchmarks;
 /// <summary>
 /// The routing mechanisms DESIGN.md §2 lists, each as a keyed <see cref="AppDbContext"/> over the same database, so
 /// that one process compares them side by side (P1b). The app's own DbContext (unkeyed) is the shipped mechanism:
-/// SET batched with the first query, from the tenant's dedicated pool once it is among the busiest. None of these is wired into the product; they exist to be measured.
+/// SET batched with the first query, from the tenant's dedicated pool once it is among the busiest. Every side builds
+/// its context's options once, as the shipped registration does, except the one that measures EF's per-context
+/// default. None of these is wired into the product; they exist to be measured.
 /// </summary>
 internal static class RoutingMechanisms
 {
-    /// <summary>No tenancy: a plain pool whose startup search_path is the benchmark tenant's schema.</summary>
+    /// <summary>
+    /// No tenancy: a plain pool whose startup search_path is the benchmark tenant's schema, the context registered as
+    /// the shipped one is (AddDbContext with its options built once, EF Core logging through the app's). The baseline.
+    /// </summary>
     public const string Off = "off";
 
     /// <summary>
@@ -31,11 +37,16 @@ internal static class RoutingMechanisms
     public const string OffAsTenantRole = "off-as-tenant-role";
 
     /// <summary>
-    /// No tenancy either, but the context's options built as <c>AddDbContext</c> builds them (the app's service
-    /// provider, so EF Core logs through the app's logging), as the shipped context's are: what that costs apart from
-    /// any tenancy, which off skips.
+    /// No tenancy either, the options built per context as AddDbContext builds them by default (a scoped options
+    /// lifetime): what most apps' registrations cost, which neither off nor the shipped context pays.
     /// </summary>
-    public const string OffRegistered = "off-registered";
+    public const string OffOptionsPerContext = "off-options-per-context";
+
+    /// <summary>
+    /// No tenancy either, with context pooling (AddDbContextPool, Aspire's AddNpgsqlDbContext default): contexts and
+    /// their EF services reused across requests. Not a mode the shipped context offers (DESIGN-NOTES, Routing).
+    /// </summary>
+    public const string OffPooled = "off-pooled";
 
     /// <summary>One pool for all tenants; <c>SET search_path</c> (and <c>SET ROLE</c>) in a round trip of its own on every open.</summary>
     public const string SetOnOpen = "set-on-open";
@@ -64,39 +75,52 @@ internal static class RoutingMechanisms
     public static void Add(IServiceCollection services, string database, string offTenant)
     {
         NpgsqlDataSource off = OffSource(database, offTenant, role: null);
-        services.AddKeyedScoped(Off, (_, _) => new AppDbContext(new DbContextOptionsBuilder<AppDbContext>().UseNpgsql(off).Options));
-        services.AddKeyedScoped(OffRegistered, (sp, _) => new AppDbContext(new DbContextOptionsBuilder<AppDbContext>().UseApplicationServiceProvider(sp).UseNpgsql(off).Options));
+        services.AddKeyedSingleton(Off, (sp, _) => Once(sp, b => b.UseNpgsql(off)));
+        services.AddKeyedScoped(Off, (sp, _) => new AppDbContext(sp.GetRequiredKeyedService<DbContextOptions<AppDbContext>>(Off)));
 
-        services.AddKeyedSingleton(OffAsTenantRole, (sp, _) => OffSource(database, offTenant,
-            TenantRoleNames.NameFor(offTenant, sp.GetRequiredService<IOptions<TenancyOptions>>().Value.TenantRolePrefix)));
-        services.AddKeyedScoped(OffAsTenantRole, (sp, _) => new AppDbContext(new DbContextOptionsBuilder<AppDbContext>()
-            .UseNpgsql(sp.GetRequiredKeyedService<NpgsqlDataSource>(OffAsTenantRole)).Options));
+        services.AddKeyedScoped(OffOptionsPerContext, (sp, _) => new AppDbContext(new DbContextOptionsBuilder<AppDbContext>().UseApplicationServiceProvider(sp).UseNpgsql(off).Options));
 
-        services.AddKeyedScoped(SetOnOpen, (sp, _) => new AppDbContext(new DbContextOptionsBuilder<AppDbContext>()
+        // What AddDbContextPool registers, over off's pool: a scope leases a context from the pool and returns it.
+        services.AddKeyedSingleton(OffPooled, (sp, _) => new PooledDbContextFactory<AppDbContext>(Once(sp, b => b.UseNpgsql(off))));
+        services.AddKeyedScoped(OffPooled, (sp, _) => sp.GetRequiredKeyedService<PooledDbContextFactory<AppDbContext>>(OffPooled).CreateDbContext());
+
+        services.AddKeyedSingleton(OffAsTenantRole, (sp, _) => Once(sp, b => b.UseNpgsql(OffSource(database, offTenant,
+            TenantRoleNames.NameFor(offTenant, sp.GetRequiredService<IOptions<TenancyOptions>>().Value.TenantRolePrefix)))));
+        services.AddKeyedScoped(OffAsTenantRole, (sp, _) => new AppDbContext(sp.GetRequiredKeyedService<DbContextOptions<AppDbContext>>(OffAsTenantRole)));
+
+        services.AddKeyedSingleton(SetOnOpen, (sp, _) => Once(sp, b => b
             .UseNpgsql(sp.GetRequiredService<TenantDataSource>().Shared)
-            .AddInterceptors(new RouteOnOpen(sp.GetRequiredService<ITenantConnectionRouting>()))
-            .Options));
+            .AddInterceptors(new RouteOnOpen(sp.GetRequiredService<ITenantConnectionRouting>()))));
+        services.AddKeyedScoped(SetOnOpen, (sp, _) => new AppDbContext(sp.GetRequiredKeyedService<DbContextOptions<AppDbContext>>(SetOnOpen)));
 
         AddShippedOnSharedPool(services, SharedPoolOnly, sp => sp.GetRequiredService<ITenantConnectionRouting>());
 
-        services.AddKeyedScoped(SharedPoolPerQuery, (sp, _) =>
-        {
-            var builder = new DbContextOptionsBuilder<AppDbContext>();
-            builder.UseNpgsql(sp.GetRequiredService<TenantDataSource>().Shared).AddTenantRouting(sp.GetRequiredService<ITenantConnectionRouting>());
-            return new AppDbContext(builder.Options);
-        });
+        services.AddKeyedSingleton(SharedPoolPerQuery, (sp, _) => Once(sp, b => b
+            .UseNpgsql(sp.GetRequiredService<TenantDataSource>().Shared)
+            .AddTenantRouting(sp.GetRequiredService<ITenantConnectionRouting>())));
+        services.AddKeyedScoped(SharedPoolPerQuery, (sp, _) => new AppDbContext(sp.GetRequiredKeyedService<DbContextOptions<AppDbContext>>(SharedPoolPerQuery)));
 
         services.AddKeyedSingleton<ITenantConnectionRouting>(BatchedWithoutRole, (sp, _) => new SetSearchPathOnOpen(
             Options.Create(new TenancyOptions { SharedSchema = sp.GetRequiredService<IOptions<TenancyOptions>>().Value.SharedSchema, TenantRoles = false })));
         AddShippedOnSharedPool(services, BatchedWithoutRole, sp => sp.GetRequiredKeyedService<ITenantConnectionRouting>(BatchedWithoutRole));
 
         services.AddSingleton<PerTenantSources>();
+        services.AddKeyedSingleton(PerTenantSource, (sp, _) => Once(sp, b => b.UseNpgsql()));
         services.AddKeyedScoped(PerTenantSource, (sp, _) =>
         {
-            // A connection object, not the data source, goes to EF: EF builds an internal service provider per data source.
-            NpgsqlConnection connection = sp.GetRequiredService<PerTenantSources>().For(TenantContext.CurrentTenant!).CreateConnection();
-            return new AppDbContext(new DbContextOptionsBuilder<AppDbContext>().UseNpgsql(connection, contextOwnsConnection: true).Options);
+            // A connection per context, not the data source in the options: EF builds an internal service provider per data source.
+            var db = new AppDbContext(sp.GetRequiredKeyedService<DbContextOptions<AppDbContext>>(PerTenantSource));
+            db.Database.SetDbConnection(sp.GetRequiredService<PerTenantSources>().For(TenantContext.CurrentTenant!).CreateConnection(), contextOwnsConnection: true);
+            return db;
         });
+    }
+
+    /// <summary>Options built once, as AddDbContext builds them with a singleton options lifetime: over the app's services.</summary>
+    private static DbContextOptions<AppDbContext> Once(IServiceProvider services, Action<DbContextOptionsBuilder<AppDbContext>> configure)
+    {
+        var builder = new DbContextOptionsBuilder<AppDbContext>().UseApplicationServiceProvider(services);
+        configure(builder);
+        return builder.Options;
     }
 
     /// <summary>A plain pool with no tenancy: the tenant's schema as its startup search_path, logged in as the role given, if any.</summary>
@@ -112,16 +136,16 @@ internal static class RoutingMechanisms
         return builder.Build();
     }
 
-    /// <summary>The shipped context over a data source of its own whose dedicated pools are off: the shared pool only.</summary>
+    /// <summary>
+    /// The shipped context over a data source of its own whose dedicated pools are off: the shared pool only. Built as
+    /// AddTenantDbContext builds it (options once, the context told the tenant it was created for).
+    /// </summary>
     private static void AddShippedOnSharedPool(IServiceCollection services, string key, Func<IServiceProvider, ITenantConnectionRouting> routing)
     {
         services.AddKeyedSingleton(key, (sp, _) => WithoutDedicatedPools(sp, routing(sp)));
-        services.AddKeyedScoped(key, (sp, _) =>
-        {
-            var builder = new DbContextOptionsBuilder<AppDbContext>();
-            builder.UseTenantSchemas(sp.GetRequiredKeyedService<TenantDataSource>(key), routing(sp));
-            return new AppDbContext(builder.Options);
-        });
+        services.AddKeyedSingleton(key, (sp, _) => Once(sp, b => b.UseTenantSchemas(sp.GetRequiredKeyedService<TenantDataSource>(key), routing(sp))));
+        services.AddKeyedScoped(key, (sp, _) => TenantRoutingInterceptor.CreatedFor(
+            new AppDbContext(sp.GetRequiredKeyedService<DbContextOptions<AppDbContext>>(key)), TenantContext.CurrentTenant));
     }
 
     private static TenantDataSource WithoutDedicatedPools(IServiceProvider services, ITenantConnectionRouting routing)
