@@ -1,4 +1,5 @@
-using System.Runtime.CompilerServices;
+using System.Collections.Concurrent;
+using System.Data;
 using Microsoft.Extensions.Options;
 using Npgsql;
 
@@ -11,13 +12,27 @@ namespace Tenants.Shared.Routing;
 /// every tenant, so connections stay bounded by the pool size whatever the tenant count. With
 /// <see cref="TenancyOptions.TenantRoles"/> on, it also switches to the tenant's role (DESIGN.md §8).
 /// </summary>
-public sealed class SetSearchPathOnOpen(IOptions<TenancyOptions> options) : ITenantConnectionRouting
+public sealed class SetSearchPathOnOpen : ITenantConnectionRouting
 {
-    private readonly TenancyOptions _options = options.Value;
-    private readonly string _quotedSharedSchema = PgIdentifier.Quote(options.Value.SharedSchema);
+    private readonly TenancyOptions _options;
+    private readonly string _quotedSharedSchema;
 
-    // What each live connection object serves now. Weak: it dies with the connection.
-    private readonly ConditionalWeakTable<NpgsqlConnection, Serving> _serving = [];
+    // What each open connection serves. Only open ones: the pool reset undoes any route when a connection closes, so
+    // an entry goes when its connection closes (StateChange), and the table holds at most as many entries as the pools
+    // hold connections. Not a ConditionalWeakTable: its dependent handle per connection object, reclaimed by the GC and
+    // the finalizer, cost about 3% of a request (BENCHMARKS.md, P1).
+    private readonly ConcurrentDictionary<NpgsqlConnection, Serving> _open = new(ReferenceEqualityComparer.Instance);
+    private readonly StateChangeEventHandler _forgetOnClose;
+
+    public SetSearchPathOnOpen(IOptions<TenancyOptions> options)
+    {
+        _options = options.Value;
+        _quotedSharedSchema = PgIdentifier.Quote(options.Value.SharedSchema);
+        _forgetOnClose = ForgetOnClose;
+    }
+
+    /// <summary>How many connections it remembers a route for: the open ones it has seen.</summary>
+    internal int Remembered => _open.Count;
 
     public void Route(NpgsqlConnection connection, bool justOpened, bool inTransaction)
     {
@@ -61,7 +76,34 @@ public sealed class SetSearchPathOnOpen(IOptions<TenancyOptions> options) : ITen
 
     public void Opened(NpgsqlConnection connection, string? defaultTenant) => State(connection).Reset(defaultTenant);
 
-    private Serving State(NpgsqlConnection connection) => _serving.GetValue(connection, static _ => new Serving());
+    private Serving State(NpgsqlConnection connection)
+    {
+        if (_open.TryGetValue(connection, out Serving? serving))
+        {
+            return serving;
+        }
+
+        serving = new Serving();
+        if (connection.State == ConnectionState.Closed)
+        {
+            return serving; // nothing to remember: the next open starts from the pool reset
+        }
+
+        // A connection is used by one caller at a time, so no other thread adds it meanwhile. Npgsql raises
+        // StateChange with cached arguments, and one handler is all the connection holds, so neither allocates.
+        _open[connection] = serving;
+        connection.StateChange += _forgetOnClose;
+        return serving;
+    }
+
+    private void ForgetOnClose(object sender, StateChangeEventArgs change)
+    {
+        if ((change.CurrentState & ConnectionState.Open) == 0 && sender is NpgsqlConnection connection)
+        {
+            connection.StateChange -= _forgetOnClose;
+            _open.TryRemove(connection, out _);
+        }
+    }
 
     private RoutePlan? Plan(NpgsqlConnection connection, bool justOpened, bool inTransaction)
     {

@@ -1,10 +1,12 @@
 using System.Collections.Concurrent;
 using System.Data;
+using System.Data.Common;
 using System.Diagnostics;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Infrastructure;
 using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
+using Tenants.Shared.Routing;
 
 namespace Tenants.Shared.Tests;
 
@@ -100,6 +102,49 @@ public sealed class RoutingTests(PostgresFixture postgres) : DatabaseTest(postgr
 
         Assert.Equal((1, 0), await Host.CountRowsAsync("kept_b"));
         Assert.Equal((0, 0), await Host.CountRowsAsync("kept_a"));
+    }
+
+    [Fact]
+    public async Task A_connection_the_app_closes_and_reopens_itself_is_routed_again()
+    {
+        await Host.ProvisionAsync("reopen_a");
+        await using (await Host.Tenants.EnterAsync("reopen_a", Cancellation))
+        await using (AsyncServiceScope scope = Host.CreateScope())
+        {
+            NotesContext db = scope.ServiceProvider.GetRequiredService<NotesContext>();
+            DbConnection connection = db.Database.GetDbConnection();
+            for (int round = 0; round < 2; round++)
+            {
+                // Opened by the app, not by EF: the pool reset undid the last round's route when it closed.
+                await connection.OpenAsync(Cancellation);
+                Assert.Equal(0, await db.Notes.CountAsync(Cancellation));
+                await connection.CloseAsync();
+            }
+        }
+    }
+
+    [Fact]
+    public async Task Routing_remembers_only_connections_that_are_open()
+    {
+        await Host.ProvisionAsync("open_a");
+        var routing = (SetSearchPathOnOpen)Host.Services.GetRequiredService<ITenantConnectionRouting>();
+        int before = routing.Remembered;
+        for (int i = 0; i < 20; i++)
+        {
+            await using (await Host.Tenants.EnterAsync("open_a", Cancellation))
+            await using (AsyncServiceScope scope = Host.CreateScope())
+            {
+                NotesContext db = scope.ServiceProvider.GetRequiredService<NotesContext>();
+                Assert.Equal(0, await db.Notes.CountAsync(Cancellation));
+                Assert.Equal(before + 1, routing.Remembered); // its kept connection
+
+                await using NpgsqlConnection raw = await Host.DataSource.OpenConnectionAsync(Cancellation);
+                Assert.Equal(before + 2, routing.Remembered);
+            }
+        }
+
+        // Closed, disposed, and gone from the table: what the routing holds is bounded by the open connections.
+        Assert.Equal(before, routing.Remembered);
     }
 
     [Fact]
