@@ -21,7 +21,7 @@ switch (args)
             rest.Length > 2 ? rest[2] : $"/m/{RoutingMechanisms.Shipped}/t/{BenchTenant.Name}/articles?pageSize=20");
         return 0;
     case ["p1", .. var rest]:
-        await HttpBenchmark.RunP1Async(Number(rest, 0, 1), Number(rest, 1, 16), Number(rest, 2, 60));
+        await HttpBenchmark.RunP1Async(Number(rest, 0, 1), Number(rest, 1, 16), Number(rest, 2, 500));
         return 0;
     case ["pipeline", .. var rest]:
         await HttpBenchmark.RunPipelineAsync(Number(rest, 0, 3), Number(rest, 1, 16), Number(rest, 2, 8));
@@ -45,7 +45,7 @@ switch (args)
         return await TenantScaleChild.RunAsync(app, owner, prefix,
             int.Parse(trafficked, CultureInfo.InvariantCulture), int.Parse(stride, CultureInfo.InvariantCulture), int.Parse(seconds, CultureInfo.InvariantCulture), int.Parse(warmUp, CultureInfo.InvariantCulture));
     default:
-        Console.Error.WriteLine("usage: migrations [tenants=1000] [provisioning samples=100] | p1 [seconds per side=1] [concurrency=16] [rounds=60] | http|ef|pipeline [seconds per side=3] [concurrency=16] [rounds=8] | tenants [large=10000] [trafficked=1000] [seconds=15] [warm-up=12] | allocations [seconds=8] [baseline path] [compared path] | roles [large=10000] [trafficked=1000] [seconds per side=3] [rounds=8]");
+        Console.Error.WriteLine("usage: migrations [tenants=1000] [provisioning samples=100] | p1 [seconds per side=1] [concurrency=16] [rounds=500] | http|ef|pipeline [seconds per side=3] [concurrency=16] [rounds=8] | tenants [large=10000] [trafficked=1000] [seconds=15] [warm-up=12] | allocations [seconds=8] [baseline path] [compared path] | roles [large=10000] [trafficked=1000] [seconds per side=3] [rounds=8]");
         return 2;
 }
 
