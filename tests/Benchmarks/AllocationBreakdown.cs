@@ -16,13 +16,8 @@ internal static class AllocationBreakdown
     public static async Task RunAsync(int seconds, string baseline, string compared)
     {
         await using PostgresCluster cluster = await PostgresCluster.StartAsync();
-        string database = await cluster.CreateDatabaseAsync();
-        await using var api = new BenchApi(database);
-        api.UseKestrel(0);
-        api.StartServer();
-        await BenchTenant.SeedAsync(api.Services, database);
-        using HttpClient client = api.CreateClient();
-        client.BaseAddress = api.ClientOptions.BaseAddress;
+        await using BenchApi api = await HttpBenchmark.StartApiAsync(cluster);
+        using HttpClient client = HttpBenchmark.Client(api);
 
         // Warm both up, and let the shipped side's tenant earn its dedicated pool (one 10 s window).
         await LoadAsync(client, baseline, TimeSpan.FromSeconds(seconds));

@@ -23,86 +23,75 @@ namespace Benchmarks;
 /// </summary>
 internal static class HttpBenchmark
 {
-    public static async Task RunAsync(int seconds, int concurrency, int rounds)
-    {
-        await using PostgresCluster cluster = await PostgresCluster.StartAsync();
-        await using BenchApi api = await StartApiAsync(cluster);
-        using HttpClient client = Client(api);
-
-        Console.WriteLine($"{Environment.ProcessorCount} cores; Kestrel on {client.BaseAddress}; {concurrency} concurrent clients; {rounds} rounds x {seconds} s per side");
-        await SideBySide.RunAsync(
-            [
-                ("off (no tenancy)", Get(client, $"/off/t/{BenchTenant.Name}/articles")),
-                ("off, options per context (EF's default)", Get(client, $"/off/t/{BenchTenant.Name}/articles-options-per-context")),
-                ("off, pooled contexts", Get(client, $"/off/t/{BenchTenant.Name}/articles-pooled")),
-                ("off, as the tenant's role (no tenancy)", Get(client, $"/off/t/{BenchTenant.Name}/articles-as-tenant-role")),
-                ("resolved, off's pool (no routing SQL)", Get(client, $"/m/{RoutingMechanisms.Off}/t/{BenchTenant.Name}/articles")),
-                ("shipped: the tenant's dedicated pool", Get(client, $"/m/{RoutingMechanisms.Shipped}/t/{BenchTenant.Name}/articles")),
-                ("shared pool: SET batched, once per context", Get(client, $"/m/{RoutingMechanisms.SharedPoolOnly}/t/{BenchTenant.Name}/articles")),
-                ("shared pool: SET batched, every query (before)", Get(client, $"/m/{RoutingMechanisms.SharedPoolPerQuery}/t/{BenchTenant.Name}/articles")),
-                ("shared pool without the tenant role", Get(client, $"/m/{RoutingMechanisms.BatchedWithoutRole}/t/{BenchTenant.Name}/articles")),
-                ("SET on open", Get(client, $"/m/{RoutingMechanisms.SetOnOpen}/t/{BenchTenant.Name}/articles")),
-                ("per-tenant data source, unbounded", Get(client, $"/m/{RoutingMechanisms.PerTenantSource}/t/{BenchTenant.Name}/articles")),
-                ("shipped, the Api's own endpoint and pipeline", Get(client, $"/t/{BenchTenant.Name}/articles")),
-            ],
-            concurrency,
-            TimeSpan.FromSeconds(seconds),
-            rounds,
-            warmUp: TimeSpan.FromSeconds(6));
-        BenchTenant.PrintDedicatedPools(api.Services);
-    }
+    public static Task RunAsync(int seconds, int concurrency, int rounds) => RunSidesAsync(
+        client =>
+        [
+            ("off (no tenancy)", Get(client, $"/off/t/{BenchTenant.Name}/articles")),
+            ("off, options per context (EF's default)", Get(client, $"/off/t/{BenchTenant.Name}/articles-options-per-context")),
+            ("off, pooled contexts", Get(client, $"/off/t/{BenchTenant.Name}/articles-pooled")),
+            ("off, as the tenant's role (no tenancy)", Get(client, $"/off/t/{BenchTenant.Name}/articles-as-tenant-role")),
+            ("resolved, off's pool (no routing SQL)", Get(client, $"/m/{RoutingMechanisms.Off}/t/{BenchTenant.Name}/articles")),
+            ("shipped: the tenant's dedicated pool", Get(client, $"/m/{RoutingMechanisms.Shipped}/t/{BenchTenant.Name}/articles")),
+            ("shared pool: SET batched, once per context", Get(client, $"/m/{RoutingMechanisms.SharedPoolOnly}/t/{BenchTenant.Name}/articles")),
+            ("shared pool: SET batched, every query (before)", Get(client, $"/m/{RoutingMechanisms.SharedPoolPerQuery}/t/{BenchTenant.Name}/articles")),
+            ("shared pool without the tenant role", Get(client, $"/m/{RoutingMechanisms.BatchedWithoutRole}/t/{BenchTenant.Name}/articles")),
+            ("SET on open", Get(client, $"/m/{RoutingMechanisms.SetOnOpen}/t/{BenchTenant.Name}/articles")),
+            ("per-tenant data source, unbounded", Get(client, $"/m/{RoutingMechanisms.PerTenantSource}/t/{BenchTenant.Name}/articles")),
+            ("shipped, the Api's own endpoint and pipeline", Get(client, $"/t/{BenchTenant.Name}/articles")),
+        ],
+        seconds,
+        concurrency,
+        rounds,
+        warmUp: TimeSpan.FromSeconds(6));
 
     /// <summary>
     /// P1 itself, with less noise than <see cref="RunAsync"/>: off, the shipped context on the same small pipeline and
     /// route shape, and the shared pool (the path of a tenant without a dedicated pool), in short slices and many
-    /// rounds. Single slices vary by about ±7% here, independently of one another (no drift to speak of), so
-    /// precision comes from the number of rounds: the interval of the median narrows with its square root.
+    /// rounds. A round's ratio of two 1 s slices varies by about 7% here, independently of its neighbours (no drift to
+    /// speak of), so precision comes from the number of rounds: the interval of the median narrows with its square root.
     /// </summary>
-    public static async Task RunP1Async(int seconds, int concurrency, int rounds)
-    {
-        await using PostgresCluster cluster = await PostgresCluster.StartAsync();
-        await using BenchApi api = await StartApiAsync(cluster);
-        using HttpClient client = Client(api);
-
-        Console.WriteLine($"{Environment.ProcessorCount} cores; Kestrel on {client.BaseAddress}; {concurrency} concurrent clients; {rounds} rounds x {seconds} s per side");
-        await SideBySide.RunAsync(
-            [
-                ("off (no tenancy)", Get(client, $"/off/t/{BenchTenant.Name}/articles")),
-                ("shipped: the tenant's dedicated pool", Get(client, $"/m/{RoutingMechanisms.Shipped}/t/{BenchTenant.Name}/articles")),
-                ("shared pool: SET batched, once per context", Get(client, $"/m/{RoutingMechanisms.SharedPoolOnly}/t/{BenchTenant.Name}/articles")),
-            ],
-            concurrency,
-            TimeSpan.FromSeconds(seconds),
-            rounds,
-            warmUp: TimeSpan.FromSeconds(10));
-        BenchTenant.PrintDedicatedPools(api.Services);
-    }
+    public static Task RunP1Async(int seconds, int concurrency, int rounds) => RunSidesAsync(
+        client =>
+        [
+            ("off (no tenancy)", Get(client, $"/off/t/{BenchTenant.Name}/articles")),
+            ("shipped: the tenant's dedicated pool", Get(client, $"/m/{RoutingMechanisms.Shipped}/t/{BenchTenant.Name}/articles")),
+            ("shared pool: SET batched, once per context", Get(client, $"/m/{RoutingMechanisms.SharedPoolOnly}/t/{BenchTenant.Name}/articles")),
+        ],
+        seconds,
+        concurrency,
+        rounds,
+        warmUp: TimeSpan.FromSeconds(10));
 
     /// <summary>
     /// The pipeline's own cost, apart from any SQL: an endpoint that touches no database, without and with tenant
     /// resolution (strategies, store, authorization, scope). The difference of their CPU per request is the pipeline's
     /// cost per request.
     /// </summary>
-    public static async Task RunPipelineAsync(int seconds, int concurrency, int rounds)
+    public static Task RunPipelineAsync(int seconds, int concurrency, int rounds) => RunSidesAsync(
+        client =>
+        [
+            ("no database, no tenancy", Get(client, $"/off/t/{BenchTenant.Name}/ping")),
+            ("no database, tenant resolved", Get(client, $"/m/{RoutingMechanisms.Off}/t/{BenchTenant.Name}/ping")),
+        ],
+        seconds,
+        concurrency,
+        rounds,
+        warmUp: TimeSpan.FromSeconds(6));
+
+    /// <summary>The Api on Kestrel over a fresh database, and the sides it serves, side by side.</summary>
+    private static async Task RunSidesAsync(Func<HttpClient, (string Name, Func<Task> Operation)[]> sides, int seconds, int concurrency, int rounds, TimeSpan warmUp)
     {
         await using PostgresCluster cluster = await PostgresCluster.StartAsync();
         await using BenchApi api = await StartApiAsync(cluster);
         using HttpClient client = Client(api);
 
-        Console.WriteLine($"{Environment.ProcessorCount} cores; Kestrel on {client.BaseAddress}; {concurrency} concurrent clients; {rounds} rounds x {seconds} s per side; no SQL on any side");
-        await SideBySide.RunAsync(
-            [
-                ("no database, no tenancy", Get(client, $"/off/t/{BenchTenant.Name}/ping")),
-                ("no database, tenant resolved", Get(client, $"/m/{RoutingMechanisms.Off}/t/{BenchTenant.Name}/ping")),
-            ],
-            concurrency,
-            TimeSpan.FromSeconds(seconds),
-            rounds,
-            warmUp: TimeSpan.FromSeconds(6));
+        Console.WriteLine($"{Environment.ProcessorCount} cores; Kestrel on {client.BaseAddress}; {concurrency} concurrent clients; {rounds} rounds x {seconds} s per side");
+        await SideBySide.RunAsync(sides(client), concurrency, TimeSpan.FromSeconds(seconds), rounds, warmUp);
+        BenchTenant.PrintDedicatedPools(api.Services);
     }
 
     /// <summary>The Api with the benchmark branches on real Kestrel over a fresh database, tenant `bench` seeded.</summary>
-    private static async Task<BenchApi> StartApiAsync(PostgresCluster cluster)
+    public static async Task<BenchApi> StartApiAsync(PostgresCluster cluster)
     {
         string database = await cluster.CreateDatabaseAsync();
         var api = new BenchApi(database);
@@ -112,7 +101,7 @@ internal static class HttpBenchmark
         return api;
     }
 
-    private static HttpClient Client(BenchApi api)
+    public static HttpClient Client(BenchApi api)
     {
         HttpClient client = api.CreateClient();
         client.BaseAddress = api.ClientOptions.BaseAddress;
