@@ -11,9 +11,10 @@ public static class TenantDbContextOptionsExtensions
     /// PostgreSQL over the tenant data source, with tenant routing: one EF model for every tenant (no
     /// HasDefaultSchema), whose unqualified tables resolve through the current tenant's search_path. The options hold
     /// nothing of any one context, so build them once (AddTenantDbContext registers them as a singleton). A context
-    /// takes its connection when it first needs one, from the dedicated pool of the tenant current then if it holds
-    /// one (DESIGN-NOTES, Routing), else from the shared pool, and keeps it open while that tenant's scope is current:
-    /// keep contexts short-lived (one per request or unit of work), as EF Core advises anyway.
+    /// takes its connection when it first needs one. One that AddTenantDbContext created in a tenant's scope takes it
+    /// from that tenant's dedicated pool if it holds one (DESIGN-NOTES, Routing), and keeps it open while that scope is
+    /// current: keep contexts short-lived (one per request or unit of work), as EF Core advises anyway. Any other
+    /// context takes it from the shared pool and opens and closes it per query, as EF does.
     /// </summary>
     public static DbContextOptionsBuilder UseTenantSchemas(
         this DbContextOptionsBuilder builder,

@@ -10,8 +10,8 @@ namespace Tenants.Shared.Routing;
 /// Pools of their own for the few busiest tenants, in front of the one shared pool. A dedicated pool's connections
 /// carry the tenant's search_path (and role) as startup parameters, which the pool reset keeps, so they serve the
 /// tenant with no routing statement at all. Every other tenant, and a busy tenant whose pool is full, uses the shared
-/// pool and its batched SET. The EF Core contexts created in each tenant's scope during a window decide which tenants
-/// hold a pool in the next; pools are built and disposed in the background, never on a request. Open connections stay
+/// pool and its batched SET. The EF Core contexts created in each tenant's scope that took a connection during a
+/// window decide which tenants hold a pool in the next; pools are built and disposed in the background, never on a request. Open connections stay
 /// bounded by configuration: a demoted pool frees its slot only once disposed, so dedicated pools never hold more than
 /// <see cref="DedicatedPoolOptions.Tenants"/> × <see cref="DedicatedPoolOptions.PoolSize"/> connections.
 /// </summary>
@@ -50,9 +50,9 @@ public sealed partial class DedicatedTenantPools : IAsyncDisposable
     public IReadOnlyCollection<string> Tenants => [.. _hot.Keys];
 
     /// <summary>
-    /// For an EF Core context created in <paramref name="tenant"/>'s scope: a connection from the tenant's own pool,
-    /// or null (use the shared pool) when it has none or every one of its connections is lent. Counts toward the
-    /// tenant's share of the window either way.
+    /// For an EF Core context created in <paramref name="tenant"/>'s scope, as it first needs a connection: one from
+    /// the tenant's own pool, or null (use the shared pool) when it has none or every one of its connections is lent.
+    /// Counts toward the tenant's share of the window either way.
     /// </summary>
     public DedicatedConnection? TryRent(string tenant)
     {
