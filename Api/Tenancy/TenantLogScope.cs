@@ -3,17 +3,16 @@ using System.Collections;
 namespace Saas.Api.Tenancy;
 
 /// <summary>
-/// The log scope of a tenant's request: one <c>tenant.id</c> pair, which logging providers read as structured state
-/// (OpenTelemetry's exported records carry it as an attribute). A list of one, not a dictionary: it is made per request.
+/// The log scope of a tenant's request: one <c>tenant.id</c> pair (the spans' attribute name), which logging
+/// providers read as structured state (OpenTelemetry's exported records carry it as an attribute). A list of one, not
+/// a dictionary: it is made per request.
 /// </summary>
 internal sealed class TenantLogScope(string tenant) : IReadOnlyList<KeyValuePair<string, object?>>
 {
-    public const string Key = "tenant.id";
-
     public int Count => 1;
 
     public KeyValuePair<string, object?> this[int index] =>
-        index == 0 ? new(Key, tenant) : throw new ArgumentOutOfRangeException(nameof(index));
+        index == 0 ? new(TenantSpanProcessor.TenantAttribute, tenant) : throw new ArgumentOutOfRangeException(nameof(index));
 
     public IEnumerator<KeyValuePair<string, object?>> GetEnumerator()
     {
@@ -22,5 +21,5 @@ internal sealed class TenantLogScope(string tenant) : IReadOnlyList<KeyValuePair
 
     IEnumerator IEnumerable.GetEnumerator() => GetEnumerator();
 
-    public override string ToString() => $"{Key}:{tenant}";
+    public override string ToString() => $"{TenantSpanProcessor.TenantAttribute}:{tenant}";
 }
