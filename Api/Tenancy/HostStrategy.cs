@@ -10,7 +10,8 @@ namespace Saas.Api.Tenancy;
 /// </summary>
 public sealed class HostStrategy : ITenantResolutionStrategy
 {
-    private const string Placeholder = "{tenant}";
+    /// <summary>Where the tenant stands in the host pattern.</summary>
+    internal const string Placeholder = "{tenant}";
 
     private readonly string _prefix;
     private readonly string _suffix;

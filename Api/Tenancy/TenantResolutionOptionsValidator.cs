@@ -19,10 +19,10 @@ internal sealed class TenantResolutionOptionsValidator : IValidateOptions<Tenant
             .Where(s => !Known.Contains(s, StringComparer.OrdinalIgnoreCase))
             .Select(s => $"{TenantResolutionOptions.SectionName}:Strategies names '{s}'; known strategies are {string.Join(", ", Known)}."));
 
-        int placeholder = options.HostPattern.IndexOf("{tenant}", StringComparison.Ordinal);
-        if (placeholder < 0 || options.HostPattern.IndexOf("{tenant}", placeholder + 1, StringComparison.Ordinal) >= 0)
+        int placeholder = options.HostPattern.IndexOf(HostStrategy.Placeholder, StringComparison.Ordinal);
+        if (placeholder < 0 || options.HostPattern.IndexOf(HostStrategy.Placeholder, placeholder + 1, StringComparison.Ordinal) >= 0)
         {
-            failures.Add($"{TenantResolutionOptions.SectionName}:HostPattern must contain {{tenant}} exactly once; it is '{options.HostPattern}'.");
+            failures.Add($"{TenantResolutionOptions.SectionName}:HostPattern must contain {HostStrategy.Placeholder} exactly once; it is '{options.HostPattern}'.");
         }
 
         if (string.IsNullOrWhiteSpace(options.HeaderName) || string.IsNullOrWhiteSpace(options.ClaimType) || string.IsNullOrWhiteSpace(options.RouteParameter))

@@ -11,9 +11,10 @@ namespace Tenants.Shared.Routing;
 /// carry the tenant's search_path (and role) as startup parameters, which the pool reset keeps, so they serve the
 /// tenant with no routing statement at all. Every other tenant, and a busy tenant whose pool is full, uses the shared
 /// pool and its batched SET. The EF Core contexts created in each tenant's scope that took a connection during a
-/// window decide which tenants hold a pool in the next; pools are built and disposed in the background, never on a request. Open connections stay
-/// bounded by configuration: a demoted pool frees its slot only once disposed, so dedicated pools never hold more than
-/// <see cref="DedicatedPoolOptions.Tenants"/> × <see cref="DedicatedPoolOptions.PoolSize"/> connections.
+/// window decide which tenants hold a pool in the next; pools are built and disposed in the background, never on a
+/// request. Open connections stay bounded by configuration: a demoted pool frees its slot only once disposed, so
+/// dedicated pools never hold more than <see cref="DedicatedPoolOptions.Tenants"/> ×
+/// <see cref="DedicatedPoolOptions.PoolSize"/> connections.
 /// </summary>
 public sealed partial class DedicatedTenantPools : IAsyncDisposable
 {

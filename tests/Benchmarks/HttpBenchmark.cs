@@ -23,21 +23,32 @@ namespace Benchmarks;
 /// </summary>
 internal static class HttpBenchmark
 {
+    /// <summary>The baseline of every HTTP comparison: the same endpoint with no tenancy.</summary>
+    public static readonly (string Name, string Path) Off = ("off (no tenancy)", $"/off/t/{BenchTenant.Name}/articles");
+
+    /// <summary>The shipped context on the same small pipeline and route shape as <see cref="Off"/>.</summary>
+    public static readonly (string Name, string Path) Shipped = ("shipped: the tenant's dedicated pool", $"/m/{RoutingMechanisms.Shipped}/t/{BenchTenant.Name}/articles");
+
+    /// <summary>The path of a tenant without a dedicated pool.</summary>
+    private static readonly (string Name, string Path) SharedPool = ("shared pool: SET batched, once per context", $"/m/{RoutingMechanisms.SharedPoolOnly}/t/{BenchTenant.Name}/articles");
+
+    /// <summary>The query every side's request carries: one page of the list.</summary>
+    public const string Page = "?pageSize=20";
+
     public static Task RunAsync(int seconds, int concurrency, int rounds) => RunSidesAsync(
-        client =>
         [
-            ("off (no tenancy)", Get(client, $"/off/t/{BenchTenant.Name}/articles")),
-            ("off, options per context (EF's default)", Get(client, $"/off/t/{BenchTenant.Name}/articles-options-per-context")),
-            ("off, pooled contexts", Get(client, $"/off/t/{BenchTenant.Name}/articles-pooled")),
-            ("off, as the tenant's role (no tenancy)", Get(client, $"/off/t/{BenchTenant.Name}/articles-as-tenant-role")),
-            ("resolved, off's pool (no routing SQL)", Get(client, $"/m/{RoutingMechanisms.Off}/t/{BenchTenant.Name}/articles")),
-            ("shipped: the tenant's dedicated pool", Get(client, $"/m/{RoutingMechanisms.Shipped}/t/{BenchTenant.Name}/articles")),
-            ("shared pool: SET batched, once per context", Get(client, $"/m/{RoutingMechanisms.SharedPoolOnly}/t/{BenchTenant.Name}/articles")),
-            ("shared pool: SET batched, every query (before)", Get(client, $"/m/{RoutingMechanisms.SharedPoolPerQuery}/t/{BenchTenant.Name}/articles")),
-            ("shared pool without the tenant role", Get(client, $"/m/{RoutingMechanisms.BatchedWithoutRole}/t/{BenchTenant.Name}/articles")),
-            ("SET on open", Get(client, $"/m/{RoutingMechanisms.SetOnOpen}/t/{BenchTenant.Name}/articles")),
-            ("per-tenant data source, unbounded", Get(client, $"/m/{RoutingMechanisms.PerTenantSource}/t/{BenchTenant.Name}/articles")),
-            ("shipped, the Api's own endpoint and pipeline", Get(client, $"/t/{BenchTenant.Name}/articles")),
+            Off,
+            ("off, options per context (EF's default)", $"/off/t/{BenchTenant.Name}/articles-options-per-context"),
+            ("off, pooled contexts", $"/off/t/{BenchTenant.Name}/articles-pooled"),
+            ("off, as the tenant's role (no tenancy)", $"/off/t/{BenchTenant.Name}/articles-as-tenant-role"),
+            ("resolved, off's pool (no routing SQL)", $"/m/{RoutingMechanisms.Off}/t/{BenchTenant.Name}/articles"),
+            Shipped,
+            SharedPool,
+            ("shared pool: SET batched, every query (before)", $"/m/{RoutingMechanisms.SharedPoolPerQuery}/t/{BenchTenant.Name}/articles"),
+            ("shared pool without the tenant role", $"/m/{RoutingMechanisms.BatchedWithoutRole}/t/{BenchTenant.Name}/articles"),
+            ("SET on open", $"/m/{RoutingMechanisms.SetOnOpen}/t/{BenchTenant.Name}/articles"),
+            ("per-tenant data source, unbounded", $"/m/{RoutingMechanisms.PerTenantSource}/t/{BenchTenant.Name}/articles"),
+            ("shipped, the Api's own endpoint and pipeline", $"/t/{BenchTenant.Name}/articles"),
         ],
         seconds,
         concurrency,
@@ -50,17 +61,8 @@ internal static class HttpBenchmark
     /// rounds. A round's ratio of two 1 s slices varies by about 7% here, independently of its neighbours (no drift to
     /// speak of), so precision comes from the number of rounds: the interval of the median narrows with its square root.
     /// </summary>
-    public static Task RunP1Async(int seconds, int concurrency, int rounds) => RunSidesAsync(
-        client =>
-        [
-            ("off (no tenancy)", Get(client, $"/off/t/{BenchTenant.Name}/articles")),
-            ("shipped: the tenant's dedicated pool", Get(client, $"/m/{RoutingMechanisms.Shipped}/t/{BenchTenant.Name}/articles")),
-            ("shared pool: SET batched, once per context", Get(client, $"/m/{RoutingMechanisms.SharedPoolOnly}/t/{BenchTenant.Name}/articles")),
-        ],
-        seconds,
-        concurrency,
-        rounds,
-        warmUp: TimeSpan.FromSeconds(10));
+    public static Task RunP1Async(int seconds, int concurrency, int rounds) =>
+        RunSidesAsync([Off, Shipped, SharedPool], seconds, concurrency, rounds, warmUp: TimeSpan.FromSeconds(10));
 
     /// <summary>
     /// The pipeline's own cost, apart from any SQL: an endpoint that touches no database, without and with tenant
@@ -68,25 +70,24 @@ internal static class HttpBenchmark
     /// cost per request.
     /// </summary>
     public static Task RunPipelineAsync(int seconds, int concurrency, int rounds) => RunSidesAsync(
-        client =>
         [
-            ("no database, no tenancy", Get(client, $"/off/t/{BenchTenant.Name}/ping")),
-            ("no database, tenant resolved", Get(client, $"/m/{RoutingMechanisms.Off}/t/{BenchTenant.Name}/ping")),
+            ("no database, no tenancy", $"/off/t/{BenchTenant.Name}/ping"),
+            ("no database, tenant resolved", $"/m/{RoutingMechanisms.Off}/t/{BenchTenant.Name}/ping"),
         ],
         seconds,
         concurrency,
         rounds,
         warmUp: TimeSpan.FromSeconds(6));
 
-    /// <summary>The Api on Kestrel over a fresh database, and the sides it serves, side by side.</summary>
-    private static async Task RunSidesAsync(Func<HttpClient, (string Name, Func<Task> Operation)[]> sides, int seconds, int concurrency, int rounds, TimeSpan warmUp)
+    /// <summary>The Api on Kestrel over a fresh database, and a GET of each side's path, side by side.</summary>
+    private static async Task RunSidesAsync((string Name, string Path)[] sides, int seconds, int concurrency, int rounds, TimeSpan warmUp)
     {
         await using PostgresCluster cluster = await PostgresCluster.StartAsync();
         await using BenchApi api = await StartApiAsync(cluster);
         using HttpClient client = Client(api);
 
         Console.WriteLine($"{Environment.ProcessorCount} cores; Kestrel on {client.BaseAddress}; {concurrency} concurrent clients; {rounds} rounds x {seconds} s per side");
-        await SideBySide.RunAsync(sides(client), concurrency, TimeSpan.FromSeconds(seconds), rounds, warmUp);
+        await SideBySide.RunAsync([.. sides.Select(side => (side.Name, Get(client, side.Path)))], concurrency, TimeSpan.FromSeconds(seconds), rounds, warmUp);
         BenchTenant.PrintDedicatedPools(api.Services);
     }
 
@@ -110,7 +111,7 @@ internal static class HttpBenchmark
 
     private static Func<Task> Get(HttpClient client, string path) => async () =>
     {
-        using HttpResponseMessage response = await client.GetAsync(path + "?pageSize=20");
+        using HttpResponseMessage response = await client.GetAsync(path + Page);
         if (!response.IsSuccessStatusCode)
         {
             throw new InvalidOperationException($"{path}: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");

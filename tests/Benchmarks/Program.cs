@@ -17,8 +17,8 @@ switch (args)
     case ["allocations", .. var rest]:
         await AllocationBreakdown.RunAsync(
             Number(rest, 0, 8),
-            rest.Length > 1 ? rest[1] : $"/off/t/{BenchTenant.Name}/articles?pageSize=20",
-            rest.Length > 2 ? rest[2] : $"/m/{RoutingMechanisms.Shipped}/t/{BenchTenant.Name}/articles?pageSize=20");
+            rest.Length > 1 ? rest[1] : HttpBenchmark.Off.Path + HttpBenchmark.Page,
+            rest.Length > 2 ? rest[2] : HttpBenchmark.Shipped.Path + HttpBenchmark.Page);
         return 0;
     case ["p1", .. var rest]:
         await HttpBenchmark.RunP1Async(Number(rest, 0, 1), Number(rest, 1, 16), Number(rest, 2, 500));
