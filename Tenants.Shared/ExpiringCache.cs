@@ -9,10 +9,10 @@ namespace Tenants.Shared;
 /// <see cref="SweepExpired"/>, called after a round trip and walking the entries at most once per duration, so the
 /// cache holds the names used lately, not every name seen since start.
 /// </summary>
-public sealed class ExpiringCache<TValue>(TimeSpan duration)
+public sealed class ExpiringCache<TValue>(TimeSpan duration, TimeProvider time)
 {
     private readonly ConcurrentDictionary<string, Entry> _entries = new(StringComparer.Ordinal);
-    private readonly long _duration = (long)duration.TotalMilliseconds;
+    private readonly long _duration = (long)(duration.TotalSeconds * time.TimestampFrequency);
     private long _nextSweep;
 
     /// <summary>Entries held, expired ones not swept yet included.</summary>
@@ -20,7 +20,7 @@ public sealed class ExpiringCache<TValue>(TimeSpan duration)
 
     public bool TryGet(string name, out TValue value)
     {
-        bool found = TryGetLive(name, out Entry? entry);
+        bool found = TryGetLive(name, time.GetTimestamp(), out Entry? entry);
         value = found ? entry!.Value : default!;
         return found;
     }
@@ -33,9 +33,10 @@ public sealed class ExpiringCache<TValue>(TimeSpan duration)
     /// </param>
     public bool TryGet(string name, out TValue value, out bool refreshDue)
     {
-        bool found = TryGetLive(name, out Entry? entry);
+        long now = time.GetTimestamp();
+        bool found = TryGetLive(name, now, out Entry? entry);
         value = found ? entry!.Value : default!;
-        refreshDue = found && entry!.TryClaimRefresh();
+        refreshDue = found && entry!.TryClaimRefresh(now);
         return found;
     }
 
@@ -58,7 +59,7 @@ public sealed class ExpiringCache<TValue>(TimeSpan duration)
     /// <summary>Removes expired entries, at most once per duration; an entry refreshed meanwhile is another entry and stays.</summary>
     public void SweepExpired()
     {
-        long now = Environment.TickCount64, due = Interlocked.Read(ref _nextSweep);
+        long now = time.GetTimestamp(), due = Interlocked.Read(ref _nextSweep);
         if (now < due || Interlocked.CompareExchange(ref _nextSweep, now + _duration, due) != due)
         {
             return;
@@ -73,12 +74,12 @@ public sealed class ExpiringCache<TValue>(TimeSpan duration)
         }
     }
 
-    private bool TryGetLive(string name, out Entry? entry) =>
-        _entries.TryGetValue(name, out entry) && Environment.TickCount64 < entry.Until;
+    private bool TryGetLive(string name, long now, out Entry? entry) =>
+        _entries.TryGetValue(name, out entry) && now < entry.Until;
 
     private Entry NewEntry(TValue value)
     {
-        long now = Environment.TickCount64;
+        long now = time.GetTimestamp();
         return new Entry(value, now + (_duration / 2), now + _duration);
     }
 
@@ -94,7 +95,7 @@ public sealed class ExpiringCache<TValue>(TimeSpan duration)
         public bool RefreshClaimed => Volatile.Read(ref _refreshClaimed) == 1;
 
         // Read before the exchange, so that the hits after the claim write nothing to a line every core reads.
-        public bool TryClaimRefresh() =>
-            Environment.TickCount64 >= refreshFrom && !RefreshClaimed && Interlocked.Exchange(ref _refreshClaimed, 1) == 0;
+        public bool TryClaimRefresh(long now) =>
+            now >= refreshFrom && !RefreshClaimed && Interlocked.Exchange(ref _refreshClaimed, 1) == 0;
     }
 }

@@ -36,6 +36,7 @@ public static class TenancyServiceCollectionExtensions
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<TenancyOptions>, TenancyOptionsValidator>());
         options.ValidateOnStart();
 
+        services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<ITenantConnectionRouting, SetSearchPathOnOpen>();
         services.TryAddSingleton(sp => new TenantDataSource(
             connectionString,

@@ -13,9 +13,9 @@ namespace Saas.Api.Tenancy;
 /// another process is served at once, and one deactivated there stops being served within
 /// <see cref="TenancyOptions.RegistryCacheDuration"/>.
 /// </summary>
-public sealed partial class CatalogTenantStore(ITenantCatalog catalog, IOptions<TenancyOptions> options, ILogger<CatalogTenantStore> logger) : ITenantStore
+public sealed partial class CatalogTenantStore(ITenantCatalog catalog, IOptions<TenancyOptions> options, TimeProvider time, ILogger<CatalogTenantStore> logger) : ITenantStore
 {
-    private readonly ExpiringCache<TenantRecord> _found = new(options.Value.RegistryCacheDuration);
+    private readonly ExpiringCache<TenantRecord> _found = new(options.Value.RegistryCacheDuration, time);
 
     // Refreshes claimed within this long share one catalog query; a small part of the half duration an entry has left.
     private readonly TimeSpan _gather = options.Value.RegistryCacheDuration / 16;
@@ -59,14 +59,15 @@ public sealed partial class CatalogTenantStore(ITenantCatalog catalog, IOptions<
         // Not the request's work: its trace, tenant scope and cancellation stay out of the refresh.
         using (ExecutionContext.SuppressFlow())
         {
-            _ = Task.Run(RefreshDueAsync, CancellationToken.None);
+            Task gathered = Task.Delay(_gather, time, CancellationToken.None); // the window opens with the first claim
+            _ = Task.Run(() => RefreshDueAsync(gathered), CancellationToken.None);
         }
     }
 
     // A refresh that fails leaves its entries to expire; the next request for each asks the catalog itself.
-    private async Task RefreshDueAsync()
+    private async Task RefreshDueAsync(Task gathered)
     {
-        await Task.Delay(_gather, CancellationToken.None);
+        await gathered;
 
         // Cleared before draining: a name queued from here on schedules the next refresh.
         Volatile.Write(ref _refreshScheduled, 0);
@@ -98,12 +99,16 @@ public sealed partial class CatalogTenantStore(ITenantCatalog catalog, IOptions<
             }
 
             _found.SweepExpired();
+            LogRefreshed(logger, names.Count);
         }
         catch (Exception e)
         {
             LogRefreshFailed(logger, e, names.Count);
         }
     }
+
+    [LoggerMessage(EventName = "TenantsRefreshed", Level = LogLevel.Debug, Message = "Re-read {Count} tenants in use from the catalog")]
+    private static partial void LogRefreshed(ILogger logger, int count);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Re-reading {Count} tenants in use from the catalog failed; their cached entries serve until they expire")]
     private static partial void LogRefreshFailed(ILogger logger, Exception exception, int count);

@@ -22,13 +22,13 @@ public sealed class TenantCatalog : ITenantRegistry, ITenantCatalog, IDisposable
     private readonly SemaphoreSlim _bootstrapGate = new(1, 1);
     private volatile bool _bootstrapped;
 
-    public TenantCatalog(TenantDataSource dataSource, OwnerDataSource owner, TenantPrivileges privileges, IOptions<TenancyOptions> options)
+    public TenantCatalog(TenantDataSource dataSource, OwnerDataSource owner, TenantPrivileges privileges, IOptions<TenancyOptions> options, TimeProvider time)
     {
         ArgumentNullException.ThrowIfNull(privileges);
         _dataSource = dataSource.Shared;
         _owner = owner.Source;
         _options = options.Value;
-        _known = new ExpiringCache<bool>(_options.RegistryCacheDuration);
+        _known = new ExpiringCache<bool>(_options.RegistryCacheDuration, time);
         _sql = new CatalogSql(_options.SharedSchema, privileges);
         _grants = privileges.Key;
     }

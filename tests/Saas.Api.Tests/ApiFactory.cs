@@ -1,6 +1,7 @@
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.TestHost;
 using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
@@ -9,8 +10,14 @@ using Tenants.Shared;
 
 namespace Saas.Api.Tests;
 
-/// <summary>The real Api pipeline (in memory) over a real PostgreSQL database of its own.</summary>
-public sealed class ApiFactory(string connectionString, IEnumerable<KeyValuePair<string, string?>>? settings = null) : WebApplicationFactory<Program>
+/// <summary>
+/// The real Api pipeline (in memory) over a real PostgreSQL database of its own; <paramref name="services"/> may replace
+/// services after the Api's own registrations (a clock, a log collector).
+/// </summary>
+public sealed class ApiFactory(
+    string connectionString,
+    IEnumerable<KeyValuePair<string, string?>>? settings = null,
+    Action<IServiceCollection>? services = null) : WebApplicationFactory<Program>
 {
     public Tokens Tokens { get; } = new();
 
@@ -33,6 +40,11 @@ public sealed class ApiFactory(string connectionString, IEnumerable<KeyValuePair
         foreach ((string key, string? value) in (KeyValuePair<string, string?>[])[.. pinned, .. Tokens.Configuration, .. settings ?? []])
         {
             builder.UseSetting(key, value);
+        }
+
+        if (services is not null)
+        {
+            builder.ConfigureTestServices(services);
         }
     }
 

@@ -1,5 +1,6 @@
 using System.Net.Http.Json;
 using System.Text.Json;
+using Microsoft.Extensions.DependencyInjection;
 using Saas.Api.Tenancy;
 
 namespace Saas.Api.Tests;
@@ -16,8 +17,13 @@ public abstract class ApiTest(PostgresFixture postgres) : IAsyncLifetime
     /// <summary>Extra configuration for this test class's Api.</summary>
     protected virtual IEnumerable<KeyValuePair<string, string?>> Settings => [];
 
+    /// <summary>Services this test class's Api gets in place of its own.</summary>
+    protected virtual void ConfigureServices(IServiceCollection services)
+    {
+    }
+
     public virtual async ValueTask InitializeAsync() =>
-        _api = new ApiFactory(await postgres.Cluster.CreateDatabaseAsync(Cancellation), Settings);
+        _api = new ApiFactory(await postgres.Cluster.CreateDatabaseAsync(Cancellation), Settings, ConfigureServices);
 
     public virtual async ValueTask DisposeAsync()
     {

@@ -1,6 +1,10 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Testing;
 using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Time.Testing;
 using Npgsql;
 using Saas.Api.Tenancy;
 using Tenants.Shared;
@@ -9,18 +13,30 @@ using Tenants.Shared.Catalog;
 namespace Saas.Api.Tests;
 
 /// <summary>
-/// The tenant store's cache over the real catalog (issue: performance, P4): a tenant in use is re-read in the
-/// background before its entry expires, so that with traffic spread over many tenants no request waits on the catalog
-/// for one it served a moment ago, and a change made by another process is still seen within the cache duration.
+/// The tenant store's cache over the real catalog: a tenant in use is re-read in the background before its entry
+/// expires, so that no request waits on the catalog for a tenant it served a moment ago, and a change made by another
+/// process is still seen within the cache duration. The cache's clock is a fake one the test moves, so these hold
+/// however fast the machine is; the background re-read is awaited through its own log record.
 /// </summary>
 public sealed class TenantStoreCacheTests(PostgresFixture postgres) : ApiTest(postgres)
 {
-    private static readonly TimeSpan CacheDuration = TimeSpan.FromSeconds(3);
+    private static readonly TimeSpan CacheDuration = TimeSpan.FromSeconds(30);
+
+    // Refreshes claimed within a sixteenth of the duration share one catalog query (CatalogTenantStore).
+    private static readonly TimeSpan Gather = CacheDuration / 16;
 
     private static readonly ActivitySource Probe = new("Saas.Api.Tests.TenantStoreCache");
 
+    private readonly FakeTimeProvider _clock = new(DateTimeOffset.UtcNow); // tokens are checked against it too
+
     protected override IEnumerable<KeyValuePair<string, string?>> Settings =>
-        [new("Tenancy:RegistryCacheDuration", CacheDuration.ToString("c", System.Globalization.CultureInfo.InvariantCulture))];
+    [
+        new("Tenancy:RegistryCacheDuration", CacheDuration.ToString("c", System.Globalization.CultureInfo.InvariantCulture)),
+        new($"Logging:LogLevel:{typeof(CatalogTenantStore).FullName}", "Debug"),
+    ];
+
+    protected override void ConfigureServices(IServiceCollection services) =>
+        services.AddSingleton<TimeProvider>(_clock).AddFakeLogging();
 
     [Fact]
     public async Task Tenants_in_use_are_read_from_the_catalog_on_their_first_request_only()
@@ -50,27 +66,36 @@ public sealed class TenantStoreCacheTests(PostgresFixture postgres) : ApiTest(po
         };
         ActivitySource.AddActivityListener(listener);
 
-        // Two and a half cache durations of steady use: without the refresh ahead, each tenant's look-ups would wait
-        // on the catalog three times.
-        var clock = Stopwatch.StartNew();
-        int looks = 0;
-        while (clock.Elapsed < CacheDuration * 2.5)
+        // Three cache durations of steady use: without the refresh ahead, each tenant's look-ups would wait on the
+        // catalog once per duration. Each step looks every tenant up, then moves the clock a fifth of the duration on.
+        TimeSpan step = CacheDuration / 5, now = TimeSpan.Zero, cachedAt = TimeSpan.Zero;
+        int refreshes = 0;
+        for (int i = 0; i < 15; i++)
         {
-            string tenant = tenants[looks % tenants.Length];
-            Activity.Current = null;
-            using (Activity probe = Probe.StartActivity("lookup")!)
+            foreach (string tenant in tenants)
             {
+                Activity.Current = null;
+                using Activity probe = Probe.StartActivity("lookup")!;
                 lookups[probe.TraceId] = true;
                 TenantRecord? record = await store.FindAsync(tenant, Cancellation);
-                Assert.True(record is { IsServed: true }, $"look-up {looks} ({tenant}) at {clock.Elapsed.TotalSeconds:F2} s did not serve the tenant");
+                Assert.True(record is { IsServed: true }, $"at {now}: {tenant} was not served");
             }
 
-            looks++;
-            await Task.Delay(30, Cancellation);
+            Assert.True(Volatile.Read(ref onRequestPath) == tenants.Length, $"at {now}: a look-up waited on the catalog for a tenant in use");
+
+            // Past half their life the entries were due: the look-ups above claimed a refresh, and moving the clock
+            // past the gathering window runs it. It must land before the clock reaches the old entries' expiry.
+            bool due = now - cachedAt >= CacheDuration / 2;
+            _clock.Advance(step);
+            now += step;
+            if (due)
+            {
+                await WaitForRefreshAsync(++refreshes);
+                cachedAt = now;
+            }
         }
 
-        Assert.True(looks > 60, $"only {looks} look-ups ran");
-        Assert.Equal(tenants.Length, Volatile.Read(ref onRequestPath));
+        Assert.Equal(3, refreshes);
     }
 
     [Fact]
@@ -80,10 +105,8 @@ public sealed class TenantStoreCacheTests(PostgresFixture postgres) : ApiTest(po
         ITenantStore store = Api.Service<ITenantStore>();
         store.Forget("fading");
         Assert.True(await store.FindAsync("fading", Cancellation) is { IsServed: true });
-        var clock = Stopwatch.StartNew();
 
         // Another Api instance deactivates it: this process is not told, its cache entry still says active.
-        await Task.Delay(CacheDuration * 0.6, Cancellation);
         await using (var connection = new NpgsqlConnection(Api.ConnectionString))
         {
             await connection.OpenAsync(Cancellation);
@@ -92,14 +115,26 @@ public sealed class TenantStoreCacheTests(PostgresFixture postgres) : ApiTest(po
             Assert.Equal(1, await command.ExecuteNonQueryAsync(Cancellation));
         }
 
-        // The first look-up past half the entry's life is still served from the cache, and has it re-read.
+        // Before half the entry's life, the cache serves it and claims nothing.
+        _clock.Advance(CacheDuration * 0.4);
         Assert.True(await store.FindAsync("fading", Cancellation) is { IsServed: true });
-        while (await store.FindAsync("fading", Cancellation) is { IsServed: true })
-        {
-            Assert.True(clock.Elapsed < CacheDuration * 0.95, "the tenant was still served near its entry's expiry: the entry was not refreshed");
-            await Task.Delay(20, Cancellation);
-        }
+        _clock.Advance(Gather);
+        Assert.Equal(0, Refreshes());
 
-        Assert.Equal(TenantStatus.Deactivated, (await store.FindAsync("fading", Cancellation))?.Status);
+        // The first look-up past half its life is still served from the cache, and has it re-read.
+        _clock.Advance(CacheDuration * 0.2);
+        Assert.True(await store.FindAsync("fading", Cancellation) is { IsServed: true });
+        _clock.Advance(Gather);
+        await WaitForRefreshAsync(1);
+
+        // Well before the entry would have expired, the tenant is no longer served.
+        TenantRecord? after = await store.FindAsync("fading", Cancellation);
+        Assert.Equal((TenantStatus.Deactivated, false), (after?.Status, after?.IsServed));
     }
+
+    private int Refreshes() =>
+        Api.Services.GetFakeLogCollector().GetSnapshot().Count(r => r.Id.Name == "TenantsRefreshed" && r.Level == LogLevel.Debug);
+
+    private Task WaitForRefreshAsync(int count) =>
+        Eventually.UntilAsync(() => Refreshes() >= count, $"background refresh {count} of the tenant store", Cancellation);
 }
