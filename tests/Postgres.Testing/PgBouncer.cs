@@ -80,7 +80,7 @@ public sealed class PgBouncer : IAsyncDisposable
         var bouncer = new PgBouncer(through, poolMode, watchdog, directory);
 
         // Ready once a login through it reaches the server (a non-pooled probe: nothing stays open).
-        string probe = new NpgsqlConnectionStringBuilder(through) { Pooling = false, Timeout = 5 }.ConnectionString;
+        string probe = new NpgsqlConnectionStringBuilder(through) { Pooling = false, Timeout = 60 }.ConnectionString;
         var deadline = Stopwatch.StartNew();
         while (true)
         {
@@ -96,7 +96,7 @@ public sealed class PgBouncer : IAsyncDisposable
                 await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
                 return bouncer;
             }
-            catch (NpgsqlException) when (deadline.Elapsed < TimeSpan.FromSeconds(30))
+            catch (NpgsqlException) when (deadline.Elapsed < Eventually.Ceiling)
             {
                 await Task.Delay(100, cancellationToken).ConfigureAwait(false);
             }

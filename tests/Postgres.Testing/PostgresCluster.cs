@@ -59,7 +59,7 @@ public sealed class PostgresCluster : IAsyncDisposable
             Username = "postgres",
             Database = "postgres",
             Pooling = false,
-            Timeout = 5,
+            Timeout = 60, // a ceiling: on a busy machine a loopback login can take seconds
         }.ConnectionString;
 
         var cluster = new PostgresCluster(admin, watchdog, directory, errors);
@@ -80,15 +80,10 @@ public sealed class PostgresCluster : IAsyncDisposable
         (Process watchdog, string directory) = Restartable();
         string stopped = Path.Combine(directory, "stopped");
         await File.WriteAllTextAsync(Path.Combine(directory, "down"), string.Empty, cancellationToken).ConfigureAwait(false);
-        var deadline = Stopwatch.StartNew();
-        while (!File.Exists(stopped))
+        await Eventually.UntilAsync(() => File.Exists(stopped) || watchdog.HasExited, "the throwaway PostgreSQL cluster to stop", cancellationToken).ConfigureAwait(false);
+        if (watchdog.HasExited)
         {
-            if (watchdog.HasExited || deadline.Elapsed > TimeSpan.FromSeconds(30))
-            {
-                throw new InvalidOperationException($"The throwaway PostgreSQL cluster did not stop:{Environment.NewLine}{await ErrorsAsync().ConfigureAwait(false)}");
-            }
-
-            await Task.Delay(20, cancellationToken).ConfigureAwait(false);
+            throw new InvalidOperationException($"The throwaway PostgreSQL cluster did not stop:{Environment.NewLine}{await ErrorsAsync().ConfigureAwait(false)}");
         }
     }
 
@@ -167,7 +162,7 @@ public sealed class PostgresCluster : IAsyncDisposable
                 await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
                 return;
             }
-            catch (NpgsqlException) when (deadline.Elapsed < TimeSpan.FromSeconds(60))
+            catch (NpgsqlException) when (deadline.Elapsed < Eventually.Ceiling)
             {
                 // Refused while down, 57P03 while starting up: both pass once the server is ready.
                 await Task.Delay(50, cancellationToken).ConfigureAwait(false);

@@ -24,7 +24,7 @@ public sealed class PgBouncerTests(PostgresFixture postgres)
     private const int InFlight = 32;
 #endif
 
-    [Fact(Timeout = 240_000)]
+    [Fact(Timeout = Eventually.TestTimeout)]
     public async Task Through_a_session_mode_PgBouncer_concurrent_tenants_never_cross()
     {
         CancellationToken cancellation = TestContext.Current.CancellationToken; // bounded by the Timeout
@@ -110,7 +110,7 @@ public sealed class PgBouncerTests(PostgresFixture postgres)
         }
     }
 
-    [Theory(Timeout = 120_000)]
+    [Theory(Timeout = Eventually.TestTimeout)]
     [InlineData("transaction")]
     [InlineData("statement")]
     public async Task Through_a_transaction_or_statement_mode_PgBouncer_the_Api_refuses_to_start(string poolMode)

@@ -1,5 +1,6 @@
 using Aspire.Hosting;
 using Aspire.Hosting.ApplicationModel;
+using Postgres.Testing;
 
 [assembly: AssemblyFixture(typeof(Saas.AppHost.Tests.AppFixture))]
 
@@ -20,7 +21,7 @@ public sealed class AppFixture : IAsyncLifetime
 
     public async ValueTask InitializeAsync()
     {
-        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(3));
+        using var timeout = new CancellationTokenSource(Eventually.Ceiling);
         IDistributedApplicationTestingBuilder builder = await DistributedApplicationTestingBuilder.CreateAsync<Projects.Saas_AppHost>(
             [
                 "--Postgres:Mode=local",

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
+using Postgres.Testing;
 
 namespace Saas.AppHost.Tests;
 
@@ -20,20 +21,23 @@ public sealed class TelemetryByTenantTests(AppFixture fixture)
 
         List<Span> spans = [];
         Span? acmeServer = null, globexServer = null;
-        for (int i = 0; i < 60 && (acmeServer is null || globexServer is null); i++)
-        {
-            await Task.Delay(500, Cancellation);
-            using HttpResponseMessage response = await dashboard.GetAsync("/api/telemetry/spans?resource=api", Cancellation);
-            if (response.StatusCode == HttpStatusCode.NotFound)
+        await Eventually.UntilAsync(
+            async () =>
             {
-                continue; // the dashboard knows a resource only once its first telemetry batch has arrived
-            }
+                using HttpResponseMessage response = await dashboard.GetAsync("/api/telemetry/spans?resource=api", Cancellation);
+                if (response.StatusCode == HttpStatusCode.NotFound)
+                {
+                    return false; // the dashboard knows a resource only once its first telemetry batch has arrived
+                }
 
-            response.EnsureSuccessStatusCode();
-            spans = Span.Parse(await response.Content.ReadFromJsonAsync<JsonElement>(Cancellation));
-            acmeServer = spans.FirstOrDefault(s => s.Kind == 2 && s.Attributes.GetValueOrDefault("url.path") == "/t/acme/tenant");
-            globexServer = spans.FirstOrDefault(s => s.Kind == 2 && s.Attributes.GetValueOrDefault("url.path") == "/t/globex/tenant");
-        }
+                response.EnsureSuccessStatusCode();
+                spans = Span.Parse(await response.Content.ReadFromJsonAsync<JsonElement>(Cancellation));
+                acmeServer = spans.FirstOrDefault(s => s.Kind == 2 && s.Attributes.GetValueOrDefault("url.path") == "/t/acme/tenant");
+                globexServer = spans.FirstOrDefault(s => s.Kind == 2 && s.Attributes.GetValueOrDefault("url.path") == "/t/globex/tenant");
+                return acmeServer is not null && globexServer is not null;
+            },
+            "the dashboard to show both tenants' requests",
+            Cancellation);
 
         Assert.NotNull(acmeServer);
         Assert.NotNull(globexServer);

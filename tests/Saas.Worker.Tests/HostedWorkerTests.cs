@@ -48,17 +48,7 @@ public sealed class HostedWorkerTests(PostgresFixture postgres) : IAsyncLifetime
     public async Task Ready_only_after_the_first_pass_which_migrates_every_registered_tenant()
     {
         using HttpClient client = Worker.CreateClient();
-        HttpStatusCode status = default;
-        for (int i = 0; i < 300 && status != HttpStatusCode.OK; i++)
-        {
-            status = (await client.GetAsync("/health", Cancellation)).StatusCode;
-            if (status != HttpStatusCode.OK)
-            {
-                await Task.Delay(100, Cancellation);
-            }
-        }
-
-        Assert.Equal(HttpStatusCode.OK, status);
+        await WaitUntilHealthyAsync(client);
         var catalog = Worker.Service<ITenantCatalog>();
         Assert.All(await catalog.ListAsync(Cancellation), t => Assert.Equal(TenantState.Ready, t.State)); // ready implies migrated
         Assert.Equal(2, (await catalog.ListAsync(Cancellation)).Count);
@@ -68,14 +58,14 @@ public sealed class HostedWorkerTests(PostgresFixture postgres) : IAsyncLifetime
     public async Task A_new_registration_is_migrated_promptly()
     {
         using HttpClient client = Worker.CreateClient();
-        await WaitUntilAsync(async () => (await client.GetAsync("/health", Cancellation)).StatusCode == HttpStatusCode.OK);
+        await WaitUntilHealthyAsync(client);
 
         var catalog = Worker.Service<ITenantCatalog>();
         // Registered the moment the Worker is ready: it listens before its first pass, so this cannot fall between.
         await catalog.CreateAsync("late", "Late Inc.", Cancellation);
 
-        // Within 30 s, against a poll interval of an hour: only the announcement can have woken the Worker.
-        await WaitUntilAsync(async () => (await catalog.FindAsync("late", Cancellation))?.State == TenantState.Ready);
+        // Against a poll interval of an hour: only the announcement can have woken the Worker.
+        await Eventually.UntilAsync(async () => (await catalog.FindAsync("late", Cancellation))?.State == TenantState.Ready, "the new tenant to be migrated", Cancellation);
     }
 
 #if (includeSample && includeJob)
@@ -83,7 +73,7 @@ public sealed class HostedWorkerTests(PostgresFixture postgres) : IAsyncLifetime
     public async Task The_sample_job_runs_inside_each_tenants_context()
     {
         using HttpClient client = Worker.CreateClient();
-        await WaitUntilAsync(async () => (await client.GetAsync("/health", Cancellation)).StatusCode == HttpStatusCode.OK);
+        await WaitUntilHealthyAsync(client);
         await Worker.InsertArticlesAsync("early_a", 3);
         await Worker.InsertArticlesAsync("early_b", 5);
 
@@ -96,18 +86,6 @@ public sealed class HostedWorkerTests(PostgresFixture postgres) : IAsyncLifetime
     }
 #endif
 
-    private static async Task WaitUntilAsync(Func<Task<bool>> condition)
-    {
-        for (int i = 0; i < 300; i++)
-        {
-            if (await condition())
-            {
-                return;
-            }
-
-            await Task.Delay(100, Cancellation);
-        }
-
-        Assert.Fail("The condition did not hold within 30 s.");
-    }
+    private static Task WaitUntilHealthyAsync(HttpClient client) =>
+        Eventually.UntilAsync(async () => (await client.GetAsync("/health", Cancellation)).StatusCode == HttpStatusCode.OK, "the Worker to report healthy", Cancellation);
 }

@@ -42,7 +42,7 @@ public sealed class SoakTests(PostgresFixture postgres)
         ITenantCatalog catalog = api.Service<ITenantCatalog>();
         await MigrateDespiteAKilledWorkerAsync(database, catalog);
         await using WorkerProcess worker = WorkerProcess.Start(database); // the survivor keeps running through the soak
-        await WaitForReadyAsync(catalog, TenantCount, worker, TimeSpan.FromMinutes(3));
+        await WaitForReadyAsync(catalog, TenantCount, worker);
 
         var soak = new Soak(api, tenants);
         await soak.RunAsync();
@@ -74,22 +74,21 @@ public sealed class SoakTests(PostgresFixture postgres)
     private static async Task MigrateDespiteAKilledWorkerAsync(string database, ITenantCatalog catalog)
     {
         await using WorkerProcess doomed = WorkerProcess.Start(database, ("Tenancy__Migrations__MaxParallelism", "1"));
-        await WaitForReadyAsync(catalog, 3, doomed, TimeSpan.FromMinutes(2));
+        await WaitForReadyAsync(catalog, 3, doomed);
         await doomed.KillAsync();
         int ready = (await catalog.ListAsync(Cancellation)).Count(t => t.State == TenantState.Ready);
         Assert.InRange(ready, 3, TenantCount - 1); // killed in the middle of the pass
     }
 
-    private static async Task WaitForReadyAsync(ITenantCatalog catalog, int count, WorkerProcess worker, TimeSpan timeout)
-    {
-        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(Cancellation);
-        deadline.CancelAfter(timeout);
-        while ((await catalog.ListAsync(deadline.Token)).Count(t => t.State == TenantState.Ready) < count)
-        {
-            Assert.False(worker.HasExited, $"The Worker exited:{Environment.NewLine}{worker.Output}");
-            await Task.Delay(25, deadline.Token);
-        }
-    }
+    private static Task WaitForReadyAsync(ITenantCatalog catalog, int count, WorkerProcess worker) =>
+        Eventually.UntilAsync(
+            async () =>
+            {
+                Assert.False(worker.HasExited, $"The Worker exited:{Environment.NewLine}{worker.Output}");
+                return (await catalog.ListAsync(Cancellation)).Count(t => t.State == TenantState.Ready) >= count;
+            },
+            $"{count} tenants to be migrated",
+            Cancellation);
 
     private static async Task<List<(string, string)>> RowsAsync(NpgsqlConnection connection, string tenant)
     {

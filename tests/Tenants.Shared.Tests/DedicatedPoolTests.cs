@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
@@ -14,9 +13,6 @@ namespace Tenants.Shared.Tests;
 public sealed class DedicatedPoolTests(PostgresFixture postgres) : LeastPrivilegedAppTest(postgres, "dp_a", "dp_b")
 {
     private const int PoolSize = 2;
-
-    // A short pool timeout: a context that waited on a full dedicated pool would fail the test instead of hiding.
-    protected override void ConfigureAppConnection(NpgsqlConnectionStringBuilder connection) => connection.Timeout = 5;
 
     protected override void ConfigureApp(TenancyOptions options) => options.DedicatedPools = OnePool();
 
@@ -79,6 +75,9 @@ public sealed class DedicatedPoolTests(PostgresFixture postgres) : LeastPrivileg
         using var commands = new CommandRecorder(ConnectionString);
         const int Contexts = 10;
         int opened = 0;
+
+        // Every context holds its connection until all have one: a context that waited on the full dedicated pool
+        // instead of overflowing would never get one, and the wait below would time out.
         var allOpen = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         (string, string)[] seen = await Task.WhenAll(Enumerable.Range(0, Contexts).Select(_ => Task.Run(async () =>
         {
@@ -92,7 +91,7 @@ public sealed class DedicatedPoolTests(PostgresFixture postgres) : LeastPrivileg
                     allOpen.SetResult();
                 }
 
-                await allOpen.Task.WaitAsync(TimeSpan.FromSeconds(30), Cancellation);
+                await allOpen.Task.WaitAsync(Eventually.Ceiling, Cancellation);
                 return await WhoAmIAsync(db);
             }
         })));
@@ -153,20 +152,23 @@ public sealed class DedicatedPoolTests(PostgresFixture postgres) : LeastPrivileg
         await using var behind = new TenancyHost(bouncer.ConnectionString, o => o.DedicatedPools = OnePool());
         await behind.ProvisionAsync("dp_c");
 
-        var clock = Stopwatch.StartNew();
         int written = 0;
-        while (behind.DataSource.Dedicated.Enabled)
-        {
-            Assert.True(clock.Elapsed < TimeSpan.FromSeconds(30), "dp_c was never tried for a dedicated pool.");
-            await using (await behind.Tenants.EnterAsync("dp_c", cancellation))
-            await using (AsyncServiceScope scope = behind.CreateScope())
+        await Eventually.UntilAsync(
+            async () =>
             {
-                NotesContext db = scope.ServiceProvider.GetRequiredService<NotesContext>();
-                db.Notes.Add(new Note { Tenant = "dp_c", Body = "behind pgbouncer" });
-                await db.SaveChangesAsync(cancellation);
-                written++;
-            }
-        }
+                await using (await behind.Tenants.EnterAsync("dp_c", cancellation))
+                await using (AsyncServiceScope scope = behind.CreateScope())
+                {
+                    NotesContext db = scope.ServiceProvider.GetRequiredService<NotesContext>();
+                    db.Notes.Add(new Note { Tenant = "dp_c", Body = "behind pgbouncer" });
+                    await db.SaveChangesAsync(cancellation);
+                    written++;
+                }
+
+                return !behind.DataSource.Dedicated.Enabled;
+            },
+            "dp_c to be tried for a dedicated pool",
+            cancellation);
 
         Assert.Empty(behind.DataSource.Dedicated.Tenants);
         await using (await behind.Tenants.EnterAsync("dp_c", cancellation))
@@ -183,21 +185,20 @@ public sealed class DedicatedPoolTests(PostgresFixture postgres) : LeastPrivileg
         new() { Tenants = 1, PoolSize = PoolSize, Window = TimeSpan.FromSeconds(1), MinShare = 0.5, MinRate = 1 };
 
     /// <summary>Queries in <paramref name="tenant"/>'s scope until it holds a dedicated pool.</summary>
-    private static async Task PromoteAsync(TenancyHost host, string tenant)
-    {
-        var clock = Stopwatch.StartNew();
-        while (!host.DataSource.Dedicated.Tenants.Contains(tenant))
-        {
-            Assert.True(clock.Elapsed < TimeSpan.FromSeconds(30), $"{tenant} never got a dedicated pool.");
-            await using (await host.Tenants.EnterAsync(tenant, Cancellation))
-            await using (AsyncServiceScope scope = host.CreateScope())
+    private static Task PromoteAsync(TenancyHost host, string tenant) =>
+        Eventually.UntilAsync(
+            async () =>
             {
-                await scope.ServiceProvider.GetRequiredService<NotesContext>().Notes.CountAsync(Cancellation);
-            }
+                await using (await host.Tenants.EnterAsync(tenant, Cancellation))
+                await using (AsyncServiceScope scope = host.CreateScope())
+                {
+                    await scope.ServiceProvider.GetRequiredService<NotesContext>().Notes.CountAsync(Cancellation);
+                }
 
-            await Task.Delay(20, Cancellation);
-        }
-    }
+                return host.DataSource.Dedicated.Tenants.Contains(tenant);
+            },
+            $"{tenant} to get a dedicated pool",
+            Cancellation);
 
     private static async Task<(string User, string Path)> WhoAmIAsync(NotesContext db)
     {

@@ -76,7 +76,9 @@ public sealed class OffboardingTests(PostgresFixture postgres) : DatabaseTest(po
         }
 
         Task<TenantDeletion> deleting = Offboarding.DeleteAsync("busy", SchemaDisposal.Archive, releaseName: false, Cancellation);
-        await Task.Delay(500, Cancellation);
+
+        // The deletion is seen queued behind that lock by the server itself, not assumed after a pause.
+        await Eventually.UntilAsync(async () => await AdvisoryLockWaitersAsync() == 1, "the deletion to wait on the migration's lock", Cancellation);
         Assert.False(deleting.IsCompleted);
         Assert.Contains("busy", await Host.SchemasAsync());
 
@@ -86,7 +88,7 @@ public sealed class OffboardingTests(PostgresFixture postgres) : DatabaseTest(po
             await release.ExecuteNonQueryAsync(Cancellation);
         }
 
-        TenantDeletion deleted = await deleting.WaitAsync(TimeSpan.FromSeconds(30), Cancellation);
+        TenantDeletion deleted = await deleting.WaitAsync(Eventually.Ceiling, Cancellation);
         HashSet<string> schemas = await Host.SchemasAsync();
         Assert.DoesNotContain("busy", schemas);
         Assert.Contains(Assert.IsType<string>(deleted.ArchivedAs), schemas);
@@ -110,5 +112,13 @@ public sealed class OffboardingTests(PostgresFixture postgres) : DatabaseTest(po
         HashSet<string> schemas = await Host.SchemasAsync();
         Assert.Superset(new HashSet<string>(archives), schemas);
         Assert.True(await Host.Registry.RegisterAsync(a, Cancellation)); // released: the name is free again
+    }
+
+    /// <summary>Sessions of this test's database waiting for an advisory lock another session holds.</summary>
+    private async Task<long> AdvisoryLockWaitersAsync()
+    {
+        await using NpgsqlCommand command = Host.DataSource.Shared.CreateCommand(
+            "SELECT count(*) FROM pg_locks l JOIN pg_database d ON d.oid = l.database WHERE l.locktype = 'advisory' AND NOT l.granted AND d.datname = current_database()");
+        return (long)(await command.ExecuteScalarAsync(Cancellation))!;
     }
 }

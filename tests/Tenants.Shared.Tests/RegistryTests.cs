@@ -88,7 +88,7 @@ public sealed class RegistryTests(PostgresFixture postgres) : DatabaseTest(postg
     {
         await using var listener = new TenancyHost(ConnectionString);
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(Cancellation);
-        timeout.CancelAfter(TimeSpan.FromSeconds(30));
+        timeout.CancelAfter(Eventually.Ceiling);
         var registrations = listener.Services.GetRequiredService<TenantRegistrations>();
         await using RegistrationSubscription subscription = await registrations.SubscribeAsync(timeout.Token);
 

@@ -10,7 +10,7 @@ public sealed class SessionPoolingCheckTests(PostgresFixture postgres) : Databas
 {
     private const string Password = "never-in-a-message";
 
-    [Fact(Timeout = 60_000)]
+    [Fact(Timeout = Eventually.TestTimeout)]
     public async Task A_direct_connection_passes_every_time_even_with_a_pool_of_one()
     {
         CancellationToken cancellation = TestContext.Current.CancellationToken; // bounded by the Timeout
@@ -24,7 +24,7 @@ public sealed class SessionPoolingCheckTests(PostgresFixture postgres) : Databas
         }
     }
 
-    [Theory(Timeout = 60_000)]
+    [Theory(Timeout = Eventually.TestTimeout)]
     [InlineData("transaction")]
     [InlineData("statement")]
     public async Task A_transaction_or_statement_pooler_is_refused_with_a_clear_message(string poolMode)
@@ -42,7 +42,7 @@ public sealed class SessionPoolingCheckTests(PostgresFixture postgres) : Databas
         Assert.DoesNotContain(Password, refused.Message, StringComparison.Ordinal);
     }
 
-    [Fact(Timeout = 60_000)]
+    [Fact(Timeout = Eventually.TestTimeout)]
     public async Task A_session_pooler_passes_once_the_role_has_the_shared_schema_as_its_default()
     {
         CancellationToken cancellation = TestContext.Current.CancellationToken; // bounded by the Timeout

@@ -12,11 +12,12 @@ const browser = await chromium.launch({
 });
 try {
   const page = await browser.newPage({ viewport: { width: 1600, height: 1000 } });
+  page.setDefaultTimeout(120000); // each step waits for what it needs; only a hang takes this long
   await page.goto(url, { waitUntil: 'networkidle' });
   const spans = page.locator('.main-grid').getByText('postgresql').filter({ visible: true }); // rows, not hover labels
-  await spans.first().waitFor({ timeout: 30000 });
+  await spans.first().waitFor();
   await spans.last().click(); // the last query of the request runs inside the tenant's scope
-  await page.getByText('tenant.id').first().waitFor({ timeout: 15000 });
+  await page.getByText('tenant.id').first().waitFor();
   await page.screenshot({ path: out });
   const text = await page.innerText('body');
   if (!new RegExp(`tenant\\.id\\s+${tenant}\\b`).test(text)) {
