@@ -16,7 +16,7 @@ public sealed class LeastPrivilegeTests(AppFixture fixture)
         string appRole = new NpgsqlConnectionStringBuilder(app).Username!;
         Assert.NotEqual(new NpgsqlConnectionStringBuilder(owner).Username, appRole);
 
-        using HttpClient api = fixture.App.CreateHttpClient("api");
+        using HttpClient api = await fixture.ApiClientAsync("acme", Cancellation);
         Assert.Equal(HttpStatusCode.OK, (await api.GetAsync("/t/acme/tenant", Cancellation)).StatusCode);
 
         await using var connection = new NpgsqlConnection(owner);

@@ -12,9 +12,12 @@ public sealed class TelemetryByTenantTests(AppFixture fixture)
     [Fact]
     public async Task The_dashboard_shows_an_acme_request_by_tenant_down_to_its_Npgsql_spans()
     {
-        using HttpClient api = fixture.App.CreateHttpClient("api");
-        Assert.Equal(HttpStatusCode.OK, (await api.GetAsync("/t/acme/tenant", Cancellation)).StatusCode);
-        Assert.Equal(HttpStatusCode.OK, (await api.GetAsync("/t/globex/tenant", Cancellation)).StatusCode);
+        using (HttpClient acme = await fixture.ApiClientAsync("acme", Cancellation))
+        using (HttpClient globex = await fixture.ApiClientAsync("globex", Cancellation))
+        {
+            Assert.Equal(HttpStatusCode.OK, (await acme.GetAsync("/t/acme/tenant", Cancellation)).StatusCode);
+            Assert.Equal(HttpStatusCode.OK, (await globex.GetAsync("/t/globex/tenant", Cancellation)).StatusCode);
+        }
 
         using HttpClient dashboard = new() { BaseAddress = fixture.App.GetEndpoint("aspire-dashboard", "http") };
         dashboard.DefaultRequestHeaders.Add("X-API-Key", AppFixture.DashboardApiKey);
