@@ -3,13 +3,14 @@ using System.Diagnostics;
 namespace Saas.AppHost.Tests;
 
 /// <summary>
-/// Debian's chromium driven by playwright-core (no browser download: this machine cannot fetch one). Chromium is a
-/// system package the machine must have (`apt-get install chromium`); playwright-core is installed here when missing,
-/// through npm from the lock file beside the script.
+/// An installed Chromium (Debian's by default, CHROMIUM_PATH for another) driven by playwright-core, which is installed
+/// here from the lock file beside the script when missing; the browser is not downloaded, it is a system package the
+/// machine must have (`apt-get install chromium`).
 /// </summary>
 internal static class Browser
 {
-    public const string ChromiumPath = "/usr/bin/chromium";
+    // The script reads the same variable.
+    private static readonly string ChromiumPath = Environment.GetEnvironmentVariable("CHROMIUM_PATH") ?? "/usr/bin/chromium";
 
     private static readonly string ScriptDirectory = Path.Combine(AppContext.BaseDirectory, "browser");
     private static readonly SemaphoreSlim Gate = new(1, 1);
@@ -28,7 +29,7 @@ internal static class Browser
         {
             if (!File.Exists(ChromiumPath))
             {
-                throw new InvalidOperationException($"{ChromiumPath} is missing: install it with `sudo apt-get install chromium`.");
+                throw new InvalidOperationException($"{ChromiumPath} is missing: install Chromium (`sudo apt-get install chromium`), or set CHROMIUM_PATH to a Chromium-based browser.");
             }
 
             if (!Directory.Exists(Path.Combine(ScriptDirectory, "node_modules", "playwright-core")))
