@@ -6,6 +6,10 @@ namespace Saas.AppHost.Tests;
 /// <summary>The AppHost hands the services the app's own role for tenant data, and that role is no superuser.</summary>
 public sealed class LeastPrivilegeTests(AppFixture fixture)
 {
+    // The role granted USAGE on acme's schema besides its owner: acme's tenant role.
+    private const string AcmeRole =
+        "(SELECT a.grantee::regrole::text FROM pg_namespace n, aclexplode(n.nspacl) a WHERE n.nspname = 'acme' AND a.privilege_type = 'USAGE' AND a.grantee <> n.nspowner)";
+
     private static CancellationToken Cancellation => TestContext.Current.CancellationToken;
 
     [Fact]
@@ -35,11 +39,42 @@ public sealed class LeastPrivilegeTests(AppFixture fixture)
         sessions.Parameters.Add(new NpgsqlParameter { Value = appRole });
         Assert.True((long)(await sessions.ExecuteScalarAsync(Cancellation))! > 0, "no session of the app role");
 
-        // Its own role cannot touch a tenant's schema: only a tenant scope's role switch reaches it.
-        await using var asApp = new NpgsqlConnection(app);
-        await asApp.OpenAsync(Cancellation);
-        await using var write = new NpgsqlCommand("CREATE TABLE acme.intruder (x int)", asApp);
-        PostgresException refused = await Assert.ThrowsAsync<PostgresException>(() => write.ExecuteNonQueryAsync(Cancellation));
-        Assert.Equal(PostgresErrorCodes.InsufficientPrivilege, refused.SqlState);
+        // Its own role can neither read nor write a table granted to acme's role, as migrated tables are; switching to
+        // that role, as a tenant scope does, can.
+        await using (var table = new NpgsqlCommand(
+            $"""
+            CREATE TABLE acme.probe (x int);
+            INSERT INTO acme.probe VALUES (1);
+            DO $$ BEGIN EXECUTE format('GRANT SELECT, INSERT ON acme.probe TO %I', {AcmeRole}); END $$;
+            """,
+            connection))
+        {
+            await table.ExecuteNonQueryAsync(Cancellation);
+        }
+
+        try
+        {
+            await using var asApp = new NpgsqlConnection(app);
+            await asApp.OpenAsync(Cancellation);
+            foreach (string sql in (string[])["SELECT x FROM acme.probe", "INSERT INTO acme.probe VALUES (2)"])
+            {
+                await using var command = new NpgsqlCommand(sql, asApp);
+                PostgresException refused = await Assert.ThrowsAsync<PostgresException>(() => command.ExecuteNonQueryAsync(Cancellation));
+                Assert.Equal(PostgresErrorCodes.InsufficientPrivilege, refused.SqlState);
+            }
+
+            await using (var become = new NpgsqlCommand($"SELECT set_config('role', {AcmeRole}, false)", asApp))
+            {
+                await become.ExecuteNonQueryAsync(Cancellation);
+            }
+
+            await using var read = new NpgsqlCommand("SELECT x FROM acme.probe", asApp);
+            Assert.Equal(1, await read.ExecuteScalarAsync(Cancellation));
+        }
+        finally
+        {
+            await using var drop = new NpgsqlCommand("DROP TABLE acme.probe", connection);
+            await drop.ExecuteNonQueryAsync(Cancellation);
+        }
     }
 }
