@@ -1,5 +1,6 @@
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
+using System.Text.Json;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.TestHost;
 using Microsoft.AspNetCore.Mvc.Testing;
@@ -60,16 +61,17 @@ public sealed class ApiFactory(
         return client;
     }
 
-    /// <summary>Provisions tenants through the Api itself, as an operator would.</summary>
+    /// <summary>Provisions tenants through the Api itself, as an operator would; each must come back ready.</summary>
     public async Task ProvisionAsync(params string[] tenants)
     {
         using HttpClient admin = Client(Tokens.Admin());
         foreach (string tenant in tenants)
         {
             using HttpResponseMessage response = await admin.PostAsJsonAsync("/tenants", new CreateTenantRequest(tenant, $"{tenant} Inc."));
-            if (!response.IsSuccessStatusCode)
+            string body = await response.Content.ReadAsStringAsync();
+            if (!response.IsSuccessStatusCode || JsonSerializer.Deserialize<TenantResponse>(body, JsonSerializerOptions.Web)?.State != "ready")
             {
-                throw new InvalidOperationException($"Provisioning {tenant}: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
+                throw new InvalidOperationException($"Provisioning {tenant}: {(int)response.StatusCode} {body}");
             }
         }
     }
