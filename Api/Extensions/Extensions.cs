@@ -22,7 +22,10 @@ internal static class Extensions
 
     private static void AddTenantResolution(this IHostApplicationBuilder builder)
     {
-        builder.Services.AddOptions<TenantResolutionOptions>().BindConfiguration(TenantResolutionOptions.SectionName).ValidateOnStart();
+        builder.Services.AddOptions<TenantResolutionOptions>()
+            .BindConfiguration(TenantResolutionOptions.SectionName)
+            .PostConfigure(o => o.Strategies = o.Strategies.Count > 0 ? o.Strategies : [.. TenantResolutionOptions.DefaultStrategies])
+            .ValidateOnStart();
         builder.Services.AddSingleton<IValidateOptions<TenantResolutionOptions>, TenantResolutionOptionsValidator>();
         builder.Services.AddSingleton<ITenantResolutionStrategy, ClaimStrategy>();
         builder.Services.AddSingleton<ITenantResolutionStrategy, RouteStrategy>();

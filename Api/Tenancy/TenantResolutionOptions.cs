@@ -5,8 +5,15 @@ public sealed class TenantResolutionOptions
 {
     public const string SectionName = "Tenancy:Resolution";
 
-    /// <summary>The strategies to run, in order; the first that yields a name wins. Any of: claim, route, host, header.</summary>
-    public List<string> Strategies { get; set; } = ["claim", "route", "host", "header"];
+    /// <summary>The order used when configuration names no strategy.</summary>
+    public static readonly IReadOnlyList<string> DefaultStrategies = ["claim", "route", "host", "header"];
+
+    /// <summary>
+    /// The strategies to run, in order; the first that yields a name wins. Any of: claim, route, host, header; empty
+    /// means <see cref="DefaultStrategies"/>. Empty by default because configuration binding appends to a list that
+    /// already holds items: a default here would run before every configured order.
+    /// </summary>
+    public List<string> Strategies { get; set; } = [];
 
     /// <summary>The host strategy's pattern: <c>{tenant}</c> stands for one DNS label.</summary>
     public string HostPattern { get; set; } = "{tenant}.localhost";

@@ -10,14 +10,13 @@ internal sealed class TenantResolutionOptionsValidator : IValidateOptions<Tenant
     public ValidateOptionsResult Validate(string? name, TenantResolutionOptions options)
     {
         var failures = new List<string>();
-        if (options.Strategies.Count == 0)
-        {
-            failures.Add($"{TenantResolutionOptions.SectionName}:Strategies is empty: no request could name a tenant.");
-        }
-
         failures.AddRange(options.Strategies
             .Where(s => !Known.Contains(s, StringComparer.OrdinalIgnoreCase))
             .Select(s => $"{TenantResolutionOptions.SectionName}:Strategies names '{s}'; known strategies are {string.Join(", ", Known)}."));
+        failures.AddRange(options.Strategies
+            .GroupBy(s => s, StringComparer.OrdinalIgnoreCase)
+            .Where(g => g.Count() > 1)
+            .Select(g => $"{TenantResolutionOptions.SectionName}:Strategies names '{g.Key}' more than once."));
 
         int placeholder = options.HostPattern.IndexOf(HostStrategy.Placeholder, StringComparison.Ordinal);
         if (placeholder < 0 || options.HostPattern.IndexOf(HostStrategy.Placeholder, placeholder + 1, StringComparison.Ordinal) >= 0)

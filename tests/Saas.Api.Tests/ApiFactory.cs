@@ -12,13 +12,15 @@ using Tenants.Shared;
 namespace Saas.Api.Tests;
 
 /// <summary>
-/// The real Api pipeline (in memory) over a real PostgreSQL database of its own; <paramref name="services"/> may replace
-/// services after the Api's own registrations (a clock, a log collector).
+/// The real Api pipeline (in memory) over a real PostgreSQL database of its own, resolving tenants in the order
+/// <paramref name="strategies"/> gives (<see cref="StrategyOrders.ClaimFirst"/> by default, whatever the template was
+/// generated with); <paramref name="services"/> may replace services after the Api's own (a clock, a log collector).
 /// </summary>
 public sealed class ApiFactory(
     string connectionString,
     IEnumerable<KeyValuePair<string, string?>>? settings = null,
-    Action<IServiceCollection>? services = null) : WebApplicationFactory<Program>
+    Action<IServiceCollection>? services = null,
+    IReadOnlyList<string>? strategies = null) : WebApplicationFactory<Program>
 {
     public Tokens Tokens { get; } = new();
 
@@ -29,14 +31,10 @@ public sealed class ApiFactory(
         builder.UseEnvironment("Testing");
 
         // UseSetting, not ConfigureAppConfiguration: Program reads some settings while building, before the latter applies.
-        // The strategy order is pinned: the tests do not depend on the default the template was generated with.
         KeyValuePair<string, string?>[] pinned =
         [
             new("ConnectionStrings:appdb", connectionString),
-            new("Tenancy:Resolution:Strategies:0", "claim"),
-            new("Tenancy:Resolution:Strategies:1", "route"),
-            new("Tenancy:Resolution:Strategies:2", "host"),
-            new("Tenancy:Resolution:Strategies:3", "header"),
+            .. (strategies ?? StrategyOrders.ClaimFirst).Select((s, i) => new KeyValuePair<string, string?>($"Tenancy:Resolution:Strategies:{i}", s)),
         ];
         foreach ((string key, string? value) in (KeyValuePair<string, string?>[])[.. pinned, .. Tokens.Configuration, .. settings ?? []])
         {

@@ -17,13 +17,16 @@ public abstract class ApiTest(PostgresFixture postgres) : IAsyncLifetime
     /// <summary>Extra configuration for this test class's Api.</summary>
     protected virtual IEnumerable<KeyValuePair<string, string?>> Settings => [];
 
+    /// <summary>The order this test class's Api resolves tenants in.</summary>
+    protected virtual IReadOnlyList<string> Strategies => StrategyOrders.ClaimFirst;
+
     /// <summary>Services this test class's Api gets in place of its own.</summary>
     protected virtual void ConfigureServices(IServiceCollection services)
     {
     }
 
     public virtual async ValueTask InitializeAsync() =>
-        _api = new ApiFactory(await postgres.Cluster.CreateDatabaseAsync(Cancellation), Settings, ConfigureServices);
+        _api = new ApiFactory(await postgres.Cluster.CreateDatabaseAsync(Cancellation), Settings, ConfigureServices, Strategies);
 
     public virtual async ValueTask DisposeAsync()
     {

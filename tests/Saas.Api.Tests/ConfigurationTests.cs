@@ -7,6 +7,7 @@ public sealed class ConfigurationTests(PostgresFixture postgres)
 {
     [Theory]
     [InlineData("Tenancy:Resolution:Strategies:0", "cookie", "known strategies are claim, route, host, header")]
+    [InlineData("Tenancy:Resolution:Strategies:4", "claim", "names 'claim' more than once")]
     [InlineData("Tenancy:Resolution:HostPattern", "example.com", "must contain {tenant}")]
     [InlineData("Tenancy:Resolution:HostPattern", "{tenant}.{tenant}.example.com", "exactly once")]
     [InlineData("Tenancy:Resolution:HeaderName", " ", "must not be empty")]
