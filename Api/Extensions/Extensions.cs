@@ -2,6 +2,7 @@ using Microsoft.AspNetCore.Authentication.JwtBearer;
 using Microsoft.Extensions.Options;
 using Saas.Api.Infrastructure;
 using Saas.Api.Tenancy;
+using Saas.Data;
 
 namespace Saas.Api.Extensions;
 

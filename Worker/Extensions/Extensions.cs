@@ -1,4 +1,4 @@
-using Saas.Api.Infrastructure;
+using Saas.Data;
 #if (includeSample && includeJob)
 using Saas.Worker.Jobs;
 #endif

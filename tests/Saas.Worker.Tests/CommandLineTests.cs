@@ -3,7 +3,7 @@ using System.Reflection;
 using Microsoft.EntityFrameworkCore.Migrations;
 using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
-using Saas.Api.Infrastructure;
+using Saas.Data;
 using Tenants.Shared;
 using Tenants.Shared.Catalog;
 

@@ -45,7 +45,7 @@ public sealed partial class GeneratedSolutionTests(TemplateFixture template)
 
         AssertRenamed(dir, "Globex");
         Assert.False(File.Exists(Path.Combine(dir, "Api", "Apis", "ArticlesApi.cs")));
-        Assert.False(Directory.Exists(Path.Combine(dir, "Api", "Infrastructure", "Migrations")));
+        Assert.False(Directory.Exists(Path.Combine(dir, "Data", "Migrations")));
         Assert.False(Directory.Exists(Path.Combine(dir, "Worker", "Jobs")));
         Assert.True(File.Exists(Path.Combine(dir, "Api", "Apis", "CurrentTenantApi.cs")));
         Assert.Equal(["header", "claim", "route", "host"], Strategies(dir));
