@@ -1,6 +1,6 @@
 using System.Threading.Channels;
 using Microsoft.Extensions.Options;
-using Saas.Api.Infrastructure;
+using Saas.Data;
 using Tenants.Shared.Catalog;
 using Tenants.Shared.Migrations;
 

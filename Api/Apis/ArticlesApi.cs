@@ -1,8 +1,9 @@
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.EntityFrameworkCore;
-using Saas.Api.Infrastructure;
 using Saas.Api.Model;
 using Saas.Api.Tenancy;
+using Saas.Data;
+using Saas.Data.Model;
 
 namespace Saas.Api.Apis;
 

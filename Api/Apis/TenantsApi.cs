@@ -1,8 +1,8 @@
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
-using Saas.Api.Infrastructure;
 using Saas.Api.Model;
 using Saas.Api.Tenancy;
+using Saas.Data;
 using Tenants.Shared;
 using Tenants.Shared.Catalog;
 using Tenants.Shared.Migrations;

@@ -1,8 +1,12 @@
 using Microsoft.AspNetCore.Authentication.JwtBearer;
 using Microsoft.Extensions.Options;
 using Microsoft.IdentityModel.Tokens;
+using OpenTelemetry.Metrics;
+using OpenTelemetry.Trace;
 using Saas.Api.Infrastructure;
 using Saas.Api.Tenancy;
+using Saas.Data;
+using Tenants.Shared;
 
 namespace Saas.Api.Extensions;
 
@@ -11,6 +15,7 @@ internal static class Extensions
     public static void AddApplicationServices(this IHostApplicationBuilder builder)
     {
         builder.AddAppData();
+        builder.AddTenancyTelemetry();
         builder.Services.AddSingleton(TimeProvider.System);
 
         builder.AddTenantResolution();
@@ -34,6 +39,11 @@ internal static class Extensions
         builder.Services.AddSingleton<TenantStrategies>();
         builder.Services.AddSingleton<ITenantStore, CatalogTenantStore>();
     }
+
+    private static void AddTenancyTelemetry(this IHostApplicationBuilder builder) =>
+        builder.Services.AddOpenTelemetry()
+            .WithTracing(tracing => tracing.AddTenancyInstrumentation())
+            .WithMetrics(metrics => metrics.AddTenancyInstrumentation());
 
     private static void AddAuth(this IHostApplicationBuilder builder)
     {

@@ -1,3 +1,5 @@
+using Saas.Data.Model;
+
 namespace Saas.Api.Model;
 
 /// <summary>What a client sends to create or replace an article.</summary>

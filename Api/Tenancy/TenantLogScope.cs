@@ -1,4 +1,5 @@
 using System.Collections;
+using Tenants.Shared;
 
 namespace Saas.Api.Tenancy;
 

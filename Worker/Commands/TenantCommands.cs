@@ -1,6 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
-using Saas.Api.Infrastructure;
+using Saas.Data;
 using Tenants.Shared.Catalog;
 using Tenants.Shared.Migrations;
 

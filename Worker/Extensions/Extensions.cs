@@ -1,7 +1,10 @@
-using Saas.Api.Infrastructure;
+using OpenTelemetry.Metrics;
+using OpenTelemetry.Trace;
+using Saas.Data;
 #if (includeSample && includeJob)
 using Saas.Worker.Jobs;
 #endif
+using Tenants.Shared;
 using Tenants.Shared.Migrations;
 
 namespace Saas.Worker.Extensions;
@@ -15,9 +18,10 @@ internal static class Extensions
         builder.Services.AddOptions<MigrationRunnerOptions>().BindConfiguration(MigrationRunnerOptions.SectionName);
     }
 
-    /// <summary>The hosted Worker: the migration service (and its readiness) and the sample per-tenant job.</summary>
+    /// <summary>The hosted Worker: its telemetry by tenant, the migration service (and its readiness) and the sample per-tenant job.</summary>
     public static void AddBackgroundWork(this IHostApplicationBuilder builder)
     {
+        builder.AddTenancyTelemetry();
         builder.Services.AddSingleton<MigrationReadiness>();
         builder.Services.AddHealthChecks().AddCheck<MigrationReadiness>("migrations");
         builder.Services.AddHostedService<TenantMigrationService>();
@@ -28,4 +32,9 @@ internal static class Extensions
         builder.Services.AddHostedService(sp => sp.GetRequiredService<ArticleStatsJob>());
 #endif
     }
+
+    private static void AddTenancyTelemetry(this IHostApplicationBuilder builder) =>
+        builder.Services.AddOpenTelemetry()
+            .WithTracing(tracing => tracing.AddTenancyInstrumentation())
+            .WithMetrics(metrics => metrics.AddTenancyInstrumentation());
 }

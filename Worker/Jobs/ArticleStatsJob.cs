@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
-using Saas.Api.Infrastructure;
+using Saas.Data;
 using Tenants.Shared;
 using Tenants.Shared.Catalog;
 

@@ -5,14 +5,14 @@ using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.AspNetCore.TestHost;
 using Microsoft.Extensions.DependencyInjection;
 using Saas.Api.Apis;
-using Saas.Api.Infrastructure;
+using Saas.Data;
 using Saas.Api.Tenancy;
 using Tenants.Shared;
 
 namespace Benchmarks;
 
 /// <summary>The real Api, plus a branch per mechanism serving the same handler.</summary>
-internal sealed class BenchApi(string database) : WebApplicationFactory<AppDbContext> // any Api type: its assembly's entry point runs
+internal sealed class BenchApi(string database) : WebApplicationFactory<TenantResolutionMiddleware> // any Api type: its assembly's entry point runs
 {
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {

@@ -1,6 +1,6 @@
 using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
-using Saas.Api.Infrastructure;
+using Saas.Data;
 using Tenants.Shared;
 using Tenants.Shared.Catalog;
 using Tenants.Shared.Migrations;

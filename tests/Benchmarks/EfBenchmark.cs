@@ -1,7 +1,7 @@
 using Microsoft.Extensions.DependencyInjection;
 using Postgres.Testing;
 using Saas.Api.Apis;
-using Saas.Api.Infrastructure;
+using Saas.Data;
 using Tenants.Shared;
 
 namespace Benchmarks;

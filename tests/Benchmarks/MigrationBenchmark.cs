@@ -5,7 +5,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Npgsql;
 using Postgres.Testing;
-using Saas.Api.Infrastructure;
+using Saas.Data;
 using Tenants.Shared;
 using Tenants.Shared.Catalog;
 using Tenants.Shared.Migrations;

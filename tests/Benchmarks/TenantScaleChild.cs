@@ -10,7 +10,7 @@ using Microsoft.EntityFrameworkCore.Metadata;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using Npgsql;
-using Saas.Api.Infrastructure;
+using Saas.Data;
 using Saas.Api.Tenancy;
 using Tenants.Shared;
 using Tenants.Shared.Catalog;
@@ -198,7 +198,7 @@ internal static class TenantScaleChild
         sorted[Math.Clamp((int)Math.Ceiling(p * sorted.Length) - 1, 0, sorted.Length - 1)];
 
     /// <summary>The real Api over the side's database, recording every EF model its requests' DbContexts used.</summary>
-    private sealed class ScaleApi(string app, string owner, ConcurrentDictionary<IModel, byte> models) : WebApplicationFactory<AppDbContext>
+    private sealed class ScaleApi(string app, string owner, ConcurrentDictionary<IModel, byte> models) : WebApplicationFactory<TenantResolutionMiddleware> // any Api type: its assembly's entry point runs
     {
         protected override void ConfigureWebHost(IWebHostBuilder builder)
         {

@@ -1,8 +1,8 @@
 using System.Net;
 using System.Net.Http.Json;
 using Npgsql;
-using Saas.Api.Infrastructure;
 using Saas.Api.Model;
+using Saas.Data;
 using Tenants.Shared;
 using Tenants.Shared.Migrations;
 

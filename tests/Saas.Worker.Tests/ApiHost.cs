@@ -1,7 +1,8 @@
+extern alias Api;
+
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.Extensions.DependencyInjection;
-using Saas.Api.Infrastructure;
 
 namespace Saas.Worker.Tests;
 
@@ -9,7 +10,7 @@ namespace Saas.Worker.Tests;
 /// The real Api (in memory) beside the Worker, over the same database, with its own appsettings.json. Anonymous
 /// callers name tenants by route (demo mode), so that a test needs no tokens.
 /// </summary>
-public sealed class ApiHost(string connectionString) : WebApplicationFactory<AppDbContext> // any Api type: its assembly's entry point runs
+public sealed class ApiHost(string connectionString) : WebApplicationFactory<Api::Program>
 {
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {

@@ -3,13 +3,13 @@ using System.Reflection;
 using Microsoft.EntityFrameworkCore.Migrations;
 using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
-using Saas.Api.Infrastructure;
+using Saas.Data;
 using Tenants.Shared;
 using Tenants.Shared.Catalog;
 
 namespace Saas.Worker.Tests;
 
-/// <summary>The operators' command line, run as the real program: `Saas.Worker tenants ...`.</summary>
+/// <summary>The operators' command line, run as the real program: the Worker's `tenants ...`.</summary>
 public sealed class CommandLineTests(PostgresFixture postgres) : IAsyncLifetime
 {
     private string _database = string.Empty;
@@ -141,7 +141,7 @@ public sealed class CommandLineTests(PostgresFixture postgres) : IAsyncLifetime
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "Saas.Worker.dll"));
+        start.ArgumentList.Add(typeof(MigrationReadiness).Assembly.Location);
         foreach (string a in args)
         {
             start.ArgumentList.Add(a);

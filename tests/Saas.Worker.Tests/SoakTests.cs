@@ -1,10 +1,13 @@
+extern alias Api;
+
 using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Http.Json;
 using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
-using Saas.Api.Infrastructure;
-using Saas.Api.Model;
+using Api::Saas.Api.Model;
+using Saas.Data;
+using Saas.Data.Model;
 using Tenants.Shared;
 using Tenants.Shared.Catalog;
 using Tenants.Shared.Migrations;

@@ -2,21 +2,18 @@
 using System;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Infrastructure;
-using Microsoft.EntityFrameworkCore.Migrations;
 using Microsoft.EntityFrameworkCore.Storage.ValueConversion;
 using Npgsql.EntityFrameworkCore.PostgreSQL.Metadata;
-using Saas.Api.Infrastructure;
+using Saas.Data;
 
 #nullable disable
 
-namespace Saas.Api.Infrastructure.Migrations
+namespace Saas.Data.Migrations
 {
     [DbContext(typeof(AppDbContext))]
-    [Migration("20261128200208_Articles")]
-    partial class Articles
+    partial class AppDbContextModelSnapshot : ModelSnapshot
     {
-        /// <inheritdoc />
-        protected override void BuildTargetModel(ModelBuilder modelBuilder)
+        protected override void BuildModel(ModelBuilder modelBuilder)
         {
 #pragma warning disable 612, 618
             modelBuilder
@@ -25,7 +22,7 @@ namespace Saas.Api.Infrastructure.Migrations
 
             NpgsqlModelBuilderExtensions.UseIdentityByDefaultColumns(modelBuilder);
 
-            modelBuilder.Entity("Saas.Api.Model.Article", b =>
+            modelBuilder.Entity("Saas.Data.Model.Article", b =>
                 {
                     b.Property<long>("Id")
                         .ValueGeneratedOnAdd()

@@ -1,9 +1,9 @@
 using Microsoft.EntityFrameworkCore;
 #if (includeSample)
-using Saas.Api.Model;
+using Saas.Data.Model;
 #endif
 
-namespace Saas.Api.Infrastructure;
+namespace Saas.Data;
 
 /// <summary>
 /// The app's per-tenant data. One model for every tenant: no HasDefaultSchema, so its tables resolve through the

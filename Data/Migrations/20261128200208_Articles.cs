@@ -4,7 +4,7 @@ using Npgsql.EntityFrameworkCore.PostgreSQL.Metadata;
 
 #nullable disable
 
-namespace Saas.Api.Infrastructure.Migrations
+namespace Saas.Data.Migrations
 {
     /// <inheritdoc />
     public partial class Articles : Migration

@@ -1,8 +1,10 @@
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.Hosting;
 using Tenants.Shared;
 
-namespace Saas.Api.Infrastructure;
+namespace Saas.Data;
 
-/// <summary>The app's data wiring, shared by the Api and the Worker (which applies this project's migrations).</summary>
+/// <summary>The app's data wiring, the same in the Api and the Worker (which applies this project's migrations).</summary>
 public static class AppDataExtensions
 {
     /// <summary>The app's connection string name (a least-privileged role), as the AppHost publishes it.</summary>

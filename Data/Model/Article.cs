@@ -1,4 +1,4 @@
-namespace Saas.Api.Model;
+namespace Saas.Data.Model;
 
 /// <summary>The sample per-tenant entity: it lives in each tenant's own schema.</summary>
 public sealed class Article

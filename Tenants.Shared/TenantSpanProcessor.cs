@@ -1,8 +1,7 @@
 using System.Diagnostics;
 using OpenTelemetry;
-using Tenants.Shared;
 
-namespace Microsoft.Extensions.Hosting;
+namespace Tenants.Shared;
 
 /// <summary>
 /// Tags every span started inside a tenant scope with <c>tenant.id</c>: the server span, EF Core's and Npgsql's, and

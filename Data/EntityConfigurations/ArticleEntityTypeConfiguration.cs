@@ -1,8 +1,8 @@
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Metadata.Builders;
-using Saas.Api.Model;
+using Saas.Data.Model;
 
-namespace Saas.Api.Infrastructure;
+namespace Saas.Data.EntityConfigurations;
 
 internal sealed class ArticleEntityTypeConfiguration : IEntityTypeConfiguration<Article>
 {

@@ -1,7 +1,7 @@
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Design;
 
-namespace Saas.Api.Infrastructure;
+namespace Saas.Data;
 
 /// <summary>For `dotnet ef migrations add` only: migrations are generated without a database or a tenant.</summary>
 internal sealed class AppDbContextFactory : IDesignTimeDbContextFactory<AppDbContext>
