@@ -10,7 +10,7 @@ public static class AppDataExtensions
     /// <summary>The app's connection string name (a least-privileged role), as the AppHost publishes it.</summary>
     public const string DatabaseName = "appdb";
 
-    /// <summary>The schema owner's connection string name: provisioning and migrations only (DESIGN.md §8).</summary>
+    /// <summary>The schema owner's connection string name: provisioning and migrations only.</summary>
     public const string OwnerConnectionName = "appdb-owner";
 
     /// <summary>

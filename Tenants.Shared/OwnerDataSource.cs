@@ -5,7 +5,7 @@ namespace Tenants.Shared;
 
 /// <summary>
 /// Connections as the role that owns the schemas, for the few jobs that need it: creating the catalog, migrating
-/// tenants and granting the app role what it may use (DESIGN.md §8). Request-time tenant data never comes from here:
+/// tenants and granting the app role what it may use. Request-time tenant data never comes from here:
 /// it comes from <see cref="TenantDataSource"/>, whose role may be a least-privileged one.
 /// </summary>
 public sealed class OwnerDataSource : IAsyncDisposable, IDisposable

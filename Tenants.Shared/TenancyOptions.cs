@@ -7,7 +7,7 @@ public sealed class TenancyOptions
 
     /// <summary>
     /// The schema that holds shared, cross-tenant tables (the tenant catalog among them). Not <c>public</c>:
-    /// a migration run with a missing tenant schema would otherwise land tenant tables there (DESIGN.md §3).
+    /// a migration run with a missing tenant schema would otherwise land tenant tables there.
     /// </summary>
     public string SharedSchema { get; set; } = "shared";
 
@@ -15,7 +15,7 @@ public sealed class TenancyOptions
     public TimeSpan RegistryCacheDuration { get; set; } = TimeSpan.FromSeconds(30);
 
     /// <summary>
-    /// Defence in depth (DESIGN.md §8): each tenant scope also switches its connections to a role that can use only
+    /// Defence in depth: each tenant scope also switches its connections to a role that can use only
     /// that tenant's schema and the shared one. The migrator creates and grants the roles; the pool reset undoes the
     /// switch. Needs an owner that may create roles.
     /// </summary>
@@ -27,6 +27,6 @@ public sealed class TenancyOptions
     /// </summary>
     public string TenantRolePrefix { get; set; } = "tenant_";
 
-    /// <summary>Pools of their own for the busiest tenants, in front of the shared pool (DESIGN-NOTES, Routing).</summary>
+    /// <summary>Pools of their own for the busiest tenants, in front of the shared pool.</summary>
     public Routing.DedicatedPoolOptions DedicatedPools { get; set; } = new();
 }

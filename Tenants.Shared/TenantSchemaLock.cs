@@ -1,7 +1,7 @@
 namespace Tenants.Shared;
 
 /// <summary>
-/// The session advisory lock on one tenant's schema (DESIGN.md §4). Migrating and deleting a tenant both hold it, so
+/// The session advisory lock on one tenant's schema. Migrating and deleting a tenant both hold it, so
 /// that neither sees the other half done. Take it on a dedicated connection and release it in <c>finally</c>: a
 /// session lock outlives Close() on a pooled connection until that connection's reuse.
 /// </summary>

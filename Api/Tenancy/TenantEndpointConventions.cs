@@ -14,7 +14,7 @@ public static class TenantEndpointConventions
     /// The endpoints work inside the request's tenant: resolution must succeed (else 400/403/404) and the caller must
     /// be entitled to the tenant. With <see cref="TenantResolutionOptions.RequireAuthenticatedMember"/> on, they also
     /// require an authenticated caller (<see cref="MemberPolicy"/>); off (demos), they carry no policy at all, since
-    /// one that lets everyone through would still be evaluated on every request (about 3% of a request, BENCHMARKS.md).
+    /// one that lets everyone through would still be evaluated on every request.
     /// </summary>
     public static TBuilder RequireTenant<TBuilder>(this TBuilder builder)
         where TBuilder : IEndpointConventionBuilder

@@ -14,7 +14,7 @@ namespace Aspire.Hosting;
 public static class PostgresResourceExtensions
 {
     /// <summary>
-    /// The app's database, as two connections (DESIGN.md §8): <paramref name="name"/> logs in as the app's own role
+    /// The app's database, as two connections (least privilege): <paramref name="name"/> logs in as the app's own role
     /// (<c>Postgres:AppRole</c>, default <c>saas_app</c>: not a superuser), <c>{name}-owner</c> as the owner, for
     /// provisioning and migrations only. External mode reads both from <c>ConnectionStrings</c>.
     /// </summary>

@@ -12,7 +12,7 @@ public static class TenantDbContextOptionsExtensions
     /// HasDefaultSchema), whose unqualified tables resolve through the current tenant's search_path. The options hold
     /// nothing of any one context, so build them once (AddTenantDbContext registers them as a singleton). A context
     /// takes its connection when it first needs one. One that AddTenantDbContext created in a tenant's scope takes it
-    /// from that tenant's dedicated pool if it holds one (DESIGN-NOTES, Routing), and keeps it open while that scope is
+    /// from that tenant's dedicated pool if it holds one, and keeps it open while that scope is
     /// current: keep contexts short-lived (one per request or unit of work), as EF Core advises anyway. Any other
     /// context takes it from the shared pool and opens and closes it per query, as EF does.
     /// </summary>

@@ -10,7 +10,7 @@ using Tenants.Shared.Security;
 namespace Tenants.Shared.Migrations;
 
 /// <summary>
-/// Brings one tenant's schema to <typeparamref name="TContext"/>'s latest migration, safely (DESIGN.md §3-4):
+/// Brings one tenant's schema to <typeparamref name="TContext"/>'s latest migration, safely:
 /// a session advisory lock per tenant on a dedicated connection (EF Core's own lock lasts one transaction),
 /// <c>CREATE SCHEMA IF NOT EXISTS</c> first, then migrate with search_path = that schema alone and the history table
 /// pinned to it, inside the tenant's context so logs and spans carry the tenant. The outcome goes to the catalog.

@@ -5,7 +5,7 @@ namespace Tenants.Shared.Routing;
 /// <summary>
 /// Refuses a connection string whose sessions do not behave as tenant routing assumes. Routing is session state
 /// (<c>SET search_path</c>, <c>SET ROLE</c>, undone by the pool reset) and the migrator's lock is a session advisory
-/// lock (DESIGN.md §4, §6). A pooler in transaction or statement mode (PgBouncer's <c>pool_mode</c>) hands each
+/// lock. A pooler in transaction or statement mode (PgBouncer's <c>pool_mode</c>) hands each
 /// transaction whichever server session is free, so one client's SET would route another client's queries. And a
 /// pooler that drops the <c>search_path</c> startup parameter (PgBouncer's <c>ignore_startup_parameters</c>) leaves
 /// the session default, which the pool reset returns to, somewhere other than the shared schema.

@@ -10,7 +10,7 @@ using Tenants.Shared;
 namespace Saas.Api.Tests;
 
 /// <summary>
-/// PostgreSQL restarts while the Api is under load (issue #8). The Api, never restarted, answers every request it
+/// PostgreSQL restarts while the Api is under load. The Api, never restarted, answers every request it
 /// cannot serve with a clean 503 problem, only while the server is down, serves again as soon as it is back, and loses
 /// no write it acknowledged. The restart is a fast (clean) shutdown: the server flushes its WAL, so an acknowledged
 /// commit survives it even though the throwaway cluster runs with fsync and synchronous_commit off; a crash of such a
@@ -129,8 +129,8 @@ public sealed class DatabaseRestartTests : IAsyncLifetime
     public async Task A_restart_no_request_saw_costs_at_most_the_first_request_after_it()
     {
         // Pooled connections idle through the whole outage are stale afterwards. Nothing in the Api clears the pool:
-        // Npgsql drops it when the first stale one breaks (measured: 1 failure with 16 stale connections pooled), so
-        // only that request, with a clean 503, pays. This pins that behaviour, which recovery without restart relies on.
+        // Npgsql drops it when the first stale one breaks, however many are pooled, so only that request, with a clean
+        // 503, pays. This pins that behaviour, which recovery without restart relies on.
         CancellationToken cancellation = TestContext.Current.CancellationToken;
         Assert.SkipUnless(_cluster!.CanRestart, $"{PostgresCluster.ConnectionStringVariable} names a server this test cannot restart.");
         ApiFactory api = _api!;

@@ -37,7 +37,6 @@ public sealed partial class GeneratedSolutionTests(TemplateFixture template)
         Assert.DoesNotContain("#if", readme, StringComparison.Ordinal);
         Assert.Contains($"{ApiUrl(dir)}/tenants", readme, StringComparison.Ordinal);
         Assert.Contains("/articles", readme, StringComparison.Ordinal);
-        Assert.DoesNotContain("Working on the template", await File.ReadAllTextAsync(Path.Combine(dir, "DEVELOPERS.md"), TestContext.Current.CancellationToken), StringComparison.Ordinal);
 
         await BuildCleanAsync(dir);
     }
@@ -50,7 +49,7 @@ public sealed partial class GeneratedSolutionTests(TemplateFixture template)
         AssertNamed(dir, "Contoso.Billing");
         Assert.True(File.Exists(Path.Combine(dir, "Api", "Apis", "ArticlesApi.cs")));
         Assert.True(File.Exists(Path.Combine(dir, "Worker", "Jobs", "ArticleStatsJob.cs")));
-        Assert.True(File.Exists(Path.Combine(dir, ".ci", "run")));
+        Assert.True(File.Exists(Path.Combine(dir, ".github", "workflows", "ci.yml")));
         Assert.True(File.Exists(Path.Combine(dir, ".editorconfig")));
 
         await BuildCleanAsync(dir);
@@ -189,6 +188,40 @@ public sealed partial class GeneratedSolutionTests(TemplateFixture template)
         Assert.Matches("^[a-z_][a-z0-9_]{0,62}$", channel);
         Assert.Contains($"\"urn:{forms.Slug}:problem:\"", File.ReadAllText(Path.Combine(dir, "Api", "Tenancy", "TenantProblems.cs")), StringComparison.Ordinal);
         Assert.Matches("^[a-z0-9][a-z0-9-]{0,31}$", forms.Slug);
+
+        AssertShipsOnlyTheApp(dir, files);
+    }
+
+    /// <summary>
+    /// The app's code, tests, README and architecture page, and nothing of the template's own: no benchmarks, design
+    /// history, contributor notes or CI script, and no text that names this repository's commits or its notes.
+    /// </summary>
+    private static void AssertShipsOnlyTheApp(string dir, string[] files)
+    {
+        Assert.True(File.Exists(Path.Combine(dir, "docs", "architecture.md")));
+        Assert.True(File.Exists(Path.Combine(dir, "README.md")));
+        string[] templateOnly = ["BENCHMARKS.md", "DESIGN-NOTES.md", "DEVELOPERS.md", ".ci/", "tests/Benchmarks/", "tests/Template.Tests/", ".template.config/"];
+        Assert.DoesNotContain(files, f => templateOnly.Any(t => f == t || f.StartsWith(t, StringComparison.Ordinal)));
+
+        HashSet<string> commits = RepositoryCommits();
+        foreach (string file in files.Where(f => !f.EndsWith(".png", StringComparison.Ordinal)))
+        {
+            string text = File.ReadAllText(Path.Combine(dir, file));
+            Assert.False(NotesRegex().IsMatch(text), $"{file} cites the template's notes or issues: {NotesRegex().Match(text).Value}");
+            string? commit = HexWordRegex().Matches(text).Select(m => m.Value).FirstOrDefault(w => commits.Any(c => c.StartsWith(w, StringComparison.Ordinal)));
+            Assert.True(commit is null, $"{file} names commit {commit} of the template's repository");
+        }
+    }
+
+    /// <summary>Every commit id of the template's repository (the tests run from a clone of it).</summary>
+    private static HashSet<string> RepositoryCommits()
+    {
+        var git = new System.Diagnostics.ProcessStartInfo("git", ["-C", TemplateFixture.FindRoot(), "rev-list", "--all"]) { RedirectStandardOutput = true };
+        using System.Diagnostics.Process process = System.Diagnostics.Process.Start(git)!;
+        string[] ids = process.StandardOutput.ReadToEnd().Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        process.WaitForExit();
+        Assert.True(process.ExitCode == 0 && ids.Length > 0, "the template's commits could not be listed");
+        return [.. ids];
     }
 
     private static string[] Strategies(string dir) =>
@@ -207,6 +240,12 @@ public sealed partial class GeneratedSolutionTests(TemplateFixture template)
 
     [GeneratedRegex(@"= ""(?<name>[^""]+)"", ""(?<path>[^""]+\.csproj)""")]
     private static partial Regex SolutionProjectRegex();
+
+    [GeneratedRegex(@"DESIGN(-NOTES)?\.md|BENCHMARKS|DEVELOPERS\.md|\bissues? #\d+|\(issue\b", RegexOptions.IgnoreCase)]
+    private static partial Regex NotesRegex();
+
+    [GeneratedRegex(@"\b[0-9a-f]{7,40}\b")]
+    private static partial Regex HexWordRegex();
 
     [GeneratedRegex(@"^dotnet (tool restore|ef migrations add .*)$", RegexOptions.Multiline)]
     private static partial Regex MigrationCommandRegex();

@@ -53,7 +53,7 @@ public sealed class TemplateFixture : IAsyncLifetime
         return (directory, output);
     }
 
-    private static string FindRoot()
+    public static string FindRoot()
     {
         for (DirectoryInfo? d = new(AppContext.BaseDirectory); d is not null; d = d.Parent)
         {

@@ -5,7 +5,7 @@ using Tenants.Shared.Migrations;
 
 namespace Tenants.Shared.Tests;
 
-/// <summary>The app's own login, the owner migrating and granting, and each tenant scope in the tenant's role (DESIGN.md §8).</summary>
+/// <summary>The app's own login, the owner migrating and granting, and each tenant scope in the tenant's role.</summary>
 public sealed class LeastPrivilegeTests(PostgresFixture postgres) : LeastPrivilegedAppTest(postgres, "lp_a", "lp_b")
 {
     // A pool of one: whatever a scope leaves on the session would reach the next open.

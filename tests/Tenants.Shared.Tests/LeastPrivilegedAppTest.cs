@@ -3,7 +3,7 @@ using Npgsql;
 namespace Tenants.Shared.Tests;
 
 /// <summary>
-/// A test database with the shipped least-privilege setup (DESIGN.md §8): the app logs in as a role of its own (not a
+/// A test database with the shipped least-privilege setup: the app logs in as a role of its own (not a
 /// superuser, NOINHERIT), the owner migrates and grants, and each tenant scope switches to the tenant's role. Roles are
 /// cluster-wide, so each test names its own app role and tenant role prefix.
 /// </summary>
