@@ -18,7 +18,7 @@ public static class PgIdentifier
 
     /// <summary>
     /// <paramref name="prefix"/> then <paramref name="name"/> (both ASCII), shortened with a stable hash of the name
-    /// past 63 bytes: PostgreSQL would silently truncate (DESIGN.md §5), and two long names must not collide.
+    /// past 63 bytes: PostgreSQL would silently truncate, and two long names must not collide.
     /// </summary>
     public static string Compose(string prefix, string name)
     {

@@ -10,7 +10,7 @@ internal static class ResettingDataSource
         var builder = new NpgsqlDataSourceBuilder(connectionString);
         if (builder.ConnectionStringBuilder.NoResetOnClose)
         {
-            // Without the pool reset a session's search_path or role would reach the connection's next user (DESIGN.md §1).
+            // Without the pool reset a session's search_path or role would reach the connection's next user.
             throw new NotSupportedException($"'No Reset On Close=true' would leak one session's search_path to the next; remove it from the {which}.");
         }
 

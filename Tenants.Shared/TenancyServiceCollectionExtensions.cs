@@ -21,7 +21,7 @@ public static class TenancyServiceCollectionExtensions
     /// <param name="connectionString">The app's connections: tenant data and catalog reads, ideally a least-privileged role.</param>
     /// <param name="configure">Adjusts <see cref="TenancyOptions"/>.</param>
     /// <param name="ownerConnectionString">
-    /// The schema owner's connections, for creating the catalog, migrating and granting (DESIGN.md §8); null when the
+    /// The schema owner's connections, for creating the catalog, migrating and granting; null when the
     /// app's role owns the schemas itself.
     /// </param>
     public static IServiceCollection AddTenancy(this IServiceCollection services, string connectionString, Action<TenancyOptions>? configure = null, string? ownerConnectionString = null)

@@ -4,8 +4,8 @@ namespace Tenants.Shared.Routing;
 
 /// <summary>
 /// The one seam that decides how an open connection comes to serve the current tenant. Every connection the
-/// tenancy core hands out (EF Core's and raw Npgsql's) passes through it, so another mechanism (DESIGN.md §2:
-/// SET on open, SET batched with the first command, SET LOCAL, per-tenant data sources) is swapped in here alone.
+/// tenancy core hands out (EF Core's and raw Npgsql's) passes through it, so another mechanism (SET on open, SET
+/// batched with the first command, SET LOCAL, per-tenant data sources) is swapped in here alone.
 /// </summary>
 public interface ITenantConnectionRouting
 {

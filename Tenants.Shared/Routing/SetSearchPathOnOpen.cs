@@ -10,7 +10,7 @@ namespace Tenants.Shared.Routing;
 /// scope it costs nothing, because the data source's startup search_path is the shared schema alone and Npgsql's pool
 /// reset (DISCARD ALL, pipelined with the next command) brings every returned connection back to it. One pool serves
 /// every tenant, so connections stay bounded by the pool size whatever the tenant count. With
-/// <see cref="TenancyOptions.TenantRoles"/> on, it also switches to the tenant's role (DESIGN.md §8).
+/// <see cref="TenancyOptions.TenantRoles"/> on, it also switches to the tenant's role.
 /// </summary>
 public sealed class SetSearchPathOnOpen : ITenantConnectionRouting
 {
@@ -20,7 +20,7 @@ public sealed class SetSearchPathOnOpen : ITenantConnectionRouting
     // What each open connection serves. Only open ones: the pool reset undoes any route when a connection closes, so
     // an entry goes when its connection closes (StateChange), and the table holds at most as many entries as the pools
     // hold connections. Not a ConditionalWeakTable: its dependent handle per connection object, reclaimed by the GC and
-    // the finalizer, cost about 3% of a request (BENCHMARKS.md, P1).
+    // the finalizer, is a cost on every request.
     private readonly ConcurrentDictionary<NpgsqlConnection, Serving> _open = new(ReferenceEqualityComparer.Instance);
     private readonly StateChangeEventHandler _forgetOnClose;
 

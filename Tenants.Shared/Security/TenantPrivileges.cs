@@ -4,7 +4,7 @@ using Npgsql;
 namespace Tenants.Shared.Security;
 
 /// <summary>
-/// What the owner grants, and to whom (DESIGN.md §8). With <see cref="TenancyOptions.TenantRoles"/> on, each tenant's
+/// What the owner grants, and to whom. With <see cref="TenancyOptions.TenantRoles"/> on, each tenant's
 /// tables go to that tenant's role, and the app role (and the owner) may switch to it; otherwise they go to the app
 /// role directly. The catalog is readable and insertable by the app role, never updatable: only the owner records
 /// migration outcomes. With one role for all (no app role of its own) there is nothing to grant.
@@ -26,8 +26,7 @@ public sealed class TenantPrivileges(OwnerDataSource owner, IOptions<TenancyOpti
     /// <summary>
     /// With tenant roles on, USAGE on the shared schema goes to PUBLIC, once: one ACL entry, not one per tenant role.
     /// PostgreSQL reads that ACL (detoasting it whole) each time it rebuilds a session's search path, that is on every
-    /// routed request; at 10,000 tenants the per-role entries made it 120 kB and halved the throughput of routed
-    /// statements (BENCHMARKS.md, P4). A group role the tenant roles inherit from was tried and was no faster.
+    /// routed request, so an entry per tenant would slow every request as tenants are added.
     /// USAGE lets a role look names up in the schema, nothing more: each table there still grants its own privileges
     /// (the catalog: the app role only).
     /// </summary>
@@ -118,7 +117,7 @@ public sealed class TenantPrivileges(OwnerDataSource owner, IOptions<TenancyOpti
             // Roles are cluster-wide, and another database may create the same one at the same moment. Within this
             // database, role DDL is serialised (a transaction lock: the statements below run as one implicit
             // transaction): parallel migration passes granting roles to the same app role otherwise collide on its
-            // membership rows ("tuple concurrently updated") faster than retries absorb (BENCHMARKS.md, P4).
+            // membership rows ("tuple concurrently updated") faster than retries absorb.
             // The shared schema comes through PUBLIC (SharedSchemaGrants); an entry of the tenant's own, granted by an
             // earlier version, is taken back (the grants key changed with it, so every tenant passes here once).
             // Checked first: a REVOKE rewrites the schema's row even when it takes nothing back.

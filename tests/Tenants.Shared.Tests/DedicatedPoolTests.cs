@@ -7,7 +7,7 @@ using Tenants.Shared.Routing;
 namespace Tenants.Shared.Tests;
 
 /// <summary>
-/// Dedicated pools for the busiest tenants (DESIGN-NOTES, Routing), with the shipped least-privilege setup, so that a
+/// Dedicated pools for the busiest tenants, with the shipped least-privilege setup, so that a
 /// connection's role shows which routing it got.
 /// </summary>
 public sealed class DedicatedPoolTests(PostgresFixture postgres) : LeastPrivilegedAppTest(postgres, "dp_a", "dp_b")
