@@ -241,7 +241,7 @@ public sealed partial class GeneratedSolutionTests(TemplateFixture template)
     [GeneratedRegex(@"= ""(?<name>[^""]+)"", ""(?<path>[^""]+\.csproj)""")]
     private static partial Regex SolutionProjectRegex();
 
-    [GeneratedRegex(@"DESIGN(-NOTES)?\.md|BENCHMARKS|DEVELOPERS\.md|\bissues? #\d+|\(issue\b", RegexOptions.IgnoreCase)]
+    [GeneratedRegex(@"DESIGN(-NOTES)?\.md|BENCHMARKS\.md|DEVELOPERS\.md|\bissues? #\d+|\(issue\b", RegexOptions.IgnoreCase)]
     private static partial Regex NotesRegex();
 
     [GeneratedRegex(@"\b[0-9a-f]{7,40}\b")]
