@@ -50,6 +50,16 @@ public sealed class TenancyHost : IAsyncDisposable
         await Migrator.MigrateAsync(tenant);
     }
 
+    /// <summary>Registers and migrates the tenant, then writes one note whose body is its name, straight into its schema.</summary>
+    public async Task ProvisionWithANoteAsync(string tenant)
+    {
+        await ProvisionAsync(tenant);
+        await using NpgsqlCommand insert = DataSource.Shared.CreateCommand(
+            $"INSERT INTO {PgIdentifier.Quote(tenant)}.notes (\"Tenant\", \"Body\") VALUES ($1, $1)");
+        insert.Parameters.Add(new NpgsqlParameter { Value = tenant });
+        await insert.ExecuteNonQueryAsync();
+    }
+
     /// <summary>Counts one tenant's rows straight from its schema, qualified, bypassing all routing.</summary>
     public async Task<(long All, long Foreign)> CountRowsAsync(string tenant)
     {
