@@ -1,5 +1,6 @@
 using System.Net;
 using Microsoft.Extensions.DependencyInjection;
+using Npgsql;
 #if (includeSample && includeJob)
 using Saas.Worker.Jobs;
 #endif
@@ -47,7 +48,22 @@ public sealed class HostedWorkerTests(PostgresFixture postgres) : IAsyncLifetime
     [Fact]
     public async Task Ready_only_after_the_first_pass_which_migrates_every_registered_tenant()
     {
+        // The catalog is locked before the Worker starts: its first pass waits, and the Worker must say it is not ready.
+        var options = new TenancyOptions();
+        WorkerSettings.Apply(options);
+        await using var blocker = new NpgsqlConnection(Worker.ConnectionString);
+        await blocker.OpenAsync(Cancellation);
+        await using NpgsqlTransaction held = await blocker.BeginTransactionAsync(Cancellation);
+        await using (var take = new NpgsqlCommand($"LOCK TABLE {PgIdentifier.Quote(options.SharedSchema)}.tenants IN ACCESS EXCLUSIVE MODE", blocker, held))
+        {
+            await take.ExecuteNonQueryAsync(Cancellation);
+        }
+
         using HttpClient client = Worker.CreateClient();
+        await Eventually.UntilAsync(async () => await WaitersAsync(blocker, held) > 0, "the first pass to wait on the catalog", Cancellation);
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, (await client.GetAsync("/health", Cancellation)).StatusCode);
+
+        await held.CommitAsync(Cancellation);
         await WaitUntilHealthyAsync(client);
         var catalog = Worker.Service<ITenantCatalog>();
         Assert.All(await catalog.ListAsync(Cancellation), t => Assert.Equal(TenantState.Ready, t.State)); // ready implies migrated
@@ -85,6 +101,16 @@ public sealed class HostedWorkerTests(PostgresFixture postgres) : IAsyncLifetime
         Assert.Null(Tenants.Shared.TenantContext.CurrentTenant);
     }
 #endif
+
+    /// <summary>Sessions waiting for a lock that another session of this database holds.</summary>
+    private static async Task<long> WaitersAsync(NpgsqlConnection connection, NpgsqlTransaction transaction)
+    {
+        await using var command = new NpgsqlCommand(
+            "SELECT count(*) FROM pg_locks l JOIN pg_database d ON d.oid = l.database WHERE NOT l.granted AND d.datname = current_database()",
+            connection,
+            transaction);
+        return (long)(await command.ExecuteScalarAsync(Cancellation))!;
+    }
 
     private static Task WaitUntilHealthyAsync(HttpClient client) =>
         Eventually.UntilAsync(async () => (await client.GetAsync("/health", Cancellation)).StatusCode == HttpStatusCode.OK, "the Worker to report healthy", Cancellation);
