@@ -195,6 +195,22 @@ internal sealed class TenantRoutingInterceptor : IDbConnectionInterceptor, IDbCo
         return ValueTask.FromResult(result);
     }
 
+    public void CommandFailed(DbCommand command, CommandErrorEventData eventData) => Failed(command);
+
+    public Task CommandFailedAsync(DbCommand command, CommandErrorEventData eventData, CancellationToken cancellationToken = default)
+    {
+        Failed(command);
+        return Task.CompletedTask;
+    }
+
+    public void CommandCanceled(DbCommand command, CommandEndEventData eventData) => Failed(command);
+
+    public Task CommandCanceledAsync(DbCommand command, CommandEndEventData eventData, CancellationToken cancellationToken = default)
+    {
+        Failed(command);
+        return Task.CompletedTask;
+    }
+
     private void Route(DbCommand command, CommandEventData eventData)
     {
         if (!TryPrefix(command, eventData))
@@ -228,6 +244,17 @@ internal sealed class TenantRoutingInterceptor : IDbConnectionInterceptor, IDbCo
         {
             _prefixed = null;
             _routing.Batched(Npgsql(command.Connection), inTransaction: command.Transaction is not null);
+        }
+    }
+
+    // A failed prefixed command took its routing down with it: nothing to record. Inside a transaction, a rollback to a
+    // savepoint may also undo an earlier route, so the routing no longer trusts it.
+    private void Failed(DbCommand command)
+    {
+        _prefixed = null;
+        if (command.Connection is NpgsqlConnection connection)
+        {
+            _routing.Failed(connection, inTransaction: command.Transaction is not null);
         }
     }
 

@@ -1,4 +1,5 @@
 using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Storage;
 using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
 using Postgres.Testing;
@@ -66,6 +67,36 @@ public sealed class DedicatedPoolTests(PostgresFixture postgres) : LeastPrivileg
 
         Assert.Equal((1, 0), await Host.CountRowsAsync("dp_b"));
         Assert.Equal((0, 0), await Host.CountRowsAsync("dp_a"));
+    }
+
+    [Fact]
+    public async Task A_dedicated_connection_in_another_tenants_transaction_is_routed_again_after_a_failed_batch()
+    {
+        await PromoteAsync(App, "dp_a");
+        await using AsyncServiceScope scope = App.CreateScope();
+        NotesContext db;
+        await using (await App.Tenants.EnterAsync("dp_a", Cancellation))
+        {
+            db = scope.ServiceProvider.GetRequiredService<NotesContext>(); // created in dp_a's scope: its pool lends the connection
+        }
+
+        await using (await App.Tenants.EnterAsync("dp_b", Cancellation))
+        {
+            await using IDbContextTransaction transaction = await db.Database.BeginTransactionAsync(Cancellation);
+            Assert.Contains($"role={Prefix}dp_a", db.Database.GetDbConnection().ConnectionString, StringComparison.Ordinal);
+
+            // The batch fails after its route to dp_b; EF's rollback to its savepoint undoes that route too, back to
+            // the connection's own defaults: dp_a's schema and role.
+            var note = new Note { Tenant = "dp_b", Body = null! };
+            db.Notes.Add(note);
+            await Assert.ThrowsAsync<DbUpdateException>(() => db.SaveChangesAsync(Cancellation));
+            note.Body = "retried";
+            await db.SaveChangesAsync(Cancellation);
+            await transaction.CommitAsync(Cancellation);
+        }
+
+        Assert.Equal((0, 0), await Host.CountRowsAsync("dp_a"));
+        Assert.Equal((1, 0), await Host.CountRowsAsync("dp_b"));
     }
 
     [Fact]
