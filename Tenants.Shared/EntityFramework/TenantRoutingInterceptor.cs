@@ -40,8 +40,9 @@ internal sealed class TenantRoutingInterceptor : IDbConnectionInterceptor, IDbCo
     // context. Null keeps EF's open and close per query.
     private string? _keepOpenFor;
 
-    // The command that carries the routing prefix, until it has run.
+    // The command that carries the routing prefix, until it has run, and the tenant the prefix routes to.
     private DbCommand? _prefixed;
+    private string? _prefixedFor;
 
     // Whether EF's last close was suppressed: the connection then stays open, routed for whichever scope used it last.
     private bool _kept;
@@ -135,17 +136,11 @@ internal sealed class TenantRoutingInterceptor : IDbConnectionInterceptor, IDbCo
         return result;
     }
 
-    public DbDataReader ReaderExecuted(DbCommand command, CommandExecutedEventData eventData, DbDataReader result)
-    {
-        Ran(command);
-        return result;
-    }
+    public DbDataReader ReaderExecuted(DbCommand command, CommandExecutedEventData eventData, DbDataReader result) =>
+        Reading(command, result);
 
-    public ValueTask<DbDataReader> ReaderExecutedAsync(DbCommand command, CommandExecutedEventData eventData, DbDataReader result, CancellationToken cancellationToken = default)
-    {
-        Ran(command);
-        return ValueTask.FromResult(result);
-    }
+    public ValueTask<DbDataReader> ReaderExecutedAsync(DbCommand command, CommandExecutedEventData eventData, DbDataReader result, CancellationToken cancellationToken = default) =>
+        ValueTask.FromResult(Reading(command, result));
 
     public InterceptionResult<int> NonQueryExecuting(DbCommand command, CommandEventData eventData, InterceptionResult<int> result)
     {
@@ -234,7 +229,7 @@ internal sealed class TenantRoutingInterceptor : IDbConnectionInterceptor, IDbCo
 
         // One round trip: PostgreSQL runs the routing statements, then the command, as one implicit transaction.
         command.CommandText = $"{prefix};\n{command.CommandText}";
-        _prefixed = command;
+        (_prefixed, _prefixedFor) = (command, TenantContext.CurrentTenant);
         return true;
     }
 
@@ -243,8 +238,21 @@ internal sealed class TenantRoutingInterceptor : IDbConnectionInterceptor, IDbCo
         if (ReferenceEquals(_prefixed, command))
         {
             _prefixed = null;
-            _routing.Batched(Npgsql(command.Connection), inTransaction: command.Transaction is not null);
+            _routing.Batched(Npgsql(command.Connection), _prefixedFor, inTransaction: command.Transaction is not null);
         }
+    }
+
+    // A prefixed query's rows may still fail while they stream, rolling the prefix back: its route counts once its
+    // reader closes cleanly.
+    private DbDataReader Reading(DbCommand command, DbDataReader reader)
+    {
+        if (!ReferenceEquals(_prefixed, command))
+        {
+            return reader;
+        }
+
+        _prefixed = null;
+        return new PrefixedQueryReader(reader, _routing, Npgsql(command.Connection), _prefixedFor, inTransaction: command.Transaction is not null);
     }
 
     // A failed prefixed command took its routing down with it: nothing to record. Inside a transaction, a rollback to a

@@ -29,10 +29,11 @@ public interface ITenantConnectionRouting
     string? BatchPrefix(NpgsqlConnection connection);
 
     /// <summary>
-    /// The prefixed command succeeded: the connection now serves the current tenant. Inside a transaction only
-    /// tentatively (a rollback would undo the routing), so the transaction's next command is routed again.
+    /// The prefixed command completed (a query: its reader closed with no error): the connection now serves
+    /// <paramref name="tenant"/>, whose prefix it carried. Inside a transaction only tentatively (a rollback would undo
+    /// the routing), so the transaction's next command is routed again.
     /// </summary>
-    void Batched(NpgsqlConnection connection, bool inTransaction);
+    void Batched(NpgsqlConnection connection, string? tenant, bool inTransaction);
 
     /// <summary>
     /// A command failed on the connection. Inside a transaction, a rollback (to a savepoint) may have undone its

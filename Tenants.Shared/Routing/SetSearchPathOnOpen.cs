@@ -71,8 +71,8 @@ public sealed class SetSearchPathOnOpen : ITenantConnectionRouting
         return fromReset || again ? Sql(tenant) : null;
     }
 
-    public void Batched(NpgsqlConnection connection, bool inTransaction) =>
-        State(connection).Set(TenantContext.CurrentTenant, tentative: inTransaction);
+    public void Batched(NpgsqlConnection connection, string? tenant, bool inTransaction) =>
+        State(connection).Set(tenant, tentative: inTransaction);
 
     public void Opened(NpgsqlConnection connection, string? defaultTenant) => State(connection).Reset(defaultTenant);
 

@@ -58,6 +58,26 @@ public sealed class RolledBackRouteTests(PostgresFixture postgres) : LeastPrivil
         Assert.Equal((Rows + 1, 0), await Host.CountRowsAsync("rb_a"));
     }
 
+    [Fact]
+    public async Task After_a_query_failed_while_streaming_outside_a_transaction_its_context_still_serves_the_tenant()
+    {
+        await SeedAsync();
+        await using (await App.Tenants.EnterAsync("rb_a", Cancellation))
+        await using (AsyncServiceScope scope = App.CreateScope())
+        {
+            // The context's first query carries the routing prefix; PostgreSQL rolls the prefix back with the query.
+            NotesContext db = scope.ServiceProvider.GetRequiredService<NotesContext>();
+            PostgresException failed = await Assert.ThrowsAsync<PostgresException>(() => ReadUntilTheLastRowFailsAsync(db));
+            Assert.Equal(PostgresErrorCodes.DivisionByZero, failed.SqlState);
+
+            Assert.Equal(Rows, await db.Notes.CountAsync(Cancellation));
+            db.Notes.Add(new Note { Tenant = "rb_a", Body = "after the failed query" });
+            await db.SaveChangesAsync(Cancellation);
+        }
+
+        Assert.Equal((Rows + 1, 0), await Host.CountRowsAsync("rb_a"));
+    }
+
     /// <summary>The tenant's rows, written by the owner straight into its schema: fast, and no routing involved.</summary>
     private async Task SeedAsync()
     {
