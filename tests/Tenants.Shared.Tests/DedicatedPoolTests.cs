@@ -4,6 +4,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
 using Postgres.Testing;
 using Tenants.Shared.Routing;
+using Tenants.Shared.Security;
 
 namespace Tenants.Shared.Tests;
 
@@ -97,6 +98,26 @@ public sealed class DedicatedPoolTests(PostgresFixture postgres) : LeastPrivileg
 
         Assert.Equal((0, 0), await Host.CountRowsAsync("dp_a"));
         Assert.Equal((1, 0), await Host.CountRowsAsync("dp_b"));
+    }
+
+    [Fact]
+    public async Task A_tenant_with_a_shortened_role_name_gets_a_dedicated_pool_in_that_role()
+    {
+        string tenant = "dp_" + new string('l', 57);
+        string role = TenantRoleNames.NameFor(tenant, Prefix);
+        Assert.Contains('~', role); // shortened: the startup parameter carries it as it is
+        await App.ProvisionAsync(tenant);
+        await PromoteAsync(App, tenant);
+
+        using var commands = new CommandRecorder(ConnectionString);
+        await using (await App.Tenants.EnterAsync(tenant, Cancellation))
+        await using (AsyncServiceScope scope = App.CreateScope())
+        {
+            NotesContext db = scope.ServiceProvider.GetRequiredService<NotesContext>();
+            Assert.Equal((role, $"{tenant},shared"), await WhoAmIAsync(db));
+        }
+
+        Assert.DoesNotContain(commands.Texts, text => text.Contains("SET ", StringComparison.Ordinal));
     }
 
     [Fact]
