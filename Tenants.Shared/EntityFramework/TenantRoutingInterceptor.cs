@@ -78,6 +78,18 @@ internal sealed class TenantRoutingInterceptor : IDbConnectionInterceptor, IDbCo
         return InterceptionResult<DbConnection>.SuppressWithResult(_own);
     }
 
+    public InterceptionResult ConnectionOpening(DbConnection connection, ConnectionEventData eventData, InterceptionResult result)
+    {
+        AmbientTransactions.Refuse();
+        return result;
+    }
+
+    public ValueTask<InterceptionResult> ConnectionOpeningAsync(DbConnection connection, ConnectionEventData eventData, InterceptionResult result, CancellationToken cancellationToken = default)
+    {
+        AmbientTransactions.Refuse();
+        return ValueTask.FromResult(result);
+    }
+
     public void ConnectionOpened(DbConnection connection, ConnectionEndEventData eventData) =>
         _routing.Opened(Npgsql(connection), DefaultTenant(connection));
 
@@ -208,16 +220,20 @@ internal sealed class TenantRoutingInterceptor : IDbConnectionInterceptor, IDbCo
 
     private void Route(DbCommand command, CommandEventData eventData)
     {
+        AmbientTransactions.Refuse(); // a connection kept open since before a TransactionScope began, say
         if (!TryPrefix(command, eventData))
         {
             _routing.Route(Npgsql(command.Connection), justOpened: false, inTransaction: command.Transaction is not null);
         }
     }
 
-    private ValueTask RouteAsync(DbCommand command, CommandEventData eventData, CancellationToken cancellationToken) =>
-        TryPrefix(command, eventData)
+    private ValueTask RouteAsync(DbCommand command, CommandEventData eventData, CancellationToken cancellationToken)
+    {
+        AmbientTransactions.Refuse();
+        return TryPrefix(command, eventData)
             ? ValueTask.CompletedTask
             : _routing.RouteAsync(Npgsql(command.Connection), justOpened: false, inTransaction: command.Transaction is not null, cancellationToken);
+    }
 
     private bool TryPrefix(DbCommand command, CommandEventData eventData)
     {
