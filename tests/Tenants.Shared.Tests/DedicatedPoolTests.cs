@@ -1,3 +1,5 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Storage;
 using Microsoft.Extensions.DependencyInjection;
@@ -185,6 +187,31 @@ public sealed class DedicatedPoolTests(PostgresFixture postgres) : LeastPrivileg
     }
 
     [Fact]
+    public async Task A_rebalance_runs_outside_the_tenant_scope_and_the_trace_of_the_request_that_triggered_it()
+    {
+        // As each Npgsql span starts: the tenant a span processor would tag it with, and the trace it joins.
+        var started = new ConcurrentQueue<(Activity Span, string? Tenant)>();
+        using var listener = new ActivityListener
+        {
+            ShouldListenTo = source => source.Name == "Npgsql",
+            Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllData,
+            ActivityStarted = span => started.Enqueue((span, TenantContext.CurrentTenant)),
+        };
+        ActivitySource.AddActivityListener(listener);
+
+        using (var request = new Activity("a request in dp_a's scope").Start())
+        {
+            await PromoteAsync(App, "dp_a");
+
+            // The rebalance proves the new pool's first connection before any context may take one: the first span of
+            // that check is the rebalance's own.
+            (Activity proof, string? tenant) = started.First(s => IsPoolCheck(s.Span));
+            Assert.Null(tenant);
+            Assert.NotEqual(request.TraceId, proof.TraceId);
+        }
+    }
+
+    [Fact]
     public async Task When_traffic_moves_the_pool_moves_with_it_within_the_configured_number_of_pools()
     {
         await PromoteAsync(App, "dp_a");
@@ -251,6 +278,12 @@ public sealed class DedicatedPoolTests(PostgresFixture postgres) : LeastPrivileg
             },
             $"{tenant} to get a dedicated pool",
             Cancellation);
+
+    // The check every physical connection of a dedicated pool runs first, on this test's database.
+    private bool IsPoolCheck(Activity span) =>
+        span.GetTagItem("db.query.text") is string text && text.Contains("session_user", StringComparison.Ordinal)
+        && span.GetTagItem("db.npgsql.data_source") is string source
+        && source.Contains($"Database={new NpgsqlConnectionStringBuilder(ConnectionString).Database}", StringComparison.Ordinal);
 
     private static async Task<(string User, string Path)> WhoAmIAsync(NotesContext db)
     {
