@@ -26,8 +26,9 @@ internal sealed class TenantRoutingInterceptor : IDbConnectionInterceptor, IDbCo
     // Where the context's connection comes from; null when the app gives the context its connection itself.
     private readonly TenantDataSource? _dataSource;
 
-    // The tenant whose scope the context was created in (CreatedFor), if any.
+    // The tenant whose scope the context was created in (CreatedFor), if any, and the context.
     private string? _createdFor;
+    private DbContext? _context;
 
     // The connection made for this context here, until EF disposes it; the app may give the context another since.
     private DbConnection? _own;
@@ -54,13 +55,32 @@ internal sealed class TenantRoutingInterceptor : IDbConnectionInterceptor, IDbCo
         (_routing, _dataSource) = (extension.Routing, extension.DataSource);
     }
 
-    /// <summary>Records the tenant current as <paramref name="context"/> is created (AddTenantDbContext's activation).</summary>
-    public static TContext CreatedFor<TContext>(TContext context, string? tenant)
+    /// <summary>
+    /// Records the tenant current as <paramref name="context"/> is created (AddTenantDbContext's activation), and
+    /// enlists the context with its DI scope's <paramref name="kept"/> connections when it will keep one.
+    /// </summary>
+    public static TContext CreatedFor<TContext>(TContext context, string? tenant, KeptConnections kept)
         where TContext : DbContext
     {
         // The interceptor is the context's own (scoped in EF's internal provider), so this reaches no other context.
-        context.GetService<TenantRoutingInterceptor>()._createdFor = tenant;
+        TenantRoutingInterceptor interceptor = context.GetService<TenantRoutingInterceptor>();
+        (interceptor._createdFor, interceptor._context) = (tenant, context);
+        if (tenant is not null)
+        {
+            kept.Add(interceptor);
+        }
+
         return context;
+    }
+
+    /// <summary>Closes the connection the context keeps open between commands, unless a transaction or a command uses it.</summary>
+    internal void ReleaseKept()
+    {
+        if (_kept && _own is NpgsqlConnection { FullState: ConnectionState.Open } connection && _context?.Database.CurrentTransaction is null)
+        {
+            _kept = false;
+            connection.Close(); // through the pool reset; EF opens it again for the context's next command
+        }
     }
 
     // EF asks for the context's connection when it first needs one (UseTenantSchemas configures none). EF owns it
