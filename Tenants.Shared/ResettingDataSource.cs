@@ -2,7 +2,10 @@ using Npgsql;
 
 namespace Tenants.Shared;
 
-/// <summary>How every pool of the tenancy core is built: the pool reset on, no enlisting, the shared schema as the session default.</summary>
+/// <summary>
+/// How every pool of the tenancy core is built: the pool reset on, no enlisting, the shared schema as the session
+/// default.
+/// </summary>
 internal static class ResettingDataSource
 {
     public static NpgsqlDataSourceBuilder Builder(string connectionString, string sharedSchema, string which)

@@ -73,7 +73,9 @@ internal sealed class TenantRoutingInterceptor : IDbConnectionInterceptor, IDbCo
         return context;
     }
 
-    /// <summary>Closes the connection the context keeps open between commands, unless a transaction or a command uses it.</summary>
+    /// <summary>
+    /// Closes the connection the context keeps open between commands, unless a transaction or a command uses it.
+    /// </summary>
     internal void ReleaseKept()
     {
         if (_kept && _own is NpgsqlConnection { FullState: ConnectionState.Open } connection && _context?.Database.CurrentTransaction is null)

@@ -88,7 +88,7 @@ public sealed class TenantPrivileges(OwnerDataSource owner, IOptions<TenancyOpti
         return string.Empty;
     }
 
-    /// <summary>The comment that marks a role as the one created for <paramref name="tenant"/>, as a SQL literal.</summary>
+    /// <summary>The comment marking a role as the one created for <paramref name="tenant"/>, as a SQL literal.</summary>
     private static string OwnerMark(string tenant) => PgIdentifier.QuoteLiteral($"tenant-saas: the role of tenant {tenant}");
 
     /// <summary>
@@ -124,14 +124,12 @@ public sealed class TenantPrivileges(OwnerDataSource owner, IOptions<TenancyOpti
             // database, role DDL is serialised (a transaction lock: the statements below run as one implicit
             // transaction): parallel migration passes granting roles to the same app role otherwise collide on its
             // membership rows ("tuple concurrently updated") faster than retries absorb (BENCHMARKS.md, P4).
-            // A role is granted only to the tenant it was created for, which its comment records (roles and their
-            // comments are cluster-wide: a tenant of the same name in another database of the cluster shares it, and
-            // one that database creates at the same moment is judged once created). One that exists without that
-            // comment (another app with the same prefix, a leftover) fails the tenant's migration instead; one with no
-            // comment at all is the tenant's when this catalog recorded grants to it under this prefix (an earlier
-            // version, which left no comment). The shared schema comes through PUBLIC (SharedSchemaGrants); an entry of the tenant's own,
-            // granted by an earlier version, is taken back (the grants key changed with it, so every tenant passes here
-            // once). Checked first: a REVOKE rewrites the schema's row even when it takes nothing back.
+            // A role is granted only when its comment marks it as this tenant's (marks, like roles, are cluster-wide:
+            // the same tenant name in another database shares it); any other role of that name fails the migration.
+            // An unmarked one is marked when this catalog recorded grants to the tenant under this prefix (an earlier
+            // version, which marked nothing). The shared schema comes through PUBLIC (SharedSchemaGrants); an entry
+            // of the tenant's own, from an earlier version, is taken back. Checked first: a REVOKE rewrites the
+            // schema's row even when it takes nothing back.
             string mark = OwnerMark(tenant);
             sql = $"""
                 SELECT pg_advisory_xact_lock({RoleLockKey});

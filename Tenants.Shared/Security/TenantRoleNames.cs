@@ -3,7 +3,7 @@ namespace Tenants.Shared.Security;
 /// <summary>
 /// The per-tenant role a scope switches to when <see cref="TenancyOptions.TenantRoles"/> is on: it can use that
 /// tenant's schema (and the shared one) and nothing else, so even a hand-written query qualified with another tenant's
-/// schema fails with a permission error. The migrator grants a role only to the tenant the catalog created it for.
+/// schema fails with a permission error. The migrator grants a role only to the tenant it created it for.
 /// </summary>
 public static class TenantRoleNames
 {
