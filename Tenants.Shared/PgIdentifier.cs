@@ -6,6 +6,9 @@ namespace Tenants.Shared;
 /// <summary>Quotes identifiers wherever SQL is built, even after validation: the second fence costs nothing.</summary>
 public static class PgIdentifier
 {
+    // 64 bits of hash: two shortened names collide only by a hash collision.
+    private const int ShortenedHashLength = 16;
+
     /// <summary>Double-quotes <paramref name="identifier"/>, doubling any double quote inside it (PostgreSQL's rule).</summary>
     public static string Quote(string identifier)
     {
@@ -17,8 +20,9 @@ public static class PgIdentifier
     internal static string QuoteLiteral(string value) => $"'{value.Replace("'", "''", StringComparison.Ordinal)}'";
 
     /// <summary>
-    /// <paramref name="prefix"/> then <paramref name="name"/> (both ASCII), shortened with a stable hash of the name
-    /// past 63 bytes: PostgreSQL would silently truncate, and two long names must not collide.
+    /// <paramref name="prefix"/> then <paramref name="name"/> (both ASCII), shortened past 63 bytes, which PostgreSQL
+    /// would silently truncate: the name's start, <c>~</c>, then 16 hex digits of the name's SHA-256. No tenant name
+    /// holds a <c>~</c>, so a shortened name is never the plain composition of another name.
     /// </summary>
     public static string Compose(string prefix, string name)
     {
@@ -30,7 +34,7 @@ public static class PgIdentifier
             return composed;
         }
 
-        string hash = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(name)))[..8];
-        return string.Concat(composed.AsSpan(0, TenantNames.MaxBytes - hash.Length - 1), "_", hash);
+        string hash = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(name)))[..ShortenedHashLength];
+        return string.Concat(composed.AsSpan(0, TenantNames.MaxBytes - hash.Length - 1), "~", hash);
     }
 }

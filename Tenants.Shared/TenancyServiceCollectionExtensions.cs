@@ -82,8 +82,11 @@ public static class TenancyServiceCollectionExtensions
             optionsLifetime: ServiceLifetime.Singleton);
 
         // Activated as AddDbContext would, then told the tenant whose scope it was created in: that tenant's dedicated
-        // pool lends its connection, which it keeps while the scope is current.
+        // pool lends its connection, which it keeps while the scope is current, until its DI scope's KeptConnections
+        // are released.
+        services.TryAddScoped<KeptConnections>();
         ObjectFactory<TContext> activate = ActivatorUtilities.CreateFactory<TContext>([]);
-        return services.Replace(ServiceDescriptor.Scoped(sp => TenantRoutingInterceptor.CreatedFor(activate(sp, null), TenantContext.CurrentTenant)));
+        return services.Replace(ServiceDescriptor.Scoped(sp => TenantRoutingInterceptor.CreatedFor(
+            activate(sp, null), TenantContext.CurrentTenant, sp.GetRequiredService<KeptConnections>())));
     }
 }

@@ -53,10 +53,19 @@ public sealed class TenantContext(ITenantRegistry registry, IOptions<TenancyOpti
 
     internal static void Restore(TenantScope closing)
     {
-        // A scope disposed on another flow (or twice) must not clobber what this flow sees.
+        closing.Close();
+
+        // A scope disposed on another flow (or twice) must not clobber what this flow sees; one disposed out of order
+        // (the outer before the inner) is never current again.
         if (ReferenceEquals(Ambient.Value, closing))
         {
-            Ambient.Value = closing.Outer;
+            TenantScope? outer = closing.Outer;
+            while (outer is { IsClosed: true })
+            {
+                outer = outer.Outer;
+            }
+
+            Ambient.Value = outer;
         }
     }
 

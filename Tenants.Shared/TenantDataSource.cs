@@ -29,9 +29,13 @@ public sealed class TenantDataSource : IAsyncDisposable, IDisposable
     /// <summary>Pools of their own for the busiest tenants' EF Core contexts; raw connections always come from <see cref="Shared"/>.</summary>
     public DedicatedTenantPools Dedicated { get; }
 
-    /// <summary>Opens a connection that serves the current tenant (or only the shared schema outside any scope).</summary>
+    /// <summary>
+    /// Opens a connection that serves the current tenant (or only the shared schema outside any scope). Refused inside
+    /// a TransactionScope (<see cref="NotSupportedException"/>).
+    /// </summary>
     public async ValueTask<NpgsqlConnection> OpenConnectionAsync(CancellationToken cancellationToken = default)
     {
+        AmbientTransactions.Refuse();
         NpgsqlConnection connection = await Shared.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         try
         {
@@ -48,6 +52,7 @@ public sealed class TenantDataSource : IAsyncDisposable, IDisposable
     /// <inheritdoc cref="OpenConnectionAsync"/>
     public NpgsqlConnection OpenConnection()
     {
+        AmbientTransactions.Refuse();
         NpgsqlConnection connection = Shared.OpenConnection();
         try
         {

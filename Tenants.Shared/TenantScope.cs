@@ -1,11 +1,13 @@
 namespace Tenants.Shared;
 
 /// <summary>
-/// An open tenant scope. Disposing it restores the tenant that was current before (null at the outermost level).
+/// An open tenant scope. Disposing it restores the tenant of the nearest enclosing scope still open (null when none).
 /// Connections opened inside it route to <see cref="Schema"/>; Npgsql's pool reset undoes that when they go back.
 /// </summary>
 public sealed class TenantScope : IDisposable, IAsyncDisposable
 {
+    private bool _closed;
+
     internal TenantScope(string schema, TenantScope? outer)
     {
         Schema = schema;
@@ -16,6 +18,11 @@ public sealed class TenantScope : IDisposable, IAsyncDisposable
     public string Schema { get; }
 
     internal TenantScope? Outer { get; }
+
+    // Disposed: an inner scope disposed after it goes back past it. Volatile: another flow may have disposed it.
+    internal bool IsClosed => Volatile.Read(ref _closed);
+
+    internal void Close() => Volatile.Write(ref _closed, true);
 
     public void Dispose() => TenantContext.Restore(this);
 

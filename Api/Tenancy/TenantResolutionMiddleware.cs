@@ -4,6 +4,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Tenants.Shared;
 using Tenants.Shared.Catalog;
+using Tenants.Shared.EntityFramework;
 
 namespace Saas.Api.Tenancy;
 
@@ -51,10 +52,20 @@ public sealed class TenantResolutionMiddleware(
 
         await using TenantScope scope = await tenants.EnterAsync(tenant!, context.RequestAborted);
 
+        // The endpoint's database work is done once its response starts: its contexts' connections go back to the pool
+        // then, not after a slow client has read the whole body.
+        context.Response.OnStarting(ReleaseKeptConnections, context.RequestServices);
+
         // The server span started before the tenant was known; spans started from here on are tagged by the processor.
         Activity.Current?.SetTag(TenantSpanProcessor.TenantAttribute, scope.Schema);
         using IDisposable? logScope = logger.BeginScope(new TenantLogScope(scope.Schema));
         await next(context);
+    }
+
+    private static Task ReleaseKeptConnections(object requestServices)
+    {
+        ((IServiceProvider)requestServices).GetService<KeptConnections>()?.Release();
+        return Task.CompletedTask;
     }
 
     private (string? Tenant, IResult? Refusal) Resolve(HttpContext context)

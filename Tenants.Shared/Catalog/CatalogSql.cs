@@ -16,7 +16,7 @@ internal sealed class CatalogSql
     public CatalogSql(string sharedSchema, TenantPrivileges privileges)
     {
         string schema = PgIdentifier.Quote(sharedSchema); // quoted anyway, though already validated
-        string table = $"{schema}.\"tenants\"";
+        string table = Table(sharedSchema);
 
         // Additive and idempotent: a later version adds columns with ADD COLUMN IF NOT EXISTS below the CREATE.
         Bootstrap = $"""
@@ -61,6 +61,9 @@ internal sealed class CatalogSql
     }
 
     public string Bootstrap { get; }
+
+    /// <summary>The catalog table's name, quoted and qualified with the shared schema.</summary>
+    public static string Table(string sharedSchema) => $"{PgIdentifier.Quote(sharedSchema)}.\"tenants\"";
 
     public string Insert { get; }
 

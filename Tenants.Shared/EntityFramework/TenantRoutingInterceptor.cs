@@ -26,8 +26,9 @@ internal sealed class TenantRoutingInterceptor : IDbConnectionInterceptor, IDbCo
     // Where the context's connection comes from; null when the app gives the context its connection itself.
     private readonly TenantDataSource? _dataSource;
 
-    // The tenant whose scope the context was created in (CreatedFor), if any.
+    // The tenant whose scope the context was created in (CreatedFor), if any, and the context.
     private string? _createdFor;
+    private DbContext? _context;
 
     // The connection made for this context here, until EF disposes it; the app may give the context another since.
     private DbConnection? _own;
@@ -40,8 +41,9 @@ internal sealed class TenantRoutingInterceptor : IDbConnectionInterceptor, IDbCo
     // context. Null keeps EF's open and close per query.
     private string? _keepOpenFor;
 
-    // The command that carries the routing prefix, until it has run.
+    // The command that carries the routing prefix, until it has run, and the tenant the prefix routes to.
     private DbCommand? _prefixed;
+    private string? _prefixedFor;
 
     // Whether EF's last close was suppressed: the connection then stays open, routed for whichever scope used it last.
     private bool _kept;
@@ -53,13 +55,34 @@ internal sealed class TenantRoutingInterceptor : IDbConnectionInterceptor, IDbCo
         (_routing, _dataSource) = (extension.Routing, extension.DataSource);
     }
 
-    /// <summary>Records the tenant current as <paramref name="context"/> is created (AddTenantDbContext's activation).</summary>
-    public static TContext CreatedFor<TContext>(TContext context, string? tenant)
+    /// <summary>
+    /// Records the tenant current as <paramref name="context"/> is created (AddTenantDbContext's activation), and
+    /// enlists the context with its DI scope's <paramref name="kept"/> connections when it will keep one.
+    /// </summary>
+    public static TContext CreatedFor<TContext>(TContext context, string? tenant, KeptConnections kept)
         where TContext : DbContext
     {
         // The interceptor is the context's own (scoped in EF's internal provider), so this reaches no other context.
-        context.GetService<TenantRoutingInterceptor>()._createdFor = tenant;
+        TenantRoutingInterceptor interceptor = context.GetService<TenantRoutingInterceptor>();
+        (interceptor._createdFor, interceptor._context) = (tenant, context);
+        if (tenant is not null)
+        {
+            kept.Add(interceptor);
+        }
+
         return context;
+    }
+
+    /// <summary>
+    /// Closes the connection the context keeps open between commands, unless a transaction or a command uses it.
+    /// </summary>
+    internal void ReleaseKept()
+    {
+        if (_kept && _own is NpgsqlConnection { FullState: ConnectionState.Open } connection && _context?.Database.CurrentTransaction is null)
+        {
+            _kept = false;
+            connection.Close(); // through the pool reset; EF opens it again for the context's next command
+        }
     }
 
     // EF asks for the context's connection when it first needs one (UseTenantSchemas configures none). EF owns it
@@ -75,6 +98,18 @@ internal sealed class TenantRoutingInterceptor : IDbConnectionInterceptor, IDbCo
         _keepOpenFor = _createdFor;
         _own = _dedicated?.Connection ?? _dataSource.Shared.CreateConnection();
         return InterceptionResult<DbConnection>.SuppressWithResult(_own);
+    }
+
+    public InterceptionResult ConnectionOpening(DbConnection connection, ConnectionEventData eventData, InterceptionResult result)
+    {
+        AmbientTransactions.Refuse();
+        return result;
+    }
+
+    public ValueTask<InterceptionResult> ConnectionOpeningAsync(DbConnection connection, ConnectionEventData eventData, InterceptionResult result, CancellationToken cancellationToken = default)
+    {
+        AmbientTransactions.Refuse();
+        return ValueTask.FromResult(result);
     }
 
     public void ConnectionOpened(DbConnection connection, ConnectionEndEventData eventData) =>
@@ -135,17 +170,11 @@ internal sealed class TenantRoutingInterceptor : IDbConnectionInterceptor, IDbCo
         return result;
     }
 
-    public DbDataReader ReaderExecuted(DbCommand command, CommandExecutedEventData eventData, DbDataReader result)
-    {
-        Ran(command);
-        return result;
-    }
+    public DbDataReader ReaderExecuted(DbCommand command, CommandExecutedEventData eventData, DbDataReader result) =>
+        Reading(command, result);
 
-    public ValueTask<DbDataReader> ReaderExecutedAsync(DbCommand command, CommandExecutedEventData eventData, DbDataReader result, CancellationToken cancellationToken = default)
-    {
-        Ran(command);
-        return ValueTask.FromResult(result);
-    }
+    public ValueTask<DbDataReader> ReaderExecutedAsync(DbCommand command, CommandExecutedEventData eventData, DbDataReader result, CancellationToken cancellationToken = default) =>
+        ValueTask.FromResult(Reading(command, result));
 
     public InterceptionResult<int> NonQueryExecuting(DbCommand command, CommandEventData eventData, InterceptionResult<int> result)
     {
@@ -195,18 +224,38 @@ internal sealed class TenantRoutingInterceptor : IDbConnectionInterceptor, IDbCo
         return ValueTask.FromResult(result);
     }
 
+    public void CommandFailed(DbCommand command, CommandErrorEventData eventData) => Failed(command);
+
+    public Task CommandFailedAsync(DbCommand command, CommandErrorEventData eventData, CancellationToken cancellationToken = default)
+    {
+        Failed(command);
+        return Task.CompletedTask;
+    }
+
+    public void CommandCanceled(DbCommand command, CommandEndEventData eventData) => Failed(command);
+
+    public Task CommandCanceledAsync(DbCommand command, CommandEndEventData eventData, CancellationToken cancellationToken = default)
+    {
+        Failed(command);
+        return Task.CompletedTask;
+    }
+
     private void Route(DbCommand command, CommandEventData eventData)
     {
+        AmbientTransactions.Refuse(); // a connection kept open since before a TransactionScope began, say
         if (!TryPrefix(command, eventData))
         {
             _routing.Route(Npgsql(command.Connection), justOpened: false, inTransaction: command.Transaction is not null);
         }
     }
 
-    private ValueTask RouteAsync(DbCommand command, CommandEventData eventData, CancellationToken cancellationToken) =>
-        TryPrefix(command, eventData)
+    private ValueTask RouteAsync(DbCommand command, CommandEventData eventData, CancellationToken cancellationToken)
+    {
+        AmbientTransactions.Refuse();
+        return TryPrefix(command, eventData)
             ? ValueTask.CompletedTask
             : _routing.RouteAsync(Npgsql(command.Connection), justOpened: false, inTransaction: command.Transaction is not null, cancellationToken);
+    }
 
     private bool TryPrefix(DbCommand command, CommandEventData eventData)
     {
@@ -218,7 +267,7 @@ internal sealed class TenantRoutingInterceptor : IDbConnectionInterceptor, IDbCo
 
         // One round trip: PostgreSQL runs the routing statements, then the command, as one implicit transaction.
         command.CommandText = $"{prefix};\n{command.CommandText}";
-        _prefixed = command;
+        (_prefixed, _prefixedFor) = (command, TenantContext.CurrentTenant);
         return true;
     }
 
@@ -227,7 +276,31 @@ internal sealed class TenantRoutingInterceptor : IDbConnectionInterceptor, IDbCo
         if (ReferenceEquals(_prefixed, command))
         {
             _prefixed = null;
-            _routing.Batched(Npgsql(command.Connection), inTransaction: command.Transaction is not null);
+            _routing.Batched(Npgsql(command.Connection), _prefixedFor, inTransaction: command.Transaction is not null);
+        }
+    }
+
+    // A prefixed query's rows may still fail while they stream, rolling the prefix back: its route counts once its
+    // reader closes cleanly.
+    private DbDataReader Reading(DbCommand command, DbDataReader reader)
+    {
+        if (!ReferenceEquals(_prefixed, command))
+        {
+            return reader;
+        }
+
+        _prefixed = null;
+        return new PrefixedQueryReader(reader, _routing, Npgsql(command.Connection), _prefixedFor, inTransaction: command.Transaction is not null);
+    }
+
+    // A failed prefixed command took its routing down with it: nothing to record. Inside a transaction, a rollback to a
+    // savepoint may also undo an earlier route, so the routing no longer trusts it.
+    private void Failed(DbCommand command)
+    {
+        _prefixed = null;
+        if (command.Connection is NpgsqlConnection connection)
+        {
+            _routing.Failed(connection, inTransaction: command.Transaction is not null);
         }
     }
 

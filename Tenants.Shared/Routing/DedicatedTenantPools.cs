@@ -97,7 +97,13 @@ public sealed partial class DedicatedTenantPools : IAsyncDisposable
         ConcurrentDictionary<string, StrongBox<long>> uses = Interlocked.Exchange(ref _uses, new(StringComparer.Ordinal));
         Interlocked.Exchange(ref _windowStarted, now);
         double seconds = (now - started) / 1000.0;
-        _ = Task.Run(() => RebalanceAsync(uses, seconds));
+
+        // Not on the flow of the request that happens to end the window: its tenant scope, trace and log scopes
+        // would tag the rebalance's spans and logs.
+        using (ExecutionContext.SuppressFlow())
+        {
+            _ = Task.Run(() => RebalanceAsync(uses, seconds));
+        }
     }
 
     private async Task RebalanceAsync(ConcurrentDictionary<string, StrongBox<long>> uses, double seconds)

@@ -29,10 +29,17 @@ public interface ITenantConnectionRouting
     string? BatchPrefix(NpgsqlConnection connection);
 
     /// <summary>
-    /// The prefixed command succeeded: the connection now serves the current tenant. Inside a transaction it is not
-    /// recorded (a rollback would undo the routing), so the transaction's next command carries the prefix again.
+    /// The prefixed command completed (a query: its reader closed with no error): the connection now serves
+    /// <paramref name="tenant"/>, whose prefix it carried. Inside a transaction only tentatively (a rollback would undo
+    /// the routing), so the transaction's next command is routed again.
     /// </summary>
-    void Batched(NpgsqlConnection connection, bool inTransaction);
+    void Batched(NpgsqlConnection connection, string? tenant, bool inTransaction);
+
+    /// <summary>
+    /// A command failed on the connection. Inside a transaction, a rollback (to a savepoint) may have undone its
+    /// routing, so the connection is routed again before its next command.
+    /// </summary>
+    void Failed(NpgsqlConnection connection, bool inTransaction);
 
     /// <summary>The pool handed the connection out: its session is the pool's reset state, routed by nothing yet.</summary>
     /// <param name="connection">The connection just opened.</param>

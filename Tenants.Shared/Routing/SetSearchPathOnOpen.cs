@@ -71,10 +71,18 @@ public sealed class SetSearchPathOnOpen : ITenantConnectionRouting
         return fromReset || again ? Sql(tenant) : null;
     }
 
-    public void Batched(NpgsqlConnection connection, bool inTransaction) =>
-        State(connection).Set(TenantContext.CurrentTenant, tentative: inTransaction);
+    public void Batched(NpgsqlConnection connection, string? tenant, bool inTransaction) =>
+        State(connection).Set(tenant, tentative: inTransaction);
 
     public void Opened(NpgsqlConnection connection, string? defaultTenant) => State(connection).Reset(defaultTenant);
+
+    public void Failed(NpgsqlConnection connection, bool inTransaction)
+    {
+        if (inTransaction)
+        {
+            State(connection).Doubt();
+        }
+    }
 
     private Serving State(NpgsqlConnection connection)
     {
@@ -114,13 +122,15 @@ public sealed class SetSearchPathOnOpen : ITenantConnectionRouting
             serving.Reset(null); // the pool reset restored the startup search_path: the shared schema alone
         }
 
-        if (string.Equals(serving.Tenant, tenant, StringComparison.Ordinal) && !(serving.Tentative && !inTransaction))
+        bool serves = string.Equals(serving.Tenant, tenant, StringComparison.Ordinal);
+        if (serves && !serving.Tentative)
         {
             serving.Used();
             return null;
         }
 
-        if (inTransaction && !serving.Fresh)
+        // A tentative route is sent again, never trusted: a rollback to a savepoint may have undone it.
+        if (inTransaction && !serving.Fresh && !serves)
         {
             // A session SET inside a transaction is undone by a rollback, after which we could no longer say what
             // the connection serves. Refuse rather than guess: a transaction never spans two tenants.
@@ -150,7 +160,8 @@ public sealed class SetSearchPathOnOpen : ITenantConnectionRouting
     /// <summary>
     /// The tenant a connection serves (null: the shared schema alone). Fresh while nothing has run on it since the
     /// pool handed it out: only then may a transaction's first command route it. Tentative when it was routed inside a
-    /// transaction, whose rollback would undo it: the same tenant routes it again, another is refused meanwhile.
+    /// transaction, or a command failed inside one since: a rollback (to a savepoint) may have undone the route, so
+    /// every command routes it again until a route outside any transaction stands; another tenant is refused meanwhile.
     /// </summary>
     private sealed class Serving
     {
@@ -165,5 +176,7 @@ public sealed class SetSearchPathOnOpen : ITenantConnectionRouting
         public void Reset(string? defaultTenant) => (Tenant, Tentative, Fresh) = (defaultTenant, false, true);
 
         public void Used() => Fresh = false;
+
+        public void Doubt() => Tentative = true;
     }
 }

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Options;
 using Npgsql;
+using Tenants.Shared.Catalog;
 
 namespace Tenants.Shared.Security;
 
@@ -20,7 +21,7 @@ public sealed class TenantPrivileges(OwnerDataSource owner, IOptions<TenancyOpti
     /// every tenant counts as behind and the next pass grants it anew.
     /// </summary>
     public string Key => _options.TenantRoles
-        ? $"{_options.TenantRolePrefix}* to {owner.AppRole ?? "-"}, shared schema to PUBLIC"
+        ? $"{_options.TenantRolePrefix}* (marked by comment, shortened with ~) to {owner.AppRole ?? "-"}, shared schema to PUBLIC"
         : $"- to {owner.AppRole ?? "-"}";
 
     /// <summary>
@@ -51,7 +52,8 @@ public sealed class TenantPrivileges(OwnerDataSource owner, IOptions<TenancyOpti
     /// <summary>
     /// SQL that takes back what <see cref="GrantTenantAsync"/> gave, for a deletion's transaction. The tenant's role
     /// loses everything in this database and is dropped, unless another database of the cluster still grants it
-    /// something (roles are cluster-wide). Without tenant roles, the app role loses its grants on the archived schema.
+    /// something (roles are cluster-wide); a role of that name not marked as the tenant's is left alone. Without tenant
+    /// roles, the app role loses its grants on the archived schema.
     /// </summary>
     internal string RevokeTenant(string tenant, string? archivedSchema)
     {
@@ -60,7 +62,7 @@ public sealed class TenantPrivileges(OwnerDataSource owner, IOptions<TenancyOpti
             string role = PgIdentifier.QuoteLiteral(TenantRoleNames.NameFor(tenant, _options.TenantRolePrefix));
             return $"""
                 DO $do$ BEGIN
-                    IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = {role}) THEN
+                    IF EXISTS (SELECT 1 FROM pg_roles r WHERE r.rolname = {role} AND shobj_description(r.oid, 'pg_authid') = {OwnerMark(tenant)}) THEN
                         EXECUTE format('DROP OWNED BY %I', {role});
                         BEGIN
                             EXECUTE format('DROP ROLE %I', {role});
@@ -84,6 +86,9 @@ public sealed class TenantPrivileges(OwnerDataSource owner, IOptions<TenancyOpti
 
         return string.Empty;
     }
+
+    /// <summary>The comment marking a role as the one created for <paramref name="tenant"/>, as a SQL literal.</summary>
+    private static string OwnerMark(string tenant) => PgIdentifier.QuoteLiteral($"tenant-saas: the role of tenant {tenant}");
 
     /// <summary>
     /// Grants the tenant's current tables and sequences (called after each migration, so new ones are covered), and
@@ -118,16 +123,38 @@ public sealed class TenantPrivileges(OwnerDataSource owner, IOptions<TenancyOpti
             // database, role DDL is serialised (a transaction lock: the statements below run as one implicit
             // transaction): parallel migration passes granting roles to the same app role otherwise collide on its
             // membership rows ("tuple concurrently updated") faster than retries absorb.
-            // The shared schema comes through PUBLIC (SharedSchemaGrants); an entry of the tenant's own, granted by an
-            // earlier version, is taken back (the grants key changed with it, so every tenant passes here once).
-            // Checked first: a REVOKE rewrites the schema's row even when it takes nothing back.
+            // A role is granted only when its comment marks it as this tenant's (marks, like roles, are cluster-wide:
+            // the same tenant name in another database shares it); any other role of that name fails the migration.
+            // An unmarked one is marked when this catalog recorded grants to the tenant under this prefix (an earlier
+            // version, which marked nothing). The shared schema comes through PUBLIC (SharedSchemaGrants); an entry
+            // of the tenant's own, from an earlier version, is taken back. Checked first: a REVOKE rewrites the
+            // schema's row even when it takes nothing back.
+            string mark = OwnerMark(tenant);
             sql = $"""
                 SELECT pg_advisory_xact_lock({RoleLockKey});
-                DO $do$ BEGIN
-                    IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = {roleLiteral}) THEN
-                        CREATE ROLE {role} NOLOGIN NOINHERIT;
+                DO $do$ DECLARE existing oid; BEGIN
+                    SELECT oid INTO existing FROM pg_roles WHERE rolname = {roleLiteral};
+                    IF existing IS NULL THEN
+                        BEGIN
+                            CREATE ROLE {role} NOLOGIN NOINHERIT;
+                            COMMENT ON ROLE {role} IS {mark};
+                            RETURN;
+                        EXCEPTION WHEN duplicate_object OR unique_violation THEN
+                            SELECT oid INTO existing FROM pg_roles WHERE rolname = {roleLiteral};
+                        END;
                     END IF;
-                EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL;
+
+                    IF shobj_description(existing, 'pg_authid') IS DISTINCT FROM {mark} THEN
+                        IF shobj_description(existing, 'pg_authid') IS NULL AND EXISTS (
+                            SELECT 1 FROM {CatalogSql.Table(_options.SharedSchema)}
+                            WHERE name = {PgIdentifier.QuoteLiteral(tenant)} AND starts_with(grants, {PgIdentifier.QuoteLiteral(_options.TenantRolePrefix + "*")})) THEN
+                            COMMENT ON ROLE {role} IS {mark};
+                        ELSE
+                            RAISE EXCEPTION 'Role % already exists and was not created for tenant %: it gets none of the tenant''s privileges.', {roleLiteral}, {PgIdentifier.QuoteLiteral(tenant)}
+                                USING ERRCODE = 'duplicate_object',
+                                      HINT = 'Give each app on the cluster a Tenancy:TenantRolePrefix of its own, or drop the role if it is a leftover.';
+                        END IF;
+                    END IF;
                 END $do$;
                 DO $do$ BEGIN
                     IF EXISTS (SELECT 1 FROM pg_namespace n, aclexplode(n.nspacl) a

@@ -145,7 +145,7 @@ internal static class RoutingMechanisms
         services.AddKeyedSingleton(key, (sp, _) => WithoutDedicatedPools(sp, routing(sp)));
         services.AddKeyedSingleton(key, (sp, _) => Once(sp, b => b.UseTenantSchemas(sp.GetRequiredKeyedService<TenantDataSource>(key), routing(sp))));
         services.AddKeyedScoped(key, (sp, _) => TenantRoutingInterceptor.CreatedFor(
-            new AppDbContext(sp.GetRequiredKeyedService<DbContextOptions<AppDbContext>>(key)), TenantContext.CurrentTenant));
+            new AppDbContext(sp.GetRequiredKeyedService<DbContextOptions<AppDbContext>>(key)), TenantContext.CurrentTenant, sp.GetRequiredService<KeptConnections>()));
     }
 
     private static TenantDataSource WithoutDedicatedPools(IServiceProvider services, ITenantConnectionRouting routing)

@@ -1,8 +1,12 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Storage;
 using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
 using Postgres.Testing;
 using Tenants.Shared.Routing;
+using Tenants.Shared.Security;
 
 namespace Tenants.Shared.Tests;
 
@@ -69,6 +73,56 @@ public sealed class DedicatedPoolTests(PostgresFixture postgres) : LeastPrivileg
     }
 
     [Fact]
+    public async Task A_dedicated_connection_in_another_tenants_transaction_is_routed_again_after_a_failed_batch()
+    {
+        await PromoteAsync(App, "dp_a");
+        await using AsyncServiceScope scope = App.CreateScope();
+        NotesContext db;
+        await using (await App.Tenants.EnterAsync("dp_a", Cancellation))
+        {
+            db = scope.ServiceProvider.GetRequiredService<NotesContext>(); // created in dp_a's scope: its pool lends the connection
+        }
+
+        await using (await App.Tenants.EnterAsync("dp_b", Cancellation))
+        {
+            await using IDbContextTransaction transaction = await db.Database.BeginTransactionAsync(Cancellation);
+            Assert.Contains($"role={Prefix}dp_a", db.Database.GetDbConnection().ConnectionString, StringComparison.Ordinal);
+
+            // The batch fails after its route to dp_b; EF's rollback to its savepoint undoes that route too, back to
+            // the connection's own defaults: dp_a's schema and role.
+            var note = new Note { Tenant = "dp_b", Body = null! };
+            db.Notes.Add(note);
+            await Assert.ThrowsAsync<DbUpdateException>(() => db.SaveChangesAsync(Cancellation));
+            note.Body = "retried";
+            await db.SaveChangesAsync(Cancellation);
+            await transaction.CommitAsync(Cancellation);
+        }
+
+        Assert.Equal((0, 0), await Host.CountRowsAsync("dp_a"));
+        Assert.Equal((1, 0), await Host.CountRowsAsync("dp_b"));
+    }
+
+    [Fact]
+    public async Task A_tenant_with_a_shortened_role_name_gets_a_dedicated_pool_in_that_role()
+    {
+        string tenant = "dp_" + new string('l', 57);
+        string role = TenantRoleNames.NameFor(tenant, Prefix);
+        Assert.Contains('~', role); // shortened: the startup parameter carries it as it is
+        await App.ProvisionAsync(tenant);
+        await PromoteAsync(App, tenant);
+
+        using var commands = new CommandRecorder(ConnectionString);
+        await using (await App.Tenants.EnterAsync(tenant, Cancellation))
+        await using (AsyncServiceScope scope = App.CreateScope())
+        {
+            NotesContext db = scope.ServiceProvider.GetRequiredService<NotesContext>();
+            Assert.Equal((role, $"{tenant},shared"), await WhoAmIAsync(db));
+        }
+
+        Assert.DoesNotContain(commands.Texts, text => text.Contains("SET ", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task More_concurrent_contexts_than_the_pool_holds_overflow_to_the_shared_pool_and_never_wait()
     {
         await PromoteAsync(App, "dp_a");
@@ -129,6 +183,31 @@ public sealed class DedicatedPoolTests(PostgresFixture postgres) : LeastPrivileg
             {
                 await scope.DisposeAsync();
             }
+        }
+    }
+
+    [Fact]
+    public async Task A_rebalance_runs_outside_the_tenant_scope_and_the_trace_of_the_request_that_triggered_it()
+    {
+        // As each Npgsql span starts: the tenant a span processor would tag it with, and the trace it joins.
+        var started = new ConcurrentQueue<(Activity Span, string? Tenant)>();
+        using var listener = new ActivityListener
+        {
+            ShouldListenTo = source => source.Name == "Npgsql",
+            Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllData,
+            ActivityStarted = span => started.Enqueue((span, TenantContext.CurrentTenant)),
+        };
+        ActivitySource.AddActivityListener(listener);
+
+        using (var request = new Activity("a request in dp_a's scope").Start())
+        {
+            await PromoteAsync(App, "dp_a");
+
+            // The rebalance proves the new pool's first connection before any context may take one: the first span of
+            // that check is the rebalance's own.
+            (Activity proof, string? tenant) = started.First(s => IsPoolCheck(s.Span));
+            Assert.Null(tenant);
+            Assert.NotEqual(request.TraceId, proof.TraceId);
         }
     }
 
@@ -199,6 +278,12 @@ public sealed class DedicatedPoolTests(PostgresFixture postgres) : LeastPrivileg
             },
             $"{tenant} to get a dedicated pool",
             Cancellation);
+
+    // The check every physical connection of a dedicated pool runs first, on this test's database.
+    private bool IsPoolCheck(Activity span) =>
+        span.GetTagItem("db.query.text") is string text && text.Contains("session_user", StringComparison.Ordinal)
+        && span.GetTagItem("db.npgsql.data_source") is string source
+        && source.Contains($"Database={new NpgsqlConnectionStringBuilder(ConnectionString).Database}", StringComparison.Ordinal);
 
     private static async Task<(string User, string Path)> WhoAmIAsync(NotesContext db)
     {

@@ -4,8 +4,10 @@ using System.Data.Common;
 using System.Diagnostics;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Infrastructure;
+using Microsoft.EntityFrameworkCore.Storage;
 using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
+using Tenants.Shared.EntityFramework;
 using Tenants.Shared.Routing;
 
 namespace Tenants.Shared.Tests;
@@ -102,6 +104,37 @@ public sealed class RoutingTests(PostgresFixture postgres) : DatabaseTest(postgr
 
         Assert.Equal((2, 0), await Host.CountRowsAsync("kept_b"));
         Assert.Equal((1, 0), await Host.CountRowsAsync("kept_a"));
+    }
+
+    [Fact]
+    public async Task Released_kept_connections_go_back_to_the_pool_and_their_contexts_route_again_on_their_next_command()
+    {
+        await Host.ProvisionAsync("release_a");
+        await using (await Host.Tenants.EnterAsync("release_a", Cancellation))
+        await using (AsyncServiceScope scope = Host.CreateScope())
+        {
+            NotesContext db = scope.ServiceProvider.GetRequiredService<NotesContext>();
+            KeptConnections kept = scope.ServiceProvider.GetRequiredService<KeptConnections>();
+            DbConnection connection = db.Database.GetDbConnection();
+            Assert.Equal(0, await db.Notes.CountAsync(Cancellation));
+            Assert.Equal(ConnectionState.Open, connection.State); // kept between commands
+
+            kept.Release();
+            Assert.Equal(ConnectionState.Closed, connection.State);
+            db.Notes.Add(new Note { Tenant = "release_a", Body = "after the release" });
+            await db.SaveChangesAsync(Cancellation);
+            Assert.Equal(1, await db.Notes.CountAsync(Cancellation));
+
+            // A transaction keeps its connection whatever is released.
+            await using IDbContextTransaction transaction = await db.Database.BeginTransactionAsync(Cancellation);
+            kept.Release();
+            Assert.Equal(ConnectionState.Open, connection.State);
+            db.Notes.Add(new Note { Tenant = "release_a", Body = "in the transaction" });
+            await db.SaveChangesAsync(Cancellation);
+            await transaction.CommitAsync(Cancellation);
+        }
+
+        Assert.Equal((2, 0), await Host.CountRowsAsync("release_a"));
     }
 
     [Fact]

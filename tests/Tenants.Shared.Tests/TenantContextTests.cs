@@ -101,16 +101,22 @@ public sealed class TenantContextTests(PostgresFixture postgres) : DatabaseTest(
     }
 
     [Fact]
-    public async Task Disposing_a_scope_twice_or_out_of_order_does_not_clobber_the_current_tenant()
+    public void Disposing_scopes_out_of_order_or_twice_never_brings_a_closed_scope_back()
     {
         TenantScope outer = Host.Tenants.Enter("outer");
         TenantScope inner = Host.Tenants.Enter("inner");
         outer.Dispose(); // out of order: inner is still current and stays so
         Assert.Equal("inner", TenantContext.CurrentTenant);
         inner.Dispose();
-        inner.Dispose();
-        Assert.Equal("outer", TenantContext.CurrentTenant); // inner's outer, as it was when inner opened
-        await outer.DisposeAsync();
+        Assert.Null(TenantContext.CurrentTenant); // outer is closed already: there is no tenant to go back to
+
+        using (Host.Tenants.Enter("left"))
+        {
+            inner.Dispose();
+            outer.Dispose(); // twice: changes nothing
+            Assert.Equal("left", TenantContext.CurrentTenant);
+        }
+
         Assert.Null(TenantContext.CurrentTenant);
     }
 
