@@ -18,7 +18,6 @@ internal sealed class CatalogSql
         string schema = PgIdentifier.Quote(sharedSchema); // quoted anyway, though already validated
         string table = Table(sharedSchema);
 
-        // Additive and idempotent: a later version adds columns with ADD COLUMN IF NOT EXISTS below the CREATE.
         Bootstrap = $"""
             SELECT pg_advisory_xact_lock({BootstrapLockKey});
             CREATE SCHEMA IF NOT EXISTS {schema};
@@ -30,16 +29,15 @@ internal sealed class CatalogSql
                 attempts integer NOT NULL DEFAULT 0,
                 last_error text,
                 registered_at timestamptz NOT NULL DEFAULT now(),
-                updated_at timestamptz NOT NULL DEFAULT now()
+                updated_at timestamptz NOT NULL DEFAULT now(),
+                grants text,
+                status text NOT NULL DEFAULT 'active' CHECK (status IN ('active', 'deactivated', 'deleted')),
+                archived_as text
             );
             CREATE OR REPLACE FUNCTION {schema}."tenants_notify"() RETURNS trigger LANGUAGE plpgsql AS
                 $fn$ BEGIN PERFORM pg_notify('{RegisteredChannel}', NEW.name); RETURN NEW; END $fn$;
             CREATE OR REPLACE TRIGGER "tenants_notify" AFTER INSERT ON {table}
                 FOR EACH ROW EXECUTE FUNCTION {schema}."tenants_notify"();
-            ALTER TABLE {table} ADD COLUMN IF NOT EXISTS grants text;
-            ALTER TABLE {table} ADD COLUMN IF NOT EXISTS status text NOT NULL DEFAULT 'active'
-                CHECK (status IN ('active', 'deactivated', 'deleted'));
-            ALTER TABLE {table} ADD COLUMN IF NOT EXISTS archived_as text;
             {privileges.SharedSchemaGrants(schema)}
             {privileges.CatalogGrants(table)}
             """;

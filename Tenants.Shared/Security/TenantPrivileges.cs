@@ -125,10 +125,7 @@ public sealed class TenantPrivileges(OwnerDataSource owner, IOptions<TenancyOpti
             // membership rows ("tuple concurrently updated") faster than retries absorb.
             // A role is granted only when its comment marks it as this tenant's (marks, like roles, are cluster-wide:
             // the same tenant name in another database shares it); any other role of that name fails the migration.
-            // An unmarked one is marked when this catalog recorded grants to the tenant under this prefix (an earlier
-            // version, which marked nothing). The shared schema comes through PUBLIC (SharedSchemaGrants); an entry
-            // of the tenant's own, from an earlier version, is taken back. Checked first: a REVOKE rewrites the
-            // schema's row even when it takes nothing back.
+            // The shared schema comes through PUBLIC (SharedSchemaGrants).
             string mark = OwnerMark(tenant);
             sql = $"""
                 SELECT pg_advisory_xact_lock({RoleLockKey});
@@ -145,21 +142,9 @@ public sealed class TenantPrivileges(OwnerDataSource owner, IOptions<TenancyOpti
                     END IF;
 
                     IF shobj_description(existing, 'pg_authid') IS DISTINCT FROM {mark} THEN
-                        IF shobj_description(existing, 'pg_authid') IS NULL AND EXISTS (
-                            SELECT 1 FROM {CatalogSql.Table(_options.SharedSchema)}
-                            WHERE name = {PgIdentifier.QuoteLiteral(tenant)} AND starts_with(grants, {PgIdentifier.QuoteLiteral(_options.TenantRolePrefix + "*")})) THEN
-                            COMMENT ON ROLE {role} IS {mark};
-                        ELSE
-                            RAISE EXCEPTION 'Role % already exists and was not created for tenant %: it gets none of the tenant''s privileges.', {roleLiteral}, {PgIdentifier.QuoteLiteral(tenant)}
-                                USING ERRCODE = 'duplicate_object',
-                                      HINT = 'Give each app on the cluster a Tenancy:TenantRolePrefix of its own, or drop the role if it is a leftover.';
-                        END IF;
-                    END IF;
-                END $do$;
-                DO $do$ BEGIN
-                    IF EXISTS (SELECT 1 FROM pg_namespace n, aclexplode(n.nspacl) a
-                               WHERE n.nspname = {PgIdentifier.QuoteLiteral(_options.SharedSchema)} AND a.grantee = (SELECT oid FROM pg_roles WHERE rolname = {roleLiteral})) THEN
-                        REVOKE ALL ON SCHEMA {PgIdentifier.Quote(_options.SharedSchema)} FROM {role};
+                        RAISE EXCEPTION 'Role % already exists and was not created for tenant %: it gets none of the tenant''s privileges.', {roleLiteral}, {PgIdentifier.QuoteLiteral(tenant)}
+                            USING ERRCODE = 'duplicate_object',
+                                  HINT = 'Give each app on the cluster a Tenancy:TenantRolePrefix of its own, or drop the role if it is a leftover.';
                     END IF;
                 END $do$;
                 {sql}

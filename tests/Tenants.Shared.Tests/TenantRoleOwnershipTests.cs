@@ -88,31 +88,6 @@ public sealed class TenantRoleOwnershipTests(PostgresFixture postgres) : LeastPr
         }
     }
 
-    [Fact]
-    public async Task A_tenant_granted_by_an_earlier_version_that_recorded_no_role_keeps_the_role_it_was_granted()
-    {
-        await App.ProvisionAsync("lp_earlier");
-        string role = TenantRoleNames.NameFor("lp_earlier", Prefix);
-
-        // What an earlier version left: the role and its grants, no comment on the role, a grants key of its own.
-        await ExecuteAsOwnerAsync(
-            $"COMMENT ON ROLE {PgIdentifier.Quote(role)} IS NULL; UPDATE shared.tenants SET grants = '{Prefix}* to {AppRole}, shared schema to PUBLIC' WHERE name = 'lp_earlier'");
-        TenantRunOutcome outcome = Assert.Single((await App.Runner.RunAsync(cancellationToken: Cancellation)).Outcomes);
-        Assert.True(outcome.Succeeded, outcome.Error);
-
-        await using (NpgsqlConnection owner = await Host.DataSource.Shared.OpenConnectionAsync(Cancellation))
-        {
-            string? mark = await ScalarAsync<string?>(owner, $"SELECT shobj_description(oid, 'pg_authid') FROM pg_roles WHERE rolname = '{role}'");
-            Assert.Contains("lp_earlier", mark, StringComparison.Ordinal); // marked as the tenant's from now on
-        }
-
-        await using (App.Tenants.Enter("lp_earlier"))
-        {
-            await using NpgsqlConnection connection = await App.DataSource.OpenConnectionAsync(Cancellation);
-            Assert.Equal(role, await ScalarAsync<string>(connection, "SELECT current_user"));
-        }
-    }
-
     private async Task ExecuteAsOwnerAsync(string sql)
     {
         await using NpgsqlCommand command = Host.DataSource.Shared.CreateCommand(sql);
