@@ -21,7 +21,6 @@ internal static partial class CommandHost
         {
             await EnsureConnectableAsync(builder.Configuration, cancellationToken);
             builder.Logging.ClearProviders();
-            builder.Services.AddSingleton<IHostLifetime, CommandLineLifetime>();
             builder.AddTenantData();
             using IHost host = builder.Build();
             try
