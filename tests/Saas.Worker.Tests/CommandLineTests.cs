@@ -1,9 +1,6 @@
-using System.Reflection;
-using Microsoft.EntityFrameworkCore.Migrations;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using Npgsql;
-using Saas.Data;
 using Tenants.Shared;
 using Tenants.Shared.Catalog;
 using static Saas.Worker.Tests.WorkerCommandLine;
@@ -105,11 +102,11 @@ public sealed class CommandLineTests(PostgresFixture postgres) : IAsyncLifetime
         Assert.Equal(0, run.Exit);
         foreach (string t in (string[])["cli_a", "cli_b", "cli_c"])
         {
-            AssertLine($@"(?m)^{t}\s+ok\s+{Migrations.Count}\s+1\s", run.Output);
+            AssertLine($@"(?m)^{t}\s+ok\s+{AppMigrations.Ids.Count}\s+1\s", run.Output);
             Assert.Equal(TenantState.Ready, (await Catalog.FindAsync(t, Cancellation))!.State);
         }
 
-        Assert.Contains($"3 ok, 0 failed, {3 * Migrations.Count} migration(s) applied", run.Output, StringComparison.Ordinal);
+        Assert.Contains($"3 ok, 0 failed, {3 * AppMigrations.Ids.Count} migration(s) applied", run.Output, StringComparison.Ordinal);
         Assert.Contains("migrated 3/3, failed 0", run.Error, StringComparison.Ordinal);
 
         Run again = await RunAsync(_database, ["tenants", "migrate"]);
@@ -166,7 +163,7 @@ public sealed class CommandLineTests(PostgresFixture postgres) : IAsyncLifetime
         Assert.Contains("1 ok, 0 failed", run.Output, StringComparison.Ordinal);
 
         Run list = await RunAsync(_database, ["tenants", "list"]);
-        AssertLine($@"(?m)^only_me\s+ready\s+active\s+{(Migrations.Count > 0 ? Migrations[^1] : "-")}\s+Only Me$", list.Output);
+        AssertLine($@"(?m)^only_me\s+ready\s+active\s+{(AppMigrations.Latest ?? "-")}\s+Only Me$", list.Output);
         AssertLine(@"(?m)^not_me\s+pending\s+active\s+-\s+Not Me$", list.Output);
         Assert.Contains("2 tenant(s)", list.Output, StringComparison.Ordinal);
     }
@@ -249,15 +246,6 @@ public sealed class CommandLineTests(PostgresFixture postgres) : IAsyncLifetime
         Assert.DoesNotContain("cli_pooled", run.Output, StringComparison.Ordinal);
         Assert.Equal(TenantState.Pending, (await Catalog.FindAsync("cli_pooled", Cancellation))!.State);
     }
-
-    /// <summary>The app's migrations, oldest first, as EF Core orders them (by id).</summary>
-    private static IReadOnlyList<string> Migrations { get; } =
-    [
-        .. typeof(AppDbContext).Assembly.GetTypes()
-            .Select(t => t.GetCustomAttribute<MigrationAttribute>()?.Id)
-            .OfType<string>()
-            .Order(StringComparer.Ordinal),
-    ];
 
     /// <summary>Like Assert.Matches, but a failure shows the whole output (the report is a table).</summary>
     private static void AssertLine(string pattern, string output) =>
