@@ -11,7 +11,7 @@ namespace Saas.Worker.Tests;
 /// </summary>
 public sealed class CommandLineConfigurationTests(PostgresFixture postgres) : IAsyncLifetime
 {
-    private const string Password = "pw-7f3c9a1e-never-printed";
+    private const string Password = "pw-never-printed-Qx";
 
     // A login the throwaway cluster checks with a password, whatever is sent: no role has the name, and for an
     // unknown role PostgreSQL answers as for a wrong password.
