@@ -12,6 +12,16 @@ public sealed class LeastPrivilegeTests(PostgresFixture postgres) : LeastPrivile
     protected override void ConfigureAppConnection(NpgsqlConnectionStringBuilder connection) => connection.MaxPoolSize = 1;
 
     [Fact]
+    public async Task The_owner_that_provisioned_the_tenants_owns_the_database_and_creates_roles_but_is_not_a_superuser()
+    {
+        await using NpgsqlConnection owner = await App.Services.GetRequiredService<OwnerDataSource>().Source.OpenConnectionAsync(Cancellation);
+        Assert.Equal(OwnerRole, await ScalarAsync<string>(owner, "SELECT current_user"));
+        Assert.Equal((bool[])[false, true], await ScalarAsync<bool[]>(owner, "SELECT ARRAY[rolsuper, rolcreaterole] FROM pg_roles WHERE rolname = current_user"));
+        Assert.Equal(OwnerRole, await ScalarAsync<string>(owner, "SELECT datdba::regrole::text FROM pg_database WHERE datname = current_database()"));
+        Assert.Equal([OwnerRole], await ScalarAsync<string[]>(owner, "SELECT array_agg(DISTINCT nspowner::regrole::text) FROM pg_namespace WHERE nspname IN ('shared', 'lp_a', 'lp_b')"));
+    }
+
+    [Fact]
     public async Task Inside_a_scope_even_a_query_qualified_with_another_tenants_schema_is_refused()
     {
         await using (App.Tenants.Enter("lp_a"))
@@ -85,7 +95,10 @@ public sealed class LeastPrivilegeTests(PostgresFixture postgres) : LeastPrivile
     [Fact]
     public async Task Switching_tenant_roles_on_later_makes_the_next_pass_grant_every_tenant()
     {
-        await Host.ProvisionAsync("lp_old"); // by a process with one role for all: nothing granted
+        await using (var oneRole = new TenancyHost(OwnerConnectionString))
+        {
+            await oneRole.ProvisionAsync("lp_old"); // by a process with one role for all, the owner's: nothing granted
+        }
 
         // Already at the latest migration, yet behind for the app's setup: the pass grants it (and applies nothing).
         MigrationRunReport report = await App.Runner.RunAsync(cancellationToken: Cancellation);
