@@ -87,6 +87,18 @@ public sealed class TenantPrivileges(OwnerDataSource owner, IOptions<TenancyOpti
         return string.Empty;
     }
 
+    /// <summary>
+    /// With tenant roles on, the app role reaches a tenant only through the tenant's role: any grant it holds on the
+    /// schema itself (made while tenant roles were off) goes.
+    /// </summary>
+    private string RevokeDirectGrants(string quotedSchema) => owner.AppRole is { } app
+        ? $"""
+            REVOKE ALL ON ALL TABLES IN SCHEMA {quotedSchema} FROM {PgIdentifier.Quote(app)};
+            REVOKE ALL ON ALL SEQUENCES IN SCHEMA {quotedSchema} FROM {PgIdentifier.Quote(app)};
+            REVOKE ALL ON SCHEMA {quotedSchema} FROM {PgIdentifier.Quote(app)};
+            """
+        : string.Empty;
+
     /// <summary>The comment marking a role as the one created for <paramref name="tenant"/>, as a SQL literal.</summary>
     private static string OwnerMark(string tenant) => PgIdentifier.QuoteLiteral($"tenant-saas: the role of tenant {tenant}");
 
@@ -149,6 +161,7 @@ public sealed class TenantPrivileges(OwnerDataSource owner, IOptions<TenancyOpti
                 END $do$;
                 {sql}
                 GRANT {role} TO CURRENT_USER{(owner.AppRole is { } app ? $", {PgIdentifier.Quote(app)}" : string.Empty)};
+                {RevokeDirectGrants(schema)}
                 """;
         }
 

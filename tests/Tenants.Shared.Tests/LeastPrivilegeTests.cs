@@ -114,6 +114,42 @@ public sealed class LeastPrivilegeTests(PostgresFixture postgres) : LeastPrivile
     }
 
     [Fact]
+    public async Task Switching_tenant_roles_on_later_takes_back_the_app_roles_direct_grants_in_that_pass()
+    {
+        // Provisioned while tenant roles were off: the owner granted the tenant's schema to the app role itself.
+        await using (var rolesOff = new TenancyHost(AppConnectionString, o => o.TenantRoles = false, ownerConnectionString: OwnerConnectionString))
+        {
+            await rolesOff.ProvisionWithANoteAsync("lp_direct");
+        }
+
+        string directGrants = $"""
+            SELECT count(*)
+            FROM (SELECT c.relacl FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'lp_direct'
+                  UNION ALL SELECT nspacl FROM pg_namespace WHERE nspname = 'lp_direct') o (acl), aclexplode(o.acl) a
+            WHERE a.grantee = '{AppRole}'::regrole
+            """;
+        await using NpgsqlConnection superuser = await Host.DataSource.Shared.OpenConnectionAsync(Cancellation);
+        Assert.NotEqual(0L, await ScalarAsync<long>(superuser, directGrants));
+
+        TenantRunOutcome granted = Assert.Single((await App.Runner.RunAsync(cancellationToken: Cancellation)).Outcomes);
+        Assert.Equal(("lp_direct", true), (granted.Tenant, granted.Succeeded));
+        Assert.Equal(0L, await ScalarAsync<long>(superuser, directGrants));
+
+        // Outside a scope the app role reaches the tenant no more; inside its scope, through the tenant's role, it does.
+        await using (NpgsqlConnection outside = await App.DataSource.OpenConnectionAsync(Cancellation))
+        {
+            PostgresException refused = await Assert.ThrowsAsync<PostgresException>(() => ScalarAsync<long>(outside, "SELECT count(*) FROM lp_direct.notes"));
+            Assert.Equal(PostgresErrorCodes.InsufficientPrivilege, refused.SqlState);
+        }
+
+        await using (App.Tenants.Enter("lp_direct"))
+        {
+            await using NpgsqlConnection inside = await App.DataSource.OpenConnectionAsync(Cancellation);
+            Assert.Equal(1L, await ScalarAsync<long>(inside, "SELECT count(*) FROM notes"));
+        }
+    }
+
+    [Fact]
     public async Task Tenant_roles_reach_the_shared_schema_through_one_grant_to_public_not_one_each()
     {
         await using (NpgsqlConnection owner = await Host.DataSource.Shared.OpenConnectionAsync(Cancellation))
