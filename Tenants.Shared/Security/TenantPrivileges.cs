@@ -75,12 +75,17 @@ public sealed class TenantPrivileges(OwnerDataSource owner, IOptions<TenancyOpti
 
         if (owner.AppRole is { } app && archivedSchema is not null)
         {
-            string schema = PgIdentifier.Quote(archivedSchema);
-            string role = PgIdentifier.Quote(app);
+            // The archive exists only if the tenant's schema did (a tenant never migrated has none).
+            string schema = PgIdentifier.QuoteLiteral(archivedSchema);
+            string role = PgIdentifier.QuoteLiteral(app);
             return $"""
-                REVOKE ALL ON ALL TABLES IN SCHEMA {schema} FROM {role};
-                REVOKE ALL ON ALL SEQUENCES IN SCHEMA {schema} FROM {role};
-                REVOKE ALL ON SCHEMA {schema} FROM {role};
+                DO $do$ BEGIN
+                    IF EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = {schema}) THEN
+                        EXECUTE format('REVOKE ALL ON ALL TABLES IN SCHEMA %I FROM %I', {schema}, {role});
+                        EXECUTE format('REVOKE ALL ON ALL SEQUENCES IN SCHEMA %I FROM %I', {schema}, {role});
+                        EXECUTE format('REVOKE ALL ON SCHEMA %I FROM %I', {schema}, {role});
+                    END IF;
+                END $do$;
                 """;
         }
 

@@ -69,7 +69,9 @@ public sealed class RunnerTests(PostgresFixture postgres) : DatabaseTest(postgre
     public async Task A_broken_tenant_is_reported_failed_with_its_error_and_every_other_tenant_is_ready()
     {
         string[] tenants = await RegisterAsync("brk", 12);
-        await using (NpgsqlCommand sabotage = Host.DataSource.Shared.CreateCommand("CREATE SCHEMA brk_05; CREATE TABLE brk_05.notes (x int)"))
+        // The tenant's own schema (marked as the migrator marks it), with a table in the way of its migration.
+        await using (NpgsqlCommand sabotage = Host.DataSource.Shared.CreateCommand(
+            $"CREATE SCHEMA brk_05; COMMENT ON SCHEMA brk_05 IS {Security.TenantSchemas.Mark("brk_05")}; CREATE TABLE brk_05.notes (x int)"))
         {
             await sabotage.ExecuteNonQueryAsync(Cancellation);
         }
