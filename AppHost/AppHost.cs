@@ -6,16 +6,16 @@ const string DatabaseName = "appdb";
 const string OwnerName = $"{DatabaseName}-owner";
 AppDatabase database = builder.AddAppDatabase(DatabaseName);
 
-// Both provision and migrate (the owner connection); tenant data goes through the app's role.
+// The Worker provisions, migrates and offboards (the owner connection); tenant data goes through the app's role.
 IResourceBuilder<ProjectResource> worker = builder.AddProject<Projects.Saas_Worker>("worker")
     .WithReference(database.App, DatabaseName)
     .WithReference(database.Owner, OwnerName)
     .WaitFor(database.Server)
     .WithHttpHealthCheck("/health"); // healthy once its first migration pass is done
 
+// The internet-facing Api gets the app's role only: it asks the Worker for anything that needs the owner.
 builder.AddProject<Projects.Saas_Api>("api")
     .WithReference(database.App, DatabaseName)
-    .WithReference(database.Owner, OwnerName)
     .WaitFor(database.Server)
     .WaitFor(worker);
 

@@ -56,6 +56,8 @@ public sealed class ExpiringCache<TValue>(TimeSpan duration, TimeProvider time)
 
     public void Remove(string name) => _entries.TryRemove(name, out _);
 
+    public void Clear() => _entries.Clear();
+
     /// <summary>Removes expired entries, at most once per duration; an entry refreshed meanwhile is another entry and stays.</summary>
     public void SweepExpired()
     {

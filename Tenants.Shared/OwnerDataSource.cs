@@ -10,11 +10,15 @@ namespace Tenants.Shared;
 /// </summary>
 public sealed class OwnerDataSource : IAsyncDisposable, IDisposable
 {
-    public OwnerDataSource(string ownerConnectionString, string appConnectionString, IOptions<TenancyOptions> options)
+    /// <param name="ownerConnectionString">The owner's login; null when the app's own connection serves as the owner's.</param>
+    /// <param name="appConnectionString">The app's login.</param>
+    /// <param name="options">The tenancy settings.</param>
+    public OwnerDataSource(string? ownerConnectionString, string appConnectionString, IOptions<TenancyOptions> options)
     {
         ArgumentNullException.ThrowIfNull(options);
+        Given = ownerConnectionString is not null;
         // The migrator sets a session search_path, which the pool reset must undo like any other.
-        NpgsqlDataSourceBuilder builder = ResettingDataSource.Builder(ownerConnectionString, options.Value.SharedSchema, "owner connection string");
+        NpgsqlDataSourceBuilder builder = ResettingDataSource.Builder(ownerConnectionString ?? appConnectionString, options.Value.SharedSchema, "owner connection string");
         Source = builder.Build();
 
         // Grants are only needed when the app logs in as a role of its own.
@@ -22,6 +26,12 @@ public sealed class OwnerDataSource : IAsyncDisposable, IDisposable
         string? ownerRole = builder.ConnectionStringBuilder.Username;
         AppRole = string.IsNullOrEmpty(appRole) || string.Equals(appRole, ownerRole, StringComparison.Ordinal) ? null : appRole;
     }
+
+    /// <summary>
+    /// Whether this process was given an owner's login of its own (the Worker). Without one, the app's login stands in:
+    /// the Api uses the catalog the Worker created, and a single-role setup (development, tests) creates it itself.
+    /// </summary>
+    public bool Given { get; }
 
     /// <summary>The owner's connections; their search_path starts as the shared schema alone.</summary>
     public NpgsqlDataSource Source { get; }

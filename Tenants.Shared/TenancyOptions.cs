@@ -11,6 +11,12 @@ public sealed class TenancyOptions
     /// </summary>
     public string SharedSchema { get; set; } = "shared";
 
+    /// <summary>
+    /// How long the Api waits for the owner's process (the Worker) to migrate a new tenant or carry out an operator
+    /// request before it answers 202 Accepted and leaves the rest to the Worker.
+    /// </summary>
+    public TimeSpan RequestWait { get; set; } = TimeSpan.FromSeconds(10);
+
     /// <summary>How long a positive registry look-up is trusted before the catalog is asked again.</summary>
     public TimeSpan RegistryCacheDuration { get; set; } = TimeSpan.FromSeconds(30);
 

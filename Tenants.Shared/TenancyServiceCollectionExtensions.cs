@@ -44,7 +44,7 @@ public static class TenancyServiceCollectionExtensions
             sp.GetRequiredService<IOptions<TenancyOptions>>(),
             sp.GetService<ILogger<DedicatedTenantPools>>()));
         services.TryAddSingleton(sp => new OwnerDataSource(
-            ownerConnectionString ?? connectionString,
+            ownerConnectionString,
             connectionString,
             sp.GetRequiredService<IOptions<TenancyOptions>>()));
         services.TryAddSingleton<TenantPrivileges>();
@@ -52,8 +52,13 @@ public static class TenancyServiceCollectionExtensions
         services.TryAddSingleton<ITenantRegistry>(sp => sp.GetRequiredService<TenantCatalog>());
         services.TryAddSingleton<ITenantCatalog>(sp => sp.GetRequiredService<TenantCatalog>());
         services.TryAddSingleton<TenantContext>();
-        services.TryAddSingleton<TenantRegistrations>();
+        services.TryAddSingleton<CatalogNotifications>();
         services.TryAddSingleton<TenantOffboarding>();
+        services.TryAddSingleton<TenantRequests>();
+
+        // Every process hears catalog changes made by the others, so none serves a changed tenant from its cache.
+        services.TryAddSingleton<TenantChanges>();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, TenantChanges>(sp => sp.GetRequiredService<TenantChanges>()));
 
         // Refuses, as the host starts, a pooler that would not keep a client on one server session.
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, SessionPoolingStartupCheck>(sp => new SessionPoolingStartupCheck(
@@ -65,6 +70,7 @@ public static class TenancyServiceCollectionExtensions
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, AppRoleStartupCheck>(sp => new AppRoleStartupCheck(
             connectionString,
             sp.GetRequiredService<OwnerDataSource>(),
+            sp.GetRequiredService<IOptions<TenancyOptions>>().Value.SharedSchema,
             sp.GetService<ILogger<AppRoleStartupCheck>>())));
         return services;
     }

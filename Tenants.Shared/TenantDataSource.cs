@@ -20,11 +20,21 @@ public sealed class TenantDataSource : IAsyncDisposable, IDisposable
         _routing = routing;
         ArgumentNullException.ThrowIfNull(options);
         Shared = ResettingDataSource.Builder(connectionString, options.Value.SharedSchema, "connection string").Build();
+        NpgsqlDataSourceBuilder listening = ResettingDataSource.Builder(connectionString, options.Value.SharedSchema, "connection string");
+        listening.ConnectionStringBuilder.Pooling = false;
+        listening.Name = $"{listening.ConnectionStringBuilder.Database} catalog listener";
+        Listening = listening.Build();
         Dedicated = new DedicatedTenantPools(connectionString, options.Value, logger ?? NullLogger<DedicatedTenantPools>.Instance);
     }
 
     /// <summary>Connections from here see the shared schema only, whatever the current tenant.</summary>
     public NpgsqlDataSource Shared { get; }
+
+    /// <summary>
+    /// Connections that LISTEN for the catalog's announcements, held for the process's life: outside the pool, so that
+    /// they never take a connection requests need. They see the shared schema only.
+    /// </summary>
+    public NpgsqlDataSource Listening { get; }
 
     /// <summary>Pools of their own for the busiest tenants' EF Core contexts; raw connections always come from <see cref="Shared"/>.</summary>
     public DedicatedTenantPools Dedicated { get; }
@@ -70,11 +80,13 @@ public sealed class TenantDataSource : IAsyncDisposable, IDisposable
     {
         await Dedicated.DisposeAsync().ConfigureAwait(false);
         await Shared.DisposeAsync().ConfigureAwait(false);
+        await Listening.DisposeAsync().ConfigureAwait(false);
     }
 
     public void Dispose()
     {
         Dedicated.DisposeAsync().AsTask().GetAwaiter().GetResult(); // completes synchronously
         Shared.Dispose();
+        Listening.Dispose();
     }
 }

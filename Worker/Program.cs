@@ -1,9 +1,9 @@
 using Saas.Worker.Commands;
 using Saas.Worker.Extensions;
 
-if (args is ["tenants", .. var command])
+if (args is ["tenants", ..])
 {
-    return await TenantCommandLine.RunAsync(args, command);
+    return await TenantCommandLine.RunAsync(args);
 }
 
 WebApplicationBuilder builder = WebApplication.CreateBuilder(args);

@@ -12,7 +12,7 @@ namespace Saas.Worker;
 /// </summary>
 internal sealed partial class TenantMigrationService(
     TenantMigrationRunner<AppDbContext> runner,
-    TenantRegistrations registrations,
+    CatalogNotifications notifications,
     MigrationReadiness readiness,
     ITenantCatalog catalog,
     IConfiguration configuration,
@@ -24,7 +24,7 @@ internal sealed partial class TenantMigrationService(
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        RegistrationSubscription subscription = await ListenThenCatchUpAsync(stoppingToken);
+        CatalogSubscription subscription = await ListenThenCatchUpAsync(stoppingToken);
         readiness.FirstPassDone();
 
         var wake = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
@@ -53,11 +53,11 @@ internal sealed partial class TenantMigrationService(
     /// starting). Listening comes before the pass: whatever registers after it is heard, whatever came before is in
     /// the catalog the pass reads, so nothing falls between the two.
     /// </summary>
-    private async Task<RegistrationSubscription> ListenThenCatchUpAsync(CancellationToken stoppingToken)
+    private async Task<CatalogSubscription> ListenThenCatchUpAsync(CancellationToken stoppingToken)
     {
         while (true)
         {
-            RegistrationSubscription? subscription = await TrySeedAsync(stoppingToken) ? await TrySubscribeAsync(stoppingToken) : null;
+            CatalogSubscription? subscription = await TrySeedAsync(stoppingToken) ? await TrySubscribeAsync(stoppingToken) : null;
             if (subscription is not null)
             {
                 bool passed = false;
@@ -120,11 +120,11 @@ internal sealed partial class TenantMigrationService(
         }
     }
 
-    private async Task<RegistrationSubscription?> TrySubscribeAsync(CancellationToken stoppingToken)
+    private async Task<CatalogSubscription?> TrySubscribeAsync(CancellationToken stoppingToken)
     {
         try
         {
-            return await registrations.SubscribeAsync(stoppingToken);
+            return await notifications.SubscribeAsync([CatalogChannels.Registered], stoppingToken);
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
@@ -133,7 +133,7 @@ internal sealed partial class TenantMigrationService(
         }
     }
 
-    private async Task ListenAsync(RegistrationSubscription subscription, ChannelWriter<bool> wake, CancellationToken stoppingToken)
+    private async Task ListenAsync(CatalogSubscription subscription, ChannelWriter<bool> wake, CancellationToken stoppingToken)
     {
         try
         {
@@ -141,9 +141,9 @@ internal sealed partial class TenantMigrationService(
             {
                 try
                 {
-                    await foreach (string tenant in subscription.ReadAllAsync(stoppingToken))
+                    await foreach (CatalogNotification registered in subscription.ReadAllAsync(stoppingToken))
                     {
-                        LogAnnounced(tenant);
+                        LogAnnounced(registered.Payload);
                         wake.TryWrite(true);
                     }
                 }
@@ -153,7 +153,7 @@ internal sealed partial class TenantMigrationService(
                 }
 
                 await subscription.DisposeAsync();
-                RegistrationSubscription? again = null;
+                CatalogSubscription? again = null;
                 while ((again = await TrySubscribeAsync(stoppingToken)) is null)
                 {
                     await Task.Delay(TimeSpan.FromSeconds(5), stoppingToken);

@@ -1,11 +1,10 @@
+using System.Security.Claims;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
 using Saas.Api.Model;
 using Saas.Api.Tenancy;
-using Saas.Data;
 using Tenants.Shared;
 using Tenants.Shared.Catalog;
-using Tenants.Shared.Migrations;
 using Tenants.Shared.Offboarding;
 
 namespace Saas.Api.Apis;
@@ -31,14 +30,15 @@ public static class TenantsApi
     }
 
     /// <summary>
-    /// Registers the tenant and migrates its schema before answering: 201 when it is ready to use, 200 when the same
-    /// tenant existed (and is now ready), 202 with its state and error when it is registered but not ready, 409 when
-    /// a tenant of that name exists with other details, or a deleted one's name was not released.
+    /// Registers the tenant; the Worker hears of it and migrates its schema. 201 once it is ready within
+    /// <see cref="TenancyOptions.RequestWait"/>, 200 when the same tenant existed and is ready, else 202 with its state
+    /// (pending, or failed with the error) and its location; 409 when a tenant of that name exists with other details, or
+    /// a deleted one's name was not released.
     /// </summary>
     public static async Task<Results<Created<TenantResponse>, Ok<TenantResponse>, Accepted<TenantResponse>, ValidationProblem, Conflict<TenantResponse>, ProblemHttpResult>> CreateAsync(
         CreateTenantRequest request,
         ITenantCatalog catalog,
-        TenantMigrator<AppDbContext> migrator,
+        TenantChanges changes,
         IOptions<TenancyOptions> options,
         CancellationToken cancellationToken)
     {
@@ -70,20 +70,10 @@ public static class TenantsApi
             return TenantProblems.NameRetired(record.Name);
         }
 
-        if (record.State != TenantState.Ready)
-        {
-            try
-            {
-                await migrator.MigrateAsync(record.Name, cancellationToken);
-            }
-            catch (Exception e) when (e is not OperationCanceledException)
-            {
-                // Recorded in the catalog by the migrator; the response below reports it.
-            }
-
-            record = await catalog.FindAsync(record.Name, cancellationToken) ?? record;
-        }
-
+        await changes.WaitUntilAsync(
+            async ct => (record = await catalog.FindAsync(record.Name, ct) ?? record).State != TenantState.Pending,
+            options.Value.RequestWait,
+            cancellationToken);
         TenantResponse response = TenantResponse.From(record);
         string location = $"/tenants/{record.Name}";
         return (record.State, outcome) switch
@@ -110,24 +100,29 @@ public static class TenantsApi
     public static async Task<Ok<List<TenantResponse>>> ListAsync(ITenantCatalog catalog, CancellationToken cancellationToken) =>
         TypedResults.Ok((await catalog.ListAsync(cancellationToken)).Select(TenantResponse.From).ToList());
 
-    public static Task<Results<Ok<TenantResponse>, NotFound, ValidationProblem, ProblemHttpResult>> DeactivateAsync(
-        string name, TenantOffboarding offboarding, ITenantStore store, IOptions<TenancyOptions> options, CancellationToken cancellationToken) =>
-        ChangeStatusAsync(name, offboarding.DeactivateAsync, store, options, cancellationToken);
+    /// <summary>Stops serving the tenant, its data kept (recorded for the Worker, which every Api instance hears).</summary>
+    public static Task<Results<Ok<TenantResponse>, Accepted<TenantRequestResponse>, NotFound, ValidationProblem, ProblemHttpResult>> DeactivateAsync(
+        string name, ClaimsPrincipal user, TenantRequests requests, ITenantCatalog catalog, TenantChanges changes, ITenantStore store, IOptions<TenancyOptions> options, CancellationToken cancellationToken) =>
+        ChangeStatusAsync(name, TenantRequestAction.Deactivate, user, requests, catalog, changes, store, options, cancellationToken);
 
-    public static Task<Results<Ok<TenantResponse>, NotFound, ValidationProblem, ProblemHttpResult>> ReactivateAsync(
-        string name, TenantOffboarding offboarding, ITenantStore store, IOptions<TenancyOptions> options, CancellationToken cancellationToken) =>
-        ChangeStatusAsync(name, offboarding.ReactivateAsync, store, options, cancellationToken);
+    /// <summary>Serves a deactivated tenant again.</summary>
+    public static Task<Results<Ok<TenantResponse>, Accepted<TenantRequestResponse>, NotFound, ValidationProblem, ProblemHttpResult>> ReactivateAsync(
+        string name, ClaimsPrincipal user, TenantRequests requests, ITenantCatalog catalog, TenantChanges changes, ITenantStore store, IOptions<TenancyOptions> options, CancellationToken cancellationToken) =>
+        ChangeStatusAsync(name, TenantRequestAction.Reactivate, user, requests, catalog, changes, store, options, cancellationToken);
 
     /// <summary>
     /// Deletes a deactivated tenant. <c>schema=archive</c> (the default) keeps its data in an archive schema reachable by
     /// no tenant; <c>schema=drop</c> drops it. The name stays taken unless <c>releaseName=true</c>, which may also be
-    /// sent later for a tenant deleted before.
+    /// sent later for a tenant deleted before. The Worker carries it out: 200 when it has within
+    /// <see cref="TenancyOptions.RequestWait"/>, else 202 with the request.
     /// </summary>
-    public static async Task<Results<Ok<TenantDeletionResponse>, NotFound, ValidationProblem, ProblemHttpResult>> DeleteAsync(
+    public static async Task<Results<Ok<TenantDeletionResponse>, Accepted<TenantRequestResponse>, NotFound, ValidationProblem, ProblemHttpResult>> DeleteAsync(
         string name,
         string? schema,
         bool? releaseName,
-        TenantOffboarding offboarding,
+        ClaimsPrincipal user,
+        TenantRequests requests,
+        TenantChanges changes,
         ITenantStore store,
         IOptions<TenancyOptions> options,
         CancellationToken cancellationToken)
@@ -150,19 +145,24 @@ public static class TenantsApi
                 return TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["schema"] = ["Either 'archive' (the default) or 'drop'."] });
         }
 
-        TenantDeletion deletion = await offboarding.DeleteAsync(name, disposal, releaseName ?? false, cancellationToken);
-        store.Forget(name);
-        return deletion.Outcome switch
+        TenantRequest request = await CarryOutAsync(name, TenantRequestAction.Delete, disposal, releaseName ?? false, user, requests, changes, store, options, cancellationToken);
+        return (request.State, request.Outcome) switch
         {
-            DeletionOutcome.NotFound => TypedResults.NotFound(),
-            DeletionOutcome.StillActive => TenantProblems.StillActive(name),
-            _ => TypedResults.Ok(new TenantDeletionResponse(deletion.Name, deletion.ArchivedAs, deletion.NameReleased)),
+            (TenantRequestState.Pending, _) => TypedResults.Accepted($"/tenants/{name}", TenantRequestResponse.From(request)),
+            (TenantRequestState.Done, string outcome) => TypedResults.Ok(new TenantDeletionResponse(name, request.ArchivedAs, outcome == "released")),
+            (TenantRequestState.Refused, TenantRequestOutcomes.StillActive) => TenantProblems.StillActive(name),
+            (TenantRequestState.Refused, _) => TypedResults.NotFound(),
+            _ => TenantProblems.RequestFailed(name, request.Outcome),
         };
     }
 
-    private static async Task<Results<Ok<TenantResponse>, NotFound, ValidationProblem, ProblemHttpResult>> ChangeStatusAsync(
+    private static async Task<Results<Ok<TenantResponse>, Accepted<TenantRequestResponse>, NotFound, ValidationProblem, ProblemHttpResult>> ChangeStatusAsync(
         string name,
-        Func<string, CancellationToken, Task<TenantRecord?>> change,
+        TenantRequestAction action,
+        ClaimsPrincipal user,
+        TenantRequests requests,
+        ITenantCatalog catalog,
+        TenantChanges changes,
         ITenantStore store,
         IOptions<TenancyOptions> options,
         CancellationToken cancellationToken)
@@ -172,14 +172,40 @@ public static class TenantsApi
             return problem;
         }
 
-        TenantRecord? record = await change(name, cancellationToken);
-        store.Forget(name);
-        return record switch
+        TenantRequest request = await CarryOutAsync(name, action, SchemaDisposal.Archive, releaseName: false, user, requests, changes, store, options, cancellationToken);
+        return (request.State, request.Outcome) switch
         {
-            null => TypedResults.NotFound(),
-            { Status: TenantStatus.Deleted } => TenantProblems.AlreadyDeleted(name),
-            _ => TypedResults.Ok(TenantResponse.From(record)),
+            (TenantRequestState.Pending, _) => TypedResults.Accepted($"/tenants/{name}", TenantRequestResponse.From(request)),
+            (TenantRequestState.Done, _) when await catalog.FindAsync(name, cancellationToken) is { } record => TypedResults.Ok(TenantResponse.From(record)),
+            (TenantRequestState.Refused, TenantRequestOutcomes.AlreadyDeleted) => TenantProblems.AlreadyDeleted(name),
+            (TenantRequestState.Refused or TenantRequestState.Done, _) => TypedResults.NotFound(),
+            _ => TenantProblems.RequestFailed(name, request.Outcome),
         };
+    }
+
+    /// <summary>Records the request, then waits a short while for the Worker to carry it out.</summary>
+    private static async Task<TenantRequest> CarryOutAsync(
+        string name,
+        TenantRequestAction action,
+        SchemaDisposal disposal,
+        bool releaseName,
+        ClaimsPrincipal user,
+        TenantRequests requests,
+        TenantChanges changes,
+        ITenantStore store,
+        IOptions<TenancyOptions> options,
+        CancellationToken cancellationToken)
+    {
+        string requestedBy = user.Identity?.Name ?? user.FindFirstValue(ClaimTypes.NameIdentifier) ?? user.FindFirstValue("sub") ?? "(unnamed operator)";
+        TenantRequest request = await requests.SubmitAsync(name, action, disposal, releaseName, requestedBy, cancellationToken);
+        await changes.WaitUntilAsync(
+            async ct => (request = await requests.FindAsync(request.Id, ct) ?? request).State != TenantRequestState.Pending,
+            options.Value.RequestWait,
+            cancellationToken);
+
+        // Every instance hears the change; this one need not wait for its own announcement.
+        store.Forget(name);
+        return request;
     }
 
     private static ValidationProblem? NameProblem(string name, IOptions<TenancyOptions> options) =>

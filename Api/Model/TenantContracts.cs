@@ -1,4 +1,5 @@
 using Tenants.Shared.Catalog;
+using Tenants.Shared.Offboarding;
 
 namespace Saas.Api.Model;
 
@@ -25,6 +26,13 @@ public sealed record TenantResponse(
 
 /// <summary>What deleting a tenant did: where its data went (null when dropped), and whether its name is free again.</summary>
 public sealed record TenantDeletionResponse(string Name, string? ArchivedAs, bool NameReleased);
+
+/// <summary>An operator's request that the Worker has not carried out yet (202 Accepted): see the tenant for its effect.</summary>
+public sealed record TenantRequestResponse(long Id, string Tenant, string Action, string State, string RequestedBy, DateTimeOffset RequestedAt)
+{
+    public static TenantRequestResponse From(TenantRequest r) => new(
+        r.Id, r.Tenant, r.Action.ToString().ToLowerInvariant(), r.State.ToString().ToLowerInvariant(), r.RequestedBy, r.RequestedAt);
+}
 
 /// <summary>The request's tenant, and the schema and role its database session works in.</summary>
 public sealed record CurrentTenantResponse(string Name, string DisplayName, string Schema, string Role);

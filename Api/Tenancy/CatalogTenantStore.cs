@@ -9,18 +9,40 @@ namespace Saas.Api.Tenancy;
 /// The catalog as a tenant store, with a short cache of found tenants so that a request costs no catalog round trip.
 /// A tenant in use is re-read in the background once its entry is half way to expiry, together with the others due
 /// meanwhile (one catalog query for all of them), so that requests for it never wait on the catalog; a tenant unused
-/// for the cache duration is forgotten. Misses and refusals are never cached: a tenant registered or reactivated by
-/// another process is served at once, and one deactivated there stops being served within
-/// <see cref="TenancyOptions.RegistryCacheDuration"/>.
+/// for the cache duration is forgotten. Misses and refusals are never cached, and a tenant another process changes is
+/// forgotten as soon as the catalog announces it (<see cref="TenantChanges"/>): deactivated or deleted anywhere, it
+/// stops being served here at once; should an announcement be lost, within <see cref="TenancyOptions.RegistryCacheDuration"/>.
 /// </summary>
-public sealed partial class CatalogTenantStore(ITenantCatalog catalog, IOptions<TenancyOptions> options, TimeProvider time, ILogger<CatalogTenantStore> logger) : ITenantStore
+public sealed partial class CatalogTenantStore : ITenantStore
 {
-    private readonly ExpiringCache<TenantRecord> _found = new(options.Value.RegistryCacheDuration, time);
+    private readonly ITenantCatalog _catalog;
+    private readonly TimeProvider _time;
+    private readonly ILogger<CatalogTenantStore> _logger;
+    private readonly ExpiringCache<TenantRecord> _found;
 
     // Refreshes claimed within this long share one catalog query; a small part of the half duration an entry has left.
-    private readonly TimeSpan _gather = options.Value.RegistryCacheDuration / 16;
+    private readonly TimeSpan _gather;
     private readonly ConcurrentQueue<string> _due = new();
     private int _refreshScheduled;
+
+    public CatalogTenantStore(ITenantCatalog catalog, TenantChanges changes, IOptions<TenancyOptions> options, TimeProvider time, ILogger<CatalogTenantStore> logger)
+    {
+        ArgumentNullException.ThrowIfNull(changes);
+        (_catalog, _time, _logger) = (catalog, time, logger);
+        _found = new ExpiringCache<TenantRecord>(options.Value.RegistryCacheDuration, time);
+        _gather = options.Value.RegistryCacheDuration / 16;
+        changes.Changed += tenant =>
+        {
+            if (tenant is null)
+            {
+                _found.Clear();
+            }
+            else
+            {
+                Forget(tenant);
+            }
+        };
+    }
 
     public async ValueTask<TenantRecord?> FindAsync(string name, CancellationToken cancellationToken)
     {
@@ -35,7 +57,7 @@ public sealed partial class CatalogTenantStore(ITenantCatalog catalog, IOptions<
             return hit;
         }
 
-        TenantRecord? record = await catalog.FindAsync(name, cancellationToken);
+        TenantRecord? record = await _catalog.FindAsync(name, cancellationToken);
         _found.SweepExpired(); // rides on the catalog round trip just paid
 
         // Only a served tenant is cached: one still being provisioned is asked again until it is ready.
@@ -59,7 +81,7 @@ public sealed partial class CatalogTenantStore(ITenantCatalog catalog, IOptions<
         // Not the request's work: its trace, tenant scope and cancellation stay out of the refresh.
         using (ExecutionContext.SuppressFlow())
         {
-            Task gathered = Task.Delay(_gather, time, CancellationToken.None); // the window opens with the first claim
+            Task gathered = Task.Delay(_gather, _time, CancellationToken.None); // the window opens with the first claim
             _ = Task.Run(() => RefreshDueAsync(gathered), CancellationToken.None);
         }
     }
@@ -84,7 +106,7 @@ public sealed partial class CatalogTenantStore(ITenantCatalog catalog, IOptions<
 
         try
         {
-            Dictionary<string, TenantRecord> records = (await catalog.FindManyAsync(names, CancellationToken.None)).ToDictionary(r => r.Name, StringComparer.Ordinal);
+            Dictionary<string, TenantRecord> records = (await _catalog.FindManyAsync(names, CancellationToken.None)).ToDictionary(r => r.Name, StringComparer.Ordinal);
             foreach (string name in names)
             {
                 // One no longer served is dropped at once; one forgotten meanwhile stays forgotten.
@@ -99,11 +121,11 @@ public sealed partial class CatalogTenantStore(ITenantCatalog catalog, IOptions<
             }
 
             _found.SweepExpired();
-            LogRefreshed(logger, names.Count);
+            LogRefreshed(_logger, names.Count);
         }
         catch (Exception e)
         {
-            LogRefreshFailed(logger, e, names.Count);
+            LogRefreshFailed(_logger, e, names.Count);
         }
     }
 

@@ -40,6 +40,10 @@ public static class TenantProblems
     public static ProblemHttpResult AlreadyDeleted(string name) => Problem(
         StatusCodes.Status409Conflict, "tenant-deleted", "The tenant is deleted", $"Tenant '{name}' has been deleted; it cannot change any more.");
 
+    public static ProblemHttpResult RequestFailed(string name, string? error) => Problem(
+        StatusCodes.Status500InternalServerError, "tenant-request-failed", "The Worker could not carry out the request",
+        $"Changing tenant '{name}' failed: {error}. The request is recorded; see the Worker's logs.");
+
     public static ProblemHttpResult NameRetired(string name) => Problem(
         StatusCodes.Status409Conflict, "tenant-name-retired", "The name belonged to a deleted tenant",
         $"'{name}' was a tenant's name; it can be used again once released: DELETE /tenants/{name}?releaseName=true.");

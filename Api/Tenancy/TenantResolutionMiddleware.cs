@@ -1,7 +1,9 @@
 using System.Diagnostics;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Npgsql;
 using Tenants.Shared;
 using Tenants.Shared.Catalog;
 using Tenants.Shared.EntityFramework;
@@ -33,15 +35,7 @@ public sealed class TenantResolutionMiddleware(
         (string? tenant, IResult? refusal) = Resolve(context);
         if (refusal is null)
         {
-            TenantRecord? record = await store.FindAsync(tenant!, context.RequestAborted);
-            refusal = record switch
-            {
-                null => TenantProblems.NotFound(tenant!),
-                { Status: TenantStatus.Deactivated } => TenantProblems.Deactivated(tenant!),
-                { Status: TenantStatus.Deleted } => TenantProblems.Deleted(tenant!),
-                { State: not TenantState.Ready } => TenantProblems.NotReady(tenant!, record.State.ToString().ToLowerInvariant()),
-                _ => null,
-            };
+            refusal = Refusal(tenant!, await store.FindAsync(tenant!, context.RequestAborted));
         }
 
         if (refusal is not null)
@@ -59,7 +53,45 @@ public sealed class TenantResolutionMiddleware(
         // The server span started before the tenant was known; spans started from here on are tagged by the processor.
         Activity.Current?.SetTag(TenantSpanProcessor.TenantAttribute, scope.Schema);
         using IDisposable? logScope = logger.BeginScope(new TenantLogScope(scope.Schema));
-        await next(context);
+        try
+        {
+            await next(context);
+        }
+        catch (Exception e) when (!context.Response.HasStarted && MayBeGone(e))
+        {
+            // Deleted or deactivated elsewhere while this instance still served it (an announcement not heard yet):
+            // answered as resolution would answer now, never as a failure inside.
+            store.Forget(tenant!);
+            if (Refusal(tenant!, await store.FindAsync(tenant!, CancellationToken.None)) is not { } gone)
+            {
+                throw;
+            }
+
+            await gone.ExecuteAsync(context);
+        }
+    }
+
+    private static ProblemHttpResult? Refusal(string tenant, TenantRecord? record) => record switch
+    {
+        null => TenantProblems.NotFound(tenant),
+        { Status: TenantStatus.Deactivated } => TenantProblems.Deactivated(tenant),
+        { Status: TenantStatus.Deleted } => TenantProblems.Deleted(tenant),
+        { State: not TenantState.Ready } => TenantProblems.NotReady(tenant, record.State.ToString().ToLowerInvariant()),
+        _ => null,
+    };
+
+    /// <summary>Whether the exception, or one it wraps, is what a tenant's schema or role vanishing mid-request gives.</summary>
+    private static bool MayBeGone(Exception exception)
+    {
+        for (Exception? e = exception; e is not null; e = e.InnerException)
+        {
+            if (e is PostgresException { SqlState: PostgresErrorCodes.InvalidSchemaName or PostgresErrorCodes.UndefinedTable or PostgresErrorCodes.UndefinedObject or PostgresErrorCodes.InsufficientPrivilege })
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     private static Task ReleaseKeptConnections(object requestServices)

@@ -8,8 +8,6 @@ internal sealed class CatalogSql
     // Serialises concurrent bootstraps: CREATE ... IF NOT EXISTS alone still races on the system catalogs.
     private const long BootstrapLockKey = 0x7465_6E61_6E74_7301; // "tenants" + 1
 
-    /// <summary>The NOTIFY channel a new registration is announced on; the payload is the tenant's name.</summary>
-    public const string RegisteredChannel = "tenant_saas_registered";
 
     private const string Columns = "name, display_name, state, last_migration, attempts, last_error, registered_at, updated_at, status, archived_as";
 
@@ -17,6 +15,7 @@ internal sealed class CatalogSql
     {
         string schema = PgIdentifier.Quote(sharedSchema); // quoted anyway, though already validated
         string table = Table(sharedSchema);
+        string requests = $"{schema}.\"tenant_requests\"";
 
         Bootstrap = $"""
             SELECT pg_advisory_xact_lock({BootstrapLockKey});
@@ -35,12 +34,35 @@ internal sealed class CatalogSql
                 archived_as text
             );
             CREATE OR REPLACE FUNCTION {schema}."tenants_notify"() RETURNS trigger LANGUAGE plpgsql AS
-                $fn$ BEGIN PERFORM pg_notify('{RegisteredChannel}', NEW.name); RETURN NEW; END $fn$;
+                $fn$ BEGIN PERFORM pg_notify('{CatalogChannels.Registered}', NEW.name); RETURN NEW; END $fn$;
             CREATE OR REPLACE TRIGGER "tenants_notify" AFTER INSERT ON {table}
                 FOR EACH ROW EXECUTE FUNCTION {schema}."tenants_notify"();
+            CREATE OR REPLACE FUNCTION {schema}."tenants_changed"() RETURNS trigger LANGUAGE plpgsql AS
+                $fn$ BEGIN PERFORM pg_notify('{CatalogChannels.Changed}', COALESCE(NEW.name, OLD.name)); RETURN NULL; END $fn$;
+            CREATE OR REPLACE TRIGGER "tenants_changed" AFTER UPDATE OF state, status OR DELETE ON {table}
+                FOR EACH ROW EXECUTE FUNCTION {schema}."tenants_changed"();
+            CREATE TABLE IF NOT EXISTS {requests} (
+                id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+                tenant text NOT NULL,
+                action text NOT NULL CHECK (action IN ('deactivate', 'reactivate', 'delete')),
+                schema_disposal text CHECK (schema_disposal IN ('archive', 'drop')),
+                release_name boolean NOT NULL DEFAULT false,
+                requested_by text NOT NULL,
+                requested_at timestamptz NOT NULL DEFAULT now(),
+                state text NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'done', 'refused', 'failed')),
+                outcome text,
+                archived_as text,
+                done_at timestamptz
+            );
+            CREATE OR REPLACE FUNCTION {schema}."tenant_requests_notify"() RETURNS trigger LANGUAGE plpgsql AS
+                $fn$ BEGIN PERFORM pg_notify('{CatalogChannels.Requests}', NEW.id::text); RETURN NULL; END $fn$;
+            CREATE OR REPLACE TRIGGER "tenant_requests_notify" AFTER INSERT OR UPDATE OF state ON {requests}
+                FOR EACH ROW EXECUTE FUNCTION {schema}."tenant_requests_notify"();
             {privileges.SharedSchemaGrants(schema)}
-            {privileges.CatalogGrants(table)}
+            {privileges.CatalogGrants(table, requests)}
             """;
+        // The requests table is created last: with it, the whole catalog is there.
+        CatalogExists = $"SELECT to_regclass({PgIdentifier.QuoteLiteral(requests)}) IS NOT NULL";
         Insert = $"INSERT INTO {table} (name, display_name) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING RETURNING {Columns}";
         // A deleted tenant's row only keeps its name from reuse: it is not registered.
         Exists = $"SELECT EXISTS (SELECT 1 FROM {table} WHERE name = $1 AND status <> 'deleted')";
@@ -56,12 +78,21 @@ internal sealed class CatalogSql
         StatusForUpdate = $"SELECT status, archived_as FROM {table} WHERE name = $1 FOR UPDATE";
         MarkDeleted = $"UPDATE {table} SET status = 'deleted', archived_as = $2, updated_at = now() WHERE name = $1";
         Remove = $"DELETE FROM {table} WHERE name = $1";
+        Request = $"INSERT INTO {requests} (tenant, action, schema_disposal, release_name, requested_by) VALUES ($1, $2, $3, $4, $5) RETURNING {RequestColumns}";
+        FindRequest = $"SELECT {RequestColumns} FROM {requests} WHERE id = $1";
+        // One at a time, oldest first; a request another process is carrying out is skipped, not waited for.
+        NextRequest = $"SELECT {RequestColumns} FROM {requests} WHERE state = 'pending' ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED";
+        CompleteRequest = $"UPDATE {requests} SET state = $2, outcome = $3, archived_as = $4, done_at = now() WHERE id = $1";
     }
+
+    private const string RequestColumns = "id, tenant, action, schema_disposal, release_name, requested_by, requested_at, state, outcome, archived_as, done_at";
 
     public string Bootstrap { get; }
 
     /// <summary>The catalog table's name, quoted and qualified with the shared schema.</summary>
     public static string Table(string sharedSchema) => $"{PgIdentifier.Quote(sharedSchema)}.\"tenants\"";
+
+    public string CatalogExists { get; }
 
     public string Insert { get; }
 
@@ -88,4 +119,12 @@ internal sealed class CatalogSql
     public string MarkDeleted { get; }
 
     public string Remove { get; }
+
+    public string Request { get; }
+
+    public string FindRequest { get; }
+
+    public string NextRequest { get; }
+
+    public string CompleteRequest { get; }
 }

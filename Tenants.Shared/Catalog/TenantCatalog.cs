@@ -20,6 +20,7 @@ public sealed class TenantCatalog : ITenantRegistry, ITenantCatalog, IDisposable
     private readonly string _grants;
     private readonly ExpiringCache<bool> _known;
     private readonly SemaphoreSlim _bootstrapGate = new(1, 1);
+    private readonly bool _ownerGiven;
     private volatile bool _bootstrapped;
 
     public TenantCatalog(TenantDataSource dataSource, OwnerDataSource owner, TenantPrivileges privileges, IOptions<TenancyOptions> options, TimeProvider time)
@@ -27,6 +28,7 @@ public sealed class TenantCatalog : ITenantRegistry, ITenantCatalog, IDisposable
         ArgumentNullException.ThrowIfNull(privileges);
         _dataSource = dataSource.Shared;
         _owner = owner.Source;
+        _ownerGiven = owner.Given;
         _options = options.Value;
         _known = new ExpiringCache<bool>(_options.RegistryCacheDuration, time);
         _sql = new CatalogSql(_options.SharedSchema, privileges);
@@ -242,10 +244,23 @@ public sealed class TenantCatalog : ITenantRegistry, ITenantCatalog, IDisposable
         Status: Enum.Parse<TenantStatus>(reader.GetString(8), ignoreCase: true),
         ArchivedAs: reader.IsDBNull(9) ? null : reader.GetString(9));
 
-    /// <summary>Forgets any cached look-up of <paramref name="name"/>: its status just changed in this process.</summary>
-    internal void Forget(string name) => _known.Remove(name);
+    /// <summary>Forgets any cached look-up of <paramref name="name"/> (of every tenant when null): its status changed.</summary>
+    internal void Forget(string? name)
+    {
+        if (name is null)
+        {
+            _known.Clear();
+        }
+        else
+        {
+            _known.Remove(name);
+        }
+    }
 
     internal NpgsqlDataSource Owner => _owner;
+
+    /// <summary>The app's own connections to the shared schema: what a process without the owner's login may do.</summary>
+    internal NpgsqlDataSource App => _dataSource;
 
     internal CatalogSql Sql => _sql;
 
@@ -265,6 +280,12 @@ public sealed class TenantCatalog : ITenantRegistry, ITenantCatalog, IDisposable
         return registered;
     }
 
+    private async Task<bool> CatalogExistsAsync(CancellationToken cancellationToken)
+    {
+        await using NpgsqlCommand command = _dataSource.CreateCommand(_sql.CatalogExists);
+        return (bool)(await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!;
+    }
+
     private async ValueTask EnsureCatalogAsync(CancellationToken cancellationToken)
     {
         if (_bootstrapped)
@@ -275,6 +296,11 @@ public sealed class TenantCatalog : ITenantRegistry, ITenantCatalog, IDisposable
         await _bootstrapGate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
+            if (!_bootstrapped && !_ownerGiven && await CatalogExistsAsync(cancellationToken).ConfigureAwait(false))
+            {
+                _bootstrapped = true; // the owner's process made it: a process without the owner's login leaves it be
+            }
+
             if (!_bootstrapped)
             {
                 // The owner creates the catalog (and grants the app role its part); the app role could not.

@@ -1,5 +1,7 @@
 using System.Diagnostics;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Infrastructure;
+using Microsoft.EntityFrameworkCore.Migrations;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Npgsql;
@@ -86,6 +88,9 @@ public sealed partial class TenantMigrator<TContext>(
         await ExecuteAsync(connection, $"SET search_path TO {PgIdentifier.Quote(tenant)}", null, cancellationToken).ConfigureAwait(false);
         await using TContext db = contexts.Create(connection);
 
+        // EF Core reads the history by querying it and logs a missing table as a failed command (error level):
+        // created first, a new tenant's history is empty, not missing.
+        await db.GetService<IHistoryRepository>().CreateIfNotExistsAsync(cancellationToken).ConfigureAwait(false);
         List<string> pending = [.. await db.Database.GetPendingMigrationsAsync(cancellationToken).ConfigureAwait(false)];
         if (pending.Count > 0)
         {

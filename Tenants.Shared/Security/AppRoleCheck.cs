@@ -11,6 +11,26 @@ namespace Tenants.Shared.Security;
 public static class AppRoleCheck
 {
     /// <summary>
+    /// Whether the role of <paramref name="connectionString"/> owns the shared schema or, before the catalog exists, the
+    /// database: the app is then its own owner, as in a single-role setup.
+    /// </summary>
+    public static async Task<bool> OwnsCatalogAsync(string connectionString, string sharedSchema, CancellationToken cancellationToken = default)
+    {
+        var settings = new NpgsqlConnectionStringBuilder(connectionString) { Pooling = false, Enlist = false };
+        await using var connection = new NpgsqlConnection(settings.ConnectionString);
+        await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = new NpgsqlCommand(
+            """
+            SELECT COALESCE((SELECT nspowner FROM pg_namespace WHERE nspname = $1),
+                            (SELECT datdba FROM pg_database WHERE datname = current_database()))
+                   = (SELECT oid FROM pg_roles WHERE rolname = current_user)
+            """,
+            connection);
+        command.Parameters.Add(new NpgsqlParameter { Value = sharedSchema });
+        return (bool)(await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!;
+    }
+
+    /// <summary>
     /// Logs in with <paramref name="connectionString"/> (a session of its own, not from a pool) and throws
     /// <see cref="InvalidOperationException"/> naming the role, what is wrong and the statements that fix it (never the
     /// password) when the role is a superuser or INHERIT, or may create temporary tables or objects in schema public.

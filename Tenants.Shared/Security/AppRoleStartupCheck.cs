@@ -5,15 +5,19 @@ namespace Tenants.Shared.Security;
 
 /// <summary>
 /// Runs <see cref="AppRoleCheck"/> on the app's connection string as the host starts (in
-/// <see cref="IHostedLifecycleService.StartingAsync"/>, before any hosted service's StartAsync) whenever the app and
-/// the owner log in as different roles. With one role for both the app is its own owner, which only development
-/// setups do: that is logged as a warning, and nothing is checked.
+/// <see cref="IHostedLifecycleService.StartingAsync"/>, before any hosted service's StartAsync) unless the app is its
+/// own owner: given an owner connection (the Worker), when both log in as one role; given none (the Api), when the app's
+/// role owns the shared schema (or, before the catalog exists, the database). Only development setups use one role for
+/// both: that is logged as a warning, and nothing is checked.
 /// </summary>
-internal sealed partial class AppRoleStartupCheck(string connectionString, OwnerDataSource owner, ILogger<AppRoleStartupCheck>? logger) : IHostedLifecycleService
+internal sealed partial class AppRoleStartupCheck(string connectionString, OwnerDataSource owner, string sharedSchema, ILogger<AppRoleStartupCheck>? logger) : IHostedLifecycleService
 {
     public async Task StartingAsync(CancellationToken cancellationToken)
     {
-        if (owner.AppRole is null)
+        bool ownOwner = owner.Given
+            ? owner.AppRole is null
+            : await AppRoleCheck.OwnsCatalogAsync(connectionString, sharedSchema, cancellationToken).ConfigureAwait(false);
+        if (ownOwner)
         {
             if (logger is not null)
             {

@@ -34,8 +34,11 @@ public sealed class TenantPrivileges(OwnerDataSource owner, IOptions<TenancyOpti
     internal string SharedSchemaGrants(string quotedSharedSchema) =>
         _options.TenantRoles ? $"GRANT USAGE ON SCHEMA {quotedSharedSchema} TO PUBLIC;" : string.Empty;
 
-    /// <summary>Statements that let the app role read the catalog and register tenants; empty when nothing to grant.</summary>
-    internal string CatalogGrants(string quotedCatalogTable)
+    /// <summary>
+    /// Statements that let the app role read the catalog, register tenants and ask for the rest (operator requests the
+    /// owner's process carries out); empty when nothing to grant.
+    /// </summary>
+    internal string CatalogGrants(string quotedCatalogTable, string quotedRequestsTable)
     {
         if (owner.AppRole is not { } app)
         {
@@ -46,6 +49,8 @@ public sealed class TenantPrivileges(OwnerDataSource owner, IOptions<TenancyOpti
         return $"""
             GRANT USAGE ON SCHEMA {PgIdentifier.Quote(_options.SharedSchema)} TO {role};
             GRANT SELECT, INSERT ON {quotedCatalogTable} TO {role};
+            GRANT SELECT ON {quotedRequestsTable} TO {role};
+            GRANT INSERT (tenant, action, schema_disposal, release_name, requested_by) ON {quotedRequestsTable} TO {role};
             """;
     }
 

@@ -6,6 +6,7 @@ using Saas.Worker.Jobs;
 #endif
 using Tenants.Shared;
 using Tenants.Shared.Migrations;
+using Tenants.Shared.Offboarding;
 
 namespace Saas.Worker.Extensions;
 
@@ -25,6 +26,7 @@ internal static class Extensions
         builder.Services.AddSingleton<MigrationReadiness>();
         builder.Services.AddHealthChecks().AddCheck<MigrationReadiness>("migrations");
         builder.Services.AddHostedService<TenantMigrationService>();
+        builder.Services.AddHostedService<TenantRequestProcessor>();
 #if (includeSample && includeJob)
 
         builder.Services.AddOptions<JobOptions>().BindConfiguration(JobOptions.SectionName);

@@ -5,6 +5,7 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.TestHost;
 using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 using Npgsql;
 using Saas.Api.Model;
 using Tenants.Shared;
@@ -12,17 +13,22 @@ using Tenants.Shared;
 namespace Saas.Api.Tests;
 
 /// <summary>
-/// The real Api pipeline (in memory) over a real PostgreSQL database of its own, resolving tenants in the order
-/// <paramref name="strategies"/> gives (<see cref="StrategyOrders.ClaimFirst"/> by default, whatever the template was
-/// generated with); <paramref name="services"/> may replace services after the Api's own (a clock, a log collector).
+/// The real Api pipeline (in memory) over a real PostgreSQL database of its own, beside the real Worker (started first,
+/// as the AppHost starts it; <see cref="Worker"/>), resolving tenants in the order <paramref name="strategies"/> gives
+/// (<see cref="StrategyOrders.ClaimFirst"/> by default, whatever the template was generated with);
+/// <paramref name="services"/> may replace the Api's services after its own (a clock, a log collector).
 /// </summary>
 public sealed class ApiFactory(
     string connectionString,
     IEnumerable<KeyValuePair<string, string?>>? settings = null,
     Action<IServiceCollection>? services = null,
-    IReadOnlyList<string>? strategies = null) : WebApplicationFactory<Program>
+    IReadOnlyList<string>? strategies = null,
+    bool startWorker = true) : WebApplicationFactory<Program>
 {
     public Tokens Tokens { get; } = new();
+
+    /// <summary>The Worker beside this Api, with the same settings; started with the Api unless told otherwise.</summary>
+    public WorkerHost Worker { get; } = new(connectionString, settings ?? []);
 
     public string ConnectionString => connectionString;
 
@@ -34,6 +40,8 @@ public sealed class ApiFactory(
         KeyValuePair<string, string?>[] pinned =
         [
             new("ConnectionStrings:appdb", connectionString),
+            // However busy the machine, the Worker answers within this: a test that expects 202 sets a short wait itself.
+            new("Tenancy:RequestWait", Eventually.Ceiling.ToString("c", System.Globalization.CultureInfo.InvariantCulture)),
             .. (strategies ?? StrategyOrders.ClaimFirst).Select((s, i) => new KeyValuePair<string, string?>($"Tenancy:Resolution:Strategies:{i}", s)),
         ];
         foreach ((string key, string? value) in (KeyValuePair<string, string?>[])[.. pinned, .. Tokens.Configuration, .. settings ?? []])
@@ -45,6 +53,22 @@ public sealed class ApiFactory(
         {
             builder.ConfigureTestServices(services);
         }
+    }
+
+    public override async ValueTask DisposeAsync()
+    {
+        await base.DisposeAsync();
+        await Worker.DisposeAsync();
+    }
+
+    protected override IHost CreateHost(IHostBuilder builder)
+    {
+        if (startWorker)
+        {
+            Worker.Start();
+        }
+
+        return base.CreateHost(builder);
     }
 
     /// <summary>A client whose requests carry <paramref name="token"/> (none when null).</summary>

@@ -134,10 +134,8 @@ public sealed class PgBouncerTests(PostgresFixture postgres)
         Assert.DoesNotContain(SharedSchema, before);
     }
 
-    // The Api's own setting (a template option), read before any Api starts: starting is what the tests try.
-    private static readonly string SharedSchema = new ConfigurationBuilder()
-        .AddJsonFile(Path.Combine(AppContext.BaseDirectory, "appsettings.json"))
-        .Build()[$"{TenancyOptions.SectionName}:{nameof(TenancyOptions.SharedSchema)}"] ?? "shared";
+    // Read before any Api starts: starting is what the tests try.
+    private static readonly string SharedSchema = ApiSettings.SharedSchema;
 
     private static async Task<HashSet<string>> SchemasAsync(string connectionString, CancellationToken cancellationToken)
     {

@@ -1,3 +1,7 @@
+using Aspire.Hosting;
+using Aspire.Hosting.ApplicationModel;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging.Abstractions;
 using System.Net;
 using Npgsql;
 
@@ -5,7 +9,7 @@ namespace Saas.AppHost.Tests;
 
 /// <summary>
 /// The AppHost hands the services two roles of their own, neither a superuser: the app's role for tenant data, which
-/// creates nothing, and the owner, which owns the database and may create roles.
+/// creates nothing, to both; the owner, which owns the database and may create roles, to the Worker alone.
 /// </summary>
 public sealed class LeastPrivilegeTests(AppFixture fixture)
 {
@@ -14,6 +18,16 @@ public sealed class LeastPrivilegeTests(AppFixture fixture)
         "(SELECT a.grantee::regrole::text FROM pg_namespace n, aclexplode(n.nspacl) a WHERE n.nspname = 'acme' AND a.privilege_type = 'USAGE' AND a.grantee <> n.nspowner)";
 
     private static CancellationToken Cancellation => TestContext.Current.CancellationToken;
+
+    [Fact]
+    public async Task The_internet_facing_Api_gets_no_owner_connection_only_the_Worker_does()
+    {
+        Dictionary<string, string> api = await EnvironmentAsync("api");
+        Dictionary<string, string> worker = await EnvironmentAsync("worker");
+        Assert.Contains("ConnectionStrings__appdb", api.Keys);
+        Assert.DoesNotContain(api.Keys, k => k.Contains("owner", StringComparison.OrdinalIgnoreCase));
+        Assert.Contains("ConnectionStrings__appdb-owner", worker.Keys);
+    }
 
     [Fact]
     public async Task The_Api_serves_tenant_data_as_a_role_that_is_not_a_superuser()
@@ -114,5 +128,14 @@ public sealed class LeastPrivilegeTests(AppFixture fixture)
         await using NpgsqlDataReader privileges = await asApp.ExecuteReaderAsync(Cancellation);
         Assert.True(await privileges.ReadAsync(Cancellation));
         Assert.Equal((false, false), (privileges.GetBoolean(0), privileges.GetBoolean(1)));
+    }
+
+    private async Task<Dictionary<string, string>> EnvironmentAsync(string resource)
+    {
+        IResource found = fixture.App.Services.GetRequiredService<DistributedApplicationModel>().Resources.Single(r => r.Name == resource);
+        IExecutionConfigurationResult configuration = await ExecutionConfigurationBuilder.Create(found)
+            .WithEnvironmentVariablesConfig()
+            .BuildAsync(fixture.App.Services.GetRequiredService<DistributedApplicationExecutionContext>(), NullLogger.Instance, Cancellation);
+        return configuration.EnvironmentVariables.ToDictionary(pair => pair.Key, pair => pair.Value);
     }
 }

@@ -189,7 +189,7 @@ public sealed partial class GeneratedSolutionTests(TemplateFixture template)
             Assert.Matches("^[a-z_][a-z0-9_]{0,62}$", role);
         }
 
-        string channel = Regex.Match(File.ReadAllText(Path.Combine(dir, "Tenants.Shared", "Catalog", "CatalogSql.cs")), "RegisteredChannel = \"(?<channel>[^\"]+)\"").Groups["channel"].Value;
+        string channel = Regex.Match(File.ReadAllText(Path.Combine(dir, "Tenants.Shared", "Catalog", "CatalogChannels.cs")), "Registered = \"(?<channel>[^\"]+)\"").Groups["channel"].Value;
         Assert.Matches("^[a-z_][a-z0-9_]{0,62}$", channel);
         Assert.Contains($"\"urn:{forms.Slug}:problem:\"", File.ReadAllText(Path.Combine(dir, "Api", "Tenancy", "TenantProblems.cs")), StringComparison.Ordinal);
         Assert.Matches("^[a-z0-9][a-z0-9-]{0,31}$", forms.Slug);

@@ -89,8 +89,8 @@ public sealed class RegistryTests(PostgresFixture postgres) : DatabaseTest(postg
         await using var listener = new TenancyHost(ConnectionString);
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(Cancellation);
         timeout.CancelAfter(Eventually.Ceiling);
-        var registrations = listener.Services.GetRequiredService<TenantRegistrations>();
-        await using RegistrationSubscription subscription = await registrations.SubscribeAsync(timeout.Token);
+        var notifications = listener.Services.GetRequiredService<CatalogNotifications>();
+        await using CatalogSubscription subscription = await notifications.SubscribeAsync([CatalogChannels.Registered], timeout.Token);
 
         // Once SubscribeAsync returned, nothing is missed: a single registration right after it must be heard.
         await Host.Registry.RegisterAsync("heard", Cancellation);
@@ -98,9 +98,9 @@ public sealed class RegistryTests(PostgresFixture postgres) : DatabaseTest(postg
         await Host.Registry.RegisterAsync("also_heard", Cancellation);
 
         List<string> heard = [];
-        await foreach (string name in subscription.ReadAllAsync(timeout.Token))
+        await foreach (CatalogNotification registered in subscription.ReadAllAsync(timeout.Token))
         {
-            heard.Add(name);
+            heard.Add(registered.Payload);
             if (heard.Count == 2)
             {
                 break;

@@ -3,27 +3,30 @@ using Npgsql;
 
 namespace Tenants.Shared.Catalog;
 
-/// <summary>An active LISTEN for tenant registrations; see <see cref="TenantRegistrations.SubscribeAsync"/>.</summary>
-public sealed class RegistrationSubscription : IAsyncDisposable
+/// <summary>An announcement: the channel it came on and its payload (a tenant's name, or a request's id).</summary>
+public readonly record struct CatalogNotification(string Channel, string Payload);
+
+/// <summary>An active LISTEN on catalog channels; see <see cref="CatalogNotifications.SubscribeAsync"/>.</summary>
+public sealed class CatalogSubscription : IAsyncDisposable
 {
     private readonly NpgsqlConnection _connection;
-    private readonly Channel<string> _names = Channel.CreateUnbounded<string>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly Channel<CatalogNotification> _names = Channel.CreateUnbounded<CatalogNotification>(new UnboundedChannelOptions { SingleReader = true });
     private readonly CancellationTokenSource _stopPump = new();
     private readonly Task _pump;
     private int _disposed;
 
-    internal RegistrationSubscription(NpgsqlConnection connection)
+    internal CatalogSubscription(NpgsqlConnection connection)
     {
         _connection = connection;
-        _connection.Notification += (_, e) => _names.Writer.TryWrite(e.Payload);
+        _connection.Notification += (_, e) => _names.Writer.TryWrite(new CatalogNotification(e.Channel, e.Payload));
         _pump = PumpAsync();
     }
 
     /// <summary>
-    /// Yields each newly registered tenant's name. Ends with the connection's error if the server goes away (the
-    /// caller subscribes again and re-reads the catalog for what it missed meanwhile).
+    /// Yields each announcement. Ends with the connection's error if the server goes away (the caller subscribes again
+    /// and re-reads the catalog for what it missed meanwhile).
     /// </summary>
-    public IAsyncEnumerable<string> ReadAllAsync(CancellationToken cancellationToken = default) =>
+    public IAsyncEnumerable<CatalogNotification> ReadAllAsync(CancellationToken cancellationToken = default) =>
         _names.Reader.ReadAllAsync(cancellationToken);
 
     /// <inheritdoc />
