@@ -122,7 +122,7 @@ public sealed class CommandLineTests(PostgresFixture postgres) : IAsyncLifetime
         await using (var connection = new NpgsqlConnection(_database))
         {
             await connection.OpenAsync(Cancellation);
-            await using var sabotage = new NpgsqlCommand("CREATE SCHEMA cli_bad; CREATE TABLE cli_bad.\"__EFMigrationsHistory\" (x int)", connection);
+            await using var sabotage = new NpgsqlCommand("CREATE SCHEMA cli_bad; COMMENT ON SCHEMA cli_bad IS 'tenant-saas: the schema of tenant cli_bad'; CREATE TABLE cli_bad.\"__EFMigrationsHistory\" (x int)", connection);
             await sabotage.ExecuteNonQueryAsync(Cancellation);
         }
 
