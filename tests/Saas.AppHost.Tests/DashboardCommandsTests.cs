@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Http.Json;
 using Aspire.Hosting;
 using Aspire.Hosting.ApplicationModel;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
 using Postgres.Testing;
@@ -105,6 +106,25 @@ public sealed class DashboardCommandsTests(AppFixture fixture)
         Assert.Contains("failed: 0", healthy.Message, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task The_dashboard_shows_the_tenant_commands_in_the_Workers_actions_menu_enabled()
+    {
+        IResource worker = fixture.App.Services.GetRequiredService<DistributedApplicationModel>().Resources.Single(r => r.Name == "worker");
+        string[] commands = [.. worker.Annotations.OfType<ResourceCommandAnnotation>()
+            .Where(c => c.Name is TenantCommands.Add or TenantCommands.Migrate or TenantCommands.Status or TenantCommands.Deactivate or TenantCommands.Reactivate)
+            .Select(c => c.DisplayName)];
+        Assert.Equal(5, commands.Length);
+
+        // A real browser on the dashboard's resources page, the Worker's actions menu open.
+        string screenshot = Path.Combine(AppContext.BaseDirectory, "dashboard-commands.png");
+        File.Delete(screenshot);
+        (int exit, string output) = await Browser.RunScriptAsync(
+            "dashboard-commands.mjs", [fixture.App.GetEndpoint("aspire-dashboard", "http").ToString(), "worker", screenshot, .. commands], Cancellation);
+        Assert.True(exit == 0, $"{output} (what the browser saw: {screenshot})");
+        Assert.True(new FileInfo(screenshot).Length > 20_000, "the screenshot is (nearly) empty");
+        TestContext.Current.AddAttachment("dashboard-commands.png", await File.ReadAllBytesAsync(screenshot, Cancellation), "image/png");
+    }
+
     /// <summary>A catalog row, as far as the Api and the command line must leave it alike.</summary>
     private sealed record Tenant(string Name, string DisplayName, string State, string Status, string? LastMigration, string? LastError);
 
@@ -139,12 +159,21 @@ public sealed class DashboardCommandsTests(AppFixture fixture)
     {
         await using NpgsqlConnection connection = await OpenAsync();
         await using var command = new NpgsqlCommand(
-            "SELECT name, display_name, state, status, last_migration, last_error FROM shared.tenants WHERE name = $1", connection);
+            $"SELECT name, display_name, state, status, last_migration, last_error FROM {CatalogTable()} WHERE name = $1", connection);
         command.Parameters.Add(new NpgsqlParameter { Value = name });
         await using NpgsqlDataReader reader = await command.ExecuteReaderAsync(Cancellation);
         return await reader.ReadAsync(Cancellation)
             ? new Tenant(reader.GetString(0), reader.GetString(1), reader.GetString(2), reader.GetString(3), reader.IsDBNull(4) ? null : reader.GetString(4), reader.IsDBNull(5) ? null : reader.GetString(5))
             : null;
+    }
+
+    /// <summary>The catalog, in the shared schema the Worker's settings name (a template option).</summary>
+    private string CatalogTable()
+    {
+        string worker = Path.GetDirectoryName(fixture.App.Services.GetRequiredService<DistributedApplicationModel>().Resources
+            .OfType<ProjectResource>().Single(r => r.Name == "worker").GetProjectMetadata().ProjectPath)!;
+        string schema = new ConfigurationBuilder().AddJsonFile(Path.Combine(worker, "appsettings.json")).Build()["Tenancy:SharedSchema"] ?? "shared";
+        return $"\"{schema}\".tenants";
     }
 
     private async Task<bool> SchemaExistsAsync(string schema)
