@@ -21,6 +21,8 @@ public sealed class OffboardingTests(PostgresFixture postgres) : ApiTest(postgre
 
     protected override IEnumerable<KeyValuePair<string, string?>> Settings => [new("Tenancy:TenantRolePrefix", _rolePrefix)];
 
+    protected override bool SplitRoles => true;
+
     public override async ValueTask InitializeAsync()
     {
         await base.InitializeAsync();
