@@ -61,6 +61,12 @@ public sealed class TenancyHost : IAsyncDisposable
     public async Task ProvisionWithANoteAsync(string tenant)
     {
         await ProvisionAsync(tenant);
+        await WriteANoteAsync(tenant);
+    }
+
+    /// <summary>Writes one note whose body is the tenant's name straight into its schema.</summary>
+    public async Task WriteANoteAsync(string tenant)
+    {
         await using NpgsqlCommand insert = DataSource.Shared.CreateCommand(
             $"INSERT INTO {PgIdentifier.Quote(tenant)}.notes (\"Tenant\", \"Body\") VALUES ($1, $1)");
         insert.Parameters.Add(new NpgsqlParameter { Value = tenant });
