@@ -42,16 +42,18 @@ public sealed class ApiFactory(
 
     /// <summary>
     /// A login of the app's own in the owner's database, with the attributes the AppHost's app-role.psql gives it: not a
-    /// superuser, NOINHERIT (a tenant's tables only by switching to its role), creating nothing. Roles are cluster-wide:
-    /// each call makes a new one.
+    /// superuser, NOINHERIT (a tenant's tables only by switching to its role), creating nothing (no TEMP on the database,
+    /// which is the test's own). Roles are cluster-wide: each call makes a new one.
     /// </summary>
     public static async Task<string> CreateAppLoginAsync(string ownerConnectionString, CancellationToken cancellationToken)
     {
         string role = $"app_{Guid.NewGuid():N}"[..16];
         await using var connection = new NpgsqlConnection(ownerConnectionString);
         await connection.OpenAsync(cancellationToken);
+        string database = PgIdentifier.Quote(connection.Database);
         await using var create = new NpgsqlCommand(
-            $"CREATE ROLE {role} WITH LOGIN NOSUPERUSER NOINHERIT NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS", connection);
+            $"CREATE ROLE {role} WITH LOGIN NOSUPERUSER NOINHERIT NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS; REVOKE TEMPORARY ON DATABASE {database} FROM PUBLIC",
+            connection);
         await create.ExecuteNonQueryAsync(cancellationToken);
         return new NpgsqlConnectionStringBuilder(ownerConnectionString) { Username = role }.ConnectionString;
     }
