@@ -11,7 +11,8 @@ IResourceBuilder<ProjectResource> worker = builder.AddProject<Projects.Saas_Work
     .WithReference(database.App, DatabaseName)
     .WithReference(database.Owner, OwnerName)
     .WaitFor(database.Server)
-    .WithHttpHealthCheck("/health"); // healthy once its first migration pass is done
+    .WithHttpHealthCheck("/health") // healthy once its first migration pass is done
+    .WithTenantCommands(); // the dashboard's Add tenant, Migrate all tenants now, Tenant status, Deactivate, Reactivate
 
 // The internet-facing Api gets the app's role only: it asks the Worker for anything that needs the owner.
 builder.AddProject<Projects.Saas_Api>("api")

@@ -15,7 +15,9 @@ public static class AppDataExtensions
 
     /// <summary>
     /// Tenancy (bound from the Tenancy section) over <c>ConnectionStrings:appdb</c>, with <c>ConnectionStrings:appdb-owner</c>
-    /// for provisioning and migrations when set (else the app's role owns the schemas itself), and the app's DbContext.
+    /// for provisioning and migrations when set (else the app's role owns the schemas itself), and the app's DbContext,
+    /// enriched by Aspire's PostgreSQL client integration: its health check, retries, command timeout, tracing and
+    /// metrics follow <c>Aspire:Npgsql:EntityFrameworkCore:PostgreSQL</c> (or its <c>AppDbContext</c> subsection).
     /// </summary>
     public static void AddAppData(this IHostApplicationBuilder builder)
     {
@@ -26,5 +28,9 @@ public static class AppDataExtensions
             o => builder.Configuration.GetSection(TenancyOptions.SectionName).Bind(o),
             builder.Configuration.GetConnectionString(OwnerConnectionName));
         builder.Services.AddTenantDbContext<AppDbContext>();
+
+        // Enriched, not added: Aspire's AddNpgsqlDbContext would give the context a connection string of its own and
+        // pool it, so a pooled context would carry one tenant's connection to the next lease.
+        builder.EnrichNpgsqlDbContext<AppDbContext>();
     }
 }

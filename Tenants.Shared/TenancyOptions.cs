@@ -21,11 +21,11 @@ public sealed class TenancyOptions
     public TimeSpan RegistryCacheDuration { get; set; } = TimeSpan.FromSeconds(30);
 
     /// <summary>
-    /// Defence in depth: each tenant scope also switches its connections to a role that can use only
+    /// Defence in depth, on by default: each tenant scope also switches its connections to a role that can use only
     /// that tenant's schema and the shared one. The migrator creates and grants the roles; the pool reset undoes the
     /// switch. Needs an owner that may create roles.
     /// </summary>
-    public bool TenantRoles { get; set; }
+    public bool TenantRoles { get; set; } = true;
 
     /// <summary>
     /// Prefixes the per-tenant roles' names. Roles are cluster-wide: apps that share a PostgreSQL cluster need

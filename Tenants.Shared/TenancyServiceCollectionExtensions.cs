@@ -66,6 +66,13 @@ public static class TenancyServiceCollectionExtensions
             connectionString,
             ownerConnectionString,
             sp.GetRequiredService<IOptions<TenancyOptions>>())));
+
+        // Refuses, as the host starts, an app role that is a superuser or INHERIT, or may create anything.
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, AppRoleStartupCheck>(sp => new AppRoleStartupCheck(
+            connectionString,
+            sp.GetRequiredService<OwnerDataSource>(),
+            sp.GetRequiredService<IOptions<TenancyOptions>>().Value.SharedSchema,
+            sp.GetService<ILogger<AppRoleStartupCheck>>())));
         return services;
     }
 

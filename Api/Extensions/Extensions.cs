@@ -24,6 +24,7 @@ internal static class Extensions
         builder.AddAuth();
         builder.Services.AddProblemDetails();
         builder.Services.AddExceptionHandler<DatabaseUnavailableHandler>();
+        builder.Services.AddExceptionHandler<SchemaTakenHandler>();
         builder.Services.AddOpenApi();
     }
 

@@ -13,9 +13,11 @@ namespace Saas.Api.Infrastructure;
 /// </summary>
 /// <remarks>
 /// Recovery needs nothing from here, and no retry strategy (which would clash with user transactions and could repeat
-/// a write whose commit was acknowledged but not received): connections opened after the restart work, and Npgsql
-/// drops the whole pool when the first connection left from before the restart breaks. Under load that happens during
-/// the outage itself; after a restart no request saw, that one request gets this 503. DatabaseRestartTests pins both.
+/// a write whose commit was acknowledged but not received; <c>Aspire:Npgsql:EntityFrameworkCore:PostgreSQL:DisableRetry</c>
+/// is true in appsettings.json): connections opened after the restart work, and Npgsql drops the whole pool when the
+/// first connection left from before the restart breaks. Under load that happens during the outage itself; after a
+/// restart no request saw, that one request gets this 503. DatabaseRestartTests pins both. With retries turned on, a
+/// request whose retries are spent still gets this 503: EF Core's RetryLimitExceededException wraps the last failure.
 /// </remarks>
 internal sealed class DatabaseUnavailableHandler(IProblemDetailsService problems) : IExceptionHandler
 {

@@ -55,6 +55,10 @@ public static class TenantProblems
         StatusCodes.Status409Conflict, "tenant-name-retired", "The name belonged to a deleted tenant",
         $"'{name}' was a tenant's name; it can be used again once released: DELETE /tenants/{name}?releaseName=true.");
 
+    public static ProblemHttpResult SchemaTaken(string name) => Problem(
+        StatusCodes.Status409Conflict, "tenant-schema-taken", "The name is taken by a schema that is not a tenant's",
+        $"The database has a schema named '{name}' that was not created for a tenant; a tenant of that name would take it over. Choose another name.");
+
     private static ProblemHttpResult Problem(int status, string type, string title, string detail) =>
         TypedResults.Problem(detail: detail, statusCode: status, title: title, type: TypePrefix + type);
 }

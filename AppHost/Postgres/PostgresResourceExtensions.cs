@@ -15,8 +15,9 @@ public static class PostgresResourceExtensions
 {
     /// <summary>
     /// The app's database, as two connections (least privilege): <paramref name="name"/> logs in as the app's own role
-    /// (<c>Postgres:AppRole</c>, default <c>saas_app</c>: not a superuser), <c>{name}-owner</c> as the owner, for
-    /// provisioning and migrations only. External mode reads both from <c>ConnectionStrings</c>.
+    /// (<c>Postgres:AppRole</c>, default <c>saas_app</c>: not a superuser, creates nothing), <c>{name}-owner</c> as the
+    /// owner (<c>Postgres:OwnerRole</c>, default <c>saas_owner</c>: owns the database, may create roles, not a
+    /// superuser), for provisioning and migrations only. External mode reads both from <c>ConnectionStrings</c>.
     /// </summary>
     public static AppDatabase AddAppDatabase(this IDistributedApplicationBuilder builder, string name)
     {
@@ -39,25 +40,29 @@ public static class PostgresResourceExtensions
             return new AppDatabase(app, string.IsNullOrWhiteSpace(builder.Configuration.GetConnectionString(ownerName)) ? app : builder.AddConnectionString(ownerName), app);
         }
 
-        string appRole = builder.Configuration["Postgres:AppRole"] ?? "saas_app";
-        ParameterResource appPassword = ParameterResourceBuilderExtensions.CreateDefaultPasswordParameter(builder, $"{name}-app-password");
-        string initDirectory = Path.Combine(AppContext.BaseDirectory, "Postgres", "init");
+        var appRole = new LoginRole(
+            builder.Configuration["Postgres:AppRole"] ?? "saas_app",
+            ParameterResourceBuilderExtensions.CreateDefaultPasswordParameter(builder, $"{name}-app-password"));
+        var ownerRole = new LoginRole(
+            builder.Configuration["Postgres:OwnerRole"] ?? "saas_owner",
+            ParameterResourceBuilderExtensions.CreateDefaultPasswordParameter(builder, $"{ownerName}-password"));
         if (choice == "container")
         {
-            IResourceBuilder<PostgresServerResource> server = builder.AddPostgres("postgres")
-                .WithDataVolume()
-                .WithInitFiles(initDirectory)
-                .WithEnvironment("APP_ROLE", appRole)
-                .WithEnvironment("APP_PASSWORD", appPassword);
-            IResourceBuilder<PostgresDatabaseResource> owner = server.AddDatabase(ownerName, name);
+            // The init files create both roles and the database, owned by the owner role, on the volume's first start.
+            IResourceBuilder<PostgresServerResource> server = WithLoginRoles(
+                builder.AddPostgres("postgres")
+                    .WithDataVolume()
+                    .WithInitFiles(Path.Combine(AppContext.BaseDirectory, "Postgres", "init"))
+                    .WithEnvironment("APP_DATABASE", name),
+                appRole,
+                ownerRole);
             EndpointReference endpoint = server.Resource.PrimaryEndpoint;
-            return new AppDatabase(AppConnection(builder, name, endpoint, appRole, appPassword), owner, server);
+            return new AppDatabase(Connection(builder, name, endpoint, appRole, name), Connection(builder, ownerName, endpoint, ownerRole, name), server);
         }
 
-        IResourceBuilder<LocalPostgresResource> local = builder.AddLocalPostgres("postgres", name)
-            .WithEnvironment("APP_ROLE", appRole)
-            .WithEnvironment("APP_PASSWORD", appPassword);
-        return new AppDatabase(AppConnection(builder, name, local.Resource.Endpoint, appRole, appPassword), local, local);
+        IResourceBuilder<LocalPostgresResource> local = WithLoginRoles(builder.AddLocalPostgres("postgres", name), appRole, ownerRole);
+        EndpointReference localEndpoint = local.Resource.Endpoint;
+        return new AppDatabase(Connection(builder, name, localEndpoint, appRole, name), Connection(builder, ownerName, localEndpoint, ownerRole, name), local);
     }
 
     /// <summary>PostgreSQL from the installed binaries, its data in <c>Postgres:DataDirectory</c> (default <c>AppHost/.data/postgres</c>).</summary>
@@ -81,10 +86,18 @@ public static class PostgresResourceExtensions
             .WithHealthCheck(healthCheck);
     }
 
-    private static IResourceBuilder<IResourceWithConnectionString> AppConnection(
-        IDistributedApplicationBuilder builder, string name, EndpointReference endpoint, string role, ParameterResource password) =>
+    private static IResourceBuilder<T> WithLoginRoles<T>(IResourceBuilder<T> server, LoginRole app, LoginRole owner)
+        where T : IResourceWithEnvironment =>
+        server
+            .WithEnvironment("APP_ROLE", app.Name)
+            .WithEnvironment("APP_PASSWORD", app.Password)
+            .WithEnvironment("OWNER_ROLE", owner.Name)
+            .WithEnvironment("OWNER_PASSWORD", owner.Password);
+
+    private static IResourceBuilder<IResourceWithConnectionString> Connection(
+        IDistributedApplicationBuilder builder, string name, EndpointReference endpoint, LoginRole role, string database) =>
         builder.AddConnectionString(name, ReferenceExpression.Create(
-            $"Host={endpoint.Property(EndpointProperty.Host)};Port={endpoint.Property(EndpointProperty.Port)};Username={role};Password={password};Database={name}"));
+            $"Host={endpoint.Property(EndpointProperty.Host)};Port={endpoint.Property(EndpointProperty.Port)};Username={role.Name};Password={role.Password};Database={database}"));
 
     private static bool ContainerEngineAnswers()
     {
@@ -113,4 +126,7 @@ public static class PostgresResourceExtensions
             return false; // no docker client at all
         }
     }
+
+    /// <summary>A login role the AppHost creates, and its generated password.</summary>
+    private sealed record LoginRole(string Name, ParameterResource Password);
 }

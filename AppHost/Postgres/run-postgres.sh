@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Runs PostgreSQL from the installed server binaries as an Aspire executable resource (no container engine needed).
 # Environment (set by the AppHost): PGDATA_ROOT, PGPORT, POSTGRES_PASSWORD, POSTGRES_DB, APP_ROLE, APP_PASSWORD,
-# PG_BIN (optional). Data survives restarts in PGDATA_ROOT; the passwords are (re)applied on every start, so a new one
-# never locks you out.
+# OWNER_ROLE, OWNER_PASSWORD, PG_BIN (optional). Data survives restarts in PGDATA_ROOT; the passwords are (re)applied
+# on every start, so a new one never locks you out.
 set -euo pipefail
 
 bin=${PG_BIN:-$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)}
@@ -32,14 +32,13 @@ for _ in $(seq 1 100); do
   "$bin/pg_isready" -q -h "$socket" -p "$PGPORT" -U postgres && break
   sleep 0.2
 done
-psql=("${as_postgres[@]}" "$bin/psql" -X -q -v ON_ERROR_STOP=1 -h "$socket" -p "$PGPORT" -U postgres -d postgres)
-"${psql[@]}" -v pw="$POSTGRES_PASSWORD" <<'SQL'
+psql=("${as_postgres[@]}" "$bin/psql" -X -q -v ON_ERROR_STOP=1 -h "$socket" -p "$PGPORT" -U postgres)
+"${psql[@]}" -d postgres -v pw="$POSTGRES_PASSWORD" <<'SQL'
 ALTER ROLE postgres PASSWORD :'pw';
 SQL
-"${psql[@]}" -v db="$POSTGRES_DB" <<'SQL'
-SELECT format('CREATE DATABASE %I', :'db') WHERE NOT EXISTS (SELECT 1 FROM pg_database WHERE datname = :'db') \gexec
-SQL
-"${psql[@]}" -v role="$APP_ROLE" -v pw="$APP_PASSWORD" <"$(dirname "$0")/init/app-role.psql"
+vars=(-v db="$POSTGRES_DB" -v app_role="$APP_ROLE" -v app_pw="$APP_PASSWORD" -v owner_role="$OWNER_ROLE" -v owner_pw="$OWNER_PASSWORD")
+"${psql[@]}" -d postgres "${vars[@]}" <"$(dirname "$0")/init/roles.psql"
+"${psql[@]}" -d "$POSTGRES_DB" "${vars[@]}" <"$(dirname "$0")/init/database.psql"
 echo "PostgreSQL is ready on localhost:$PGPORT, database $POSTGRES_DB"
 
 wait "$pg" || true

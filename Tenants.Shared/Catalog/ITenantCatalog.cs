@@ -6,7 +6,10 @@ namespace Tenants.Shared.Catalog;
 /// </summary>
 public interface ITenantCatalog
 {
-    /// <summary>Adds a tenant (validated). Idempotent for identical details; a different display name is a conflict.</summary>
+    /// <summary>
+    /// Adds a tenant (validated). Idempotent for identical details; a different display name is a conflict. Throws
+    /// <see cref="SchemaTakenException"/> when a schema of that name exists that was not created for a tenant.
+    /// </summary>
     Task<(RegistrationOutcome Outcome, TenantRecord Record)> CreateAsync(string name, string displayName, CancellationToken cancellationToken = default);
 
     Task<TenantRecord?> FindAsync(string name, CancellationToken cancellationToken = default);

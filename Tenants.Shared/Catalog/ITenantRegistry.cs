@@ -8,7 +8,8 @@ public interface ITenantRegistry
 {
     /// <summary>
     /// Registers <paramref name="name"/> after validating it. Idempotent, and safe when several processes register
-    /// the same name at once. Returns true when this call added it, false when it was there already.
+    /// the same name at once. Returns true when this call added it, false when it was there already. Throws
+    /// <see cref="SchemaTakenException"/> when a schema of that name exists that was not created for a tenant.
     /// </summary>
     Task<bool> RegisterAsync(string name, CancellationToken cancellationToken = default);
 

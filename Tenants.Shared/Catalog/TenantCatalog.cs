@@ -50,6 +50,15 @@ public sealed class TenantCatalog : ITenantRegistry, ITenantCatalog, IDisposable
         ArgumentNullException.ThrowIfNull(displayName);
         await EnsureCatalogAsync(cancellationToken).ConfigureAwait(false);
 
+        // A schema of that name not created for a tenant (the migrator would refuse it too) keeps the name from tenants.
+        await using (NpgsqlCommand taken = Command(TenantSchemas.TakenSql, [name]))
+        {
+            if ((bool)(await taken.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!)
+            {
+                throw new SchemaTakenException(name);
+            }
+        }
+
         // ON CONFLICT DO NOTHING makes racing registrations safe; the loser reads the winner's row to compare.
         TenantRecord? created = await QuerySingleAsync(_sql.Insert, cancellationToken, name, displayName).ConfigureAwait(false);
         if (created is not null)

@@ -6,8 +6,9 @@ public sealed class MigrationRunnerOptions
     public const string SectionName = "Tenancy:Migrations";
 
     /// <summary>
-    /// Tenants migrated at once; 0 (the default) derives it from the connection pool: each tenant under way holds two
-    /// connections (its lock and its migration), and a third of the pool is left for everything else.
+    /// Tenants migrated at once; 0 (the default) derives it from the owner's connection pool: each tenant under way
+    /// holds two owner connections (its lock and its migration), and a third of the pool is left for everything else.
+    /// A configured value is capped at half the owner's pool, so that a pass never waits on it.
     /// </summary>
     public int MaxParallelism { get; set; }
 

@@ -14,7 +14,7 @@ namespace Tenants.Shared.Migrations;
 /// Which tenants are behind comes from one catalog query, so a pass with nothing pending builds no DbContext per tenant.
 /// </summary>
 public sealed partial class TenantMigrationRunner<TContext>(
-    TenantDataSource dataSource,
+    OwnerDataSource owner,
     ITenantCatalog catalog,
     TenantMigrator<TContext> migrator,
     IServiceScopeFactory scopes,
@@ -22,6 +22,9 @@ public sealed partial class TenantMigrationRunner<TContext>(
     ILogger<TenantMigrationRunner<TContext>> logger)
     where TContext : DbContext
 {
+    // A tenant under way holds its lock's connection and one more (its migration's, then its grants' and outcome's).
+    private const int OwnerConnectionsPerTenant = 2;
+
     /// <summary>The newest migration <typeparamref name="TContext"/> knows of, or null when it has none.</summary>
     public string? LatestMigration()
     {
@@ -65,16 +68,24 @@ public sealed partial class TenantMigrationRunner<TContext>(
         return report;
     }
 
-    /// <summary>The configured parallelism, or one derived from the pool so that a pass never starves the pool.</summary>
+    /// <summary>
+    /// Tenants migrated at once, sized from the owner's pool so that a pass never waits on it: the configured
+    /// <see cref="MigrationRunnerOptions.MaxParallelism"/> up to half that pool, or by default a third of it (at most
+    /// 32). Throws <see cref="InvalidOperationException"/> for an owner pool too small to migrate one tenant.
+    /// </summary>
     public int Parallelism(MigrationRunnerOptions settings)
     {
-        if (settings.MaxParallelism > 0)
+        ArgumentNullException.ThrowIfNull(settings);
+        int poolSize = new Npgsql.NpgsqlConnectionStringBuilder(owner.Source.ConnectionString).MaxPoolSize;
+        if (poolSize < OwnerConnectionsPerTenant)
         {
-            return settings.MaxParallelism;
+            throw new InvalidOperationException(
+                $"The owner connection string's Maximum Pool Size is {poolSize}; migrating a tenant holds {OwnerConnectionsPerTenant} owner connections at once: raise it to {OwnerConnectionsPerTenant} or more.");
         }
 
-        int poolSize = new Npgsql.NpgsqlConnectionStringBuilder(dataSource.Shared.ConnectionString).MaxPoolSize;
-        return Math.Clamp(poolSize / 3, 1, 32);
+        return settings.MaxParallelism > 0
+            ? Math.Min(settings.MaxParallelism, poolSize / OwnerConnectionsPerTenant)
+            : Math.Clamp(poolSize / 3, 1, 32);
     }
 
     private async Task<TenantRunOutcome> MigrateWithRetriesAsync(string tenant, MigrationRunnerOptions settings, CancellationToken cancellationToken)

@@ -13,9 +13,10 @@ namespace Tenants.Shared.Migrations;
 
 /// <summary>
 /// Brings one tenant's schema to <typeparamref name="TContext"/>'s latest migration, safely:
-/// a session advisory lock per tenant on a dedicated connection (EF Core's own lock lasts one transaction),
-/// <c>CREATE SCHEMA IF NOT EXISTS</c> first, then migrate with search_path = that schema alone and the history table
-/// pinned to it, inside the tenant's context so logs and spans carry the tenant. The outcome goes to the catalog.
+/// a session advisory lock per tenant on a dedicated connection (EF Core's own lock lasts one transaction), the schema
+/// created and marked as the tenant's first (an unmarked one is refused), then migrate with search_path = that schema
+/// alone and the history table pinned to it, inside the tenant's context so logs and spans carry the tenant. The
+/// outcome goes to the catalog.
 /// </summary>
 public sealed partial class TenantMigrator<TContext>(
     OwnerDataSource owner,
@@ -48,7 +49,8 @@ public sealed partial class TenantMigrator<TContext>(
                     throw new UnknownTenantException(tenant);
                 }
 
-                await ExecuteAsync(lockConnection, $"CREATE SCHEMA IF NOT EXISTS {PgIdentifier.Quote(tenant)}", null, cancellationToken).ConfigureAwait(false);
+                // A schema of that name that the migrator did not create is refused, never adopted.
+                await ExecuteAsync(lockConnection, TenantSchemas.CreateSql(tenant), null, cancellationToken).ConfigureAwait(false);
                 (IReadOnlyList<string> applied, string? last) = await ApplyAsync(tenant, cancellationToken).ConfigureAwait(false);
                 await privileges.GrantTenantAsync(tenant, cancellationToken).ConfigureAwait(false);
                 await catalog.MarkReadyAsync(tenant, last, cancellationToken).ConfigureAwait(false);

@@ -111,15 +111,16 @@ public sealed class TenantOffboarding(TenantCatalog catalog, TenantPrivileges pr
         PgIdentifier.Compose($"{ArchivePrefix}{DateTimeOffset.UtcNow.ToString("yyyyMMdd'T'HHmmssfff", CultureInfo.InvariantCulture)}~", name);
 
     // '~' never appears in a tenant's name, so an archive can never be taken for (or collide with) a tenant's schema.
-    private static string DisposeSchemaSql(string name, string? archivedAs) => archivedAs is null
-        ? $"DROP SCHEMA IF EXISTS {PgIdentifier.Quote(name)} CASCADE"
-        : $"""
-            DO $do$ BEGIN
-                IF EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = {PgIdentifier.QuoteLiteral(name)}) THEN
-                    EXECUTE format('ALTER SCHEMA %I RENAME TO %I', {PgIdentifier.QuoteLiteral(name)}, {PgIdentifier.QuoteLiteral(archivedAs)});
-                END IF;
-            END $do$;
-            """;
+    // Only a schema marked as the tenant's goes: one of its name that someone else made stays as it is.
+    private static string DisposeSchemaSql(string name, string? archivedAs) => $"""
+        DO $do$ BEGIN
+            IF {TenantSchemas.IsMarked(name)} THEN
+                EXECUTE {(archivedAs is null
+                    ? $"format('DROP SCHEMA %I CASCADE', {PgIdentifier.QuoteLiteral(name)})"
+                    : $"format('ALTER SCHEMA %I RENAME TO %I', {PgIdentifier.QuoteLiteral(name)}, {PgIdentifier.QuoteLiteral(archivedAs)})")};
+            END IF;
+        END $do$;
+        """;
 
     private async Task<(TenantStatus, string?)?> LockRowAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string name, CancellationToken cancellationToken)
     {

@@ -49,7 +49,7 @@ public static class SessionPoolingCheck
             {
                 throw new InvalidOperationException(
                     $"A connection pooler in transaction or statement mode (PgBouncer's pool_mode, or another pooler) was detected on the {which} " +
-                    $"'{Describe(builder.ConnectionStringBuilder)}': one client session ran on server processes {pid} and {again}, another on {other}. " +
+                    $"'{ConnectionDescription.Of(builder.ConnectionStringBuilder)}': one client session ran on server processes {pid} and {again}, another on {other}. " +
                     "Tenant routing needs session state (SET search_path and SET ROLE, undone by the pool reset), and the migrator's lock is a " +
                     "session advisory lock; neither survives such a pooler, and one tenant's routing would reach another's queries. " +
                     "Set pool_mode = session, or connect to PostgreSQL directly. See README.md, Security.");
@@ -59,7 +59,7 @@ public static class SessionPoolingCheck
         if (!sharedOnly)
         {
             throw new InvalidOperationException(
-                $"The session default search_path on the {which} '{Describe(builder.ConnectionStringBuilder)}' is '{searchPath}', not the shared " +
+                $"The session default search_path on the {which} '{ConnectionDescription.Of(builder.ConnectionStringBuilder)}' is '{searchPath}', not the shared " +
                 $"schema {PgIdentifier.Quote(sharedSchema)} alone: something between the app and PostgreSQL dropped the search_path startup " +
                 "parameter (PgBouncer does with ignore_startup_parameters = search_path). The pool reset returns every connection to that " +
                 "default, so outside a tenant scope names would resolve there. Give the login role the default itself: " +
@@ -86,8 +86,4 @@ public static class SessionPoolingCheck
         await using NpgsqlCommand command = new("SELECT pg_backend_pid()", connection);
         return (int)(await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!;
     }
-
-    // Where the connection goes, never its password.
-    private static string Describe(NpgsqlConnectionStringBuilder settings) =>
-        $"Host={settings.Host};Port={settings.Port};Database={settings.Database};Username={settings.Username}";
 }

@@ -80,17 +80,34 @@ public sealed class TenantPrivileges(OwnerDataSource owner, IOptions<TenancyOpti
 
         if (owner.AppRole is { } app && archivedSchema is not null)
         {
-            string schema = PgIdentifier.Quote(archivedSchema);
-            string role = PgIdentifier.Quote(app);
+            // The archive exists only if the tenant's schema did (a tenant never migrated has none).
+            string schema = PgIdentifier.QuoteLiteral(archivedSchema);
+            string role = PgIdentifier.QuoteLiteral(app);
             return $"""
-                REVOKE ALL ON ALL TABLES IN SCHEMA {schema} FROM {role};
-                REVOKE ALL ON ALL SEQUENCES IN SCHEMA {schema} FROM {role};
-                REVOKE ALL ON SCHEMA {schema} FROM {role};
+                DO $do$ BEGIN
+                    IF EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = {schema}) THEN
+                        EXECUTE format('REVOKE ALL ON ALL TABLES IN SCHEMA %I FROM %I', {schema}, {role});
+                        EXECUTE format('REVOKE ALL ON ALL SEQUENCES IN SCHEMA %I FROM %I', {schema}, {role});
+                        EXECUTE format('REVOKE ALL ON SCHEMA %I FROM %I', {schema}, {role});
+                    END IF;
+                END $do$;
                 """;
         }
 
         return string.Empty;
     }
+
+    /// <summary>
+    /// With tenant roles on, the app role reaches a tenant only through the tenant's role: any grant it holds on the
+    /// schema itself (made while tenant roles were off) goes.
+    /// </summary>
+    private string RevokeDirectGrants(string quotedSchema) => owner.AppRole is { } app
+        ? $"""
+            REVOKE ALL ON ALL TABLES IN SCHEMA {quotedSchema} FROM {PgIdentifier.Quote(app)};
+            REVOKE ALL ON ALL SEQUENCES IN SCHEMA {quotedSchema} FROM {PgIdentifier.Quote(app)};
+            REVOKE ALL ON SCHEMA {quotedSchema} FROM {PgIdentifier.Quote(app)};
+            """
+        : string.Empty;
 
     /// <summary>The comment marking a role as the one created for <paramref name="tenant"/>, as a SQL literal.</summary>
     private static string OwnerMark(string tenant) => PgIdentifier.QuoteLiteral($"tenant-saas: the role of tenant {tenant}");
@@ -154,6 +171,7 @@ public sealed class TenantPrivileges(OwnerDataSource owner, IOptions<TenancyOpti
                 END $do$;
                 {sql}
                 GRANT {role} TO CURRENT_USER{(owner.AppRole is { } app ? $", {PgIdentifier.Quote(app)}" : string.Empty)};
+                {RevokeDirectGrants(schema)}
                 """;
         }
 

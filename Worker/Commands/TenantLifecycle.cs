@@ -33,7 +33,17 @@ internal sealed class TenantLifecycle(
             throw CommandFailure.Usage($"a display name is 1 to {DisplayNameMaxLength} characters, without control characters.");
         }
 
-        (RegistrationOutcome outcome, TenantRecord record) = await catalog.CreateAsync(name, display, cancellationToken);
+        RegistrationOutcome outcome;
+        TenantRecord record;
+        try
+        {
+            (outcome, record) = await catalog.CreateAsync(name, display, cancellationToken);
+        }
+        catch (SchemaTakenException e)
+        {
+            throw CommandFailure.Tenant($"{e.Message} Nothing changed.");
+        }
+
         switch (outcome)
         {
             case RegistrationOutcome.Conflict:

@@ -71,7 +71,7 @@ internal static class MigrationBenchmark
 
     private static ServiceProvider Services(string connectionString) => new ServiceCollection()
         .AddLogging(l => l.SetMinimumLevel(LogLevel.Warning))
-        .AddTenancy(connectionString)
+        .AddTenancy(connectionString, o => o.TenantRoles = false) // one role for all, as the naive loop: no role DDL on one side only
         .AddTenantDbContext<AppDbContext>()
         .BuildServiceProvider();
 

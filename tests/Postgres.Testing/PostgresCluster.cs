@@ -10,8 +10,9 @@ namespace Postgres.Testing;
 /// loopback port, fsync off; as the postgres user when running as root), or the server named by the
 /// <see cref="ConnectionStringVariable"/> environment variable. Each test gets a database of its own from
 /// <see cref="CreateDatabaseAsync"/>. A watchdog script removes the cluster when the test host ends, however it ends.
-/// A throwaway cluster can also be stopped and started again (<see cref="RestartAsync"/>), to test outages; a test that
-/// does so starts a cluster of its own, since the one a fixture shares serves other tests at the same time.
+/// A throwaway cluster can also be stopped and started again (<see cref="StopServerAsync"/>,
+/// <see cref="StartServerAsync"/>), to test outages; a test that does so starts a cluster of its own, since the one a
+/// fixture shares serves other tests at the same time.
 /// </summary>
 public sealed class PostgresCluster : IAsyncDisposable
 {
@@ -93,14 +94,6 @@ public sealed class PostgresCluster : IAsyncDisposable
         (_, string directory) = Restartable();
         File.Delete(Path.Combine(directory, "down"));
         await WaitUntilAcceptingAsync("did not start again", cancellationToken).ConfigureAwait(false);
-    }
-
-    /// <summary>A clean restart: <see cref="StopServerAsync"/>, <paramref name="downtime"/> down, then <see cref="StartServerAsync"/>.</summary>
-    public async Task RestartAsync(TimeSpan downtime, CancellationToken cancellationToken = default)
-    {
-        await StopServerAsync(cancellationToken).ConfigureAwait(false);
-        await Task.Delay(downtime, cancellationToken).ConfigureAwait(false);
-        await StartServerAsync(cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Creates a fresh, empty database and returns a connection string to it (pooling on).</summary>

@@ -16,21 +16,47 @@ namespace Saas.Api.Tests;
 /// The real Api pipeline (in memory) over a real PostgreSQL database of its own, beside the real Worker (started first,
 /// as the AppHost starts it; <see cref="Worker"/>), resolving tenants in the order <paramref name="strategies"/> gives
 /// (<see cref="StrategyOrders.ClaimFirst"/> by default, whatever the template was generated with);
-/// <paramref name="services"/> may replace the Api's services after its own (a clock, a log collector).
+/// <paramref name="services"/> may replace the Api's services after its own (a clock, a log collector). Given
+/// <paramref name="appConnectionString"/> (<see cref="CreateAppLoginAsync"/>), the Api logs in with it alone and the
+/// Worker with it and <paramref name="connectionString"/> as the owner, as the AppHost deploys them; else both log in
+/// with <paramref name="connectionString"/>.
 /// </summary>
 public sealed class ApiFactory(
     string connectionString,
     IEnumerable<KeyValuePair<string, string?>>? settings = null,
     Action<IServiceCollection>? services = null,
     IReadOnlyList<string>? strategies = null,
-    bool startWorker = true) : WebApplicationFactory<Program>
+    bool startWorker = true,
+    string? appConnectionString = null) : WebApplicationFactory<Program>
 {
     public Tokens Tokens { get; } = new();
 
     /// <summary>The Worker beside this Api, with the same settings; started with the Api unless told otherwise.</summary>
-    public WorkerHost Worker { get; } = new(connectionString, settings ?? []);
+    public WorkerHost Worker { get; } = new(appConnectionString ?? connectionString, settings ?? [], appConnectionString is null ? null : connectionString);
 
+    /// <summary>The owner's login (the superuser of the test cluster), for the test's own queries.</summary>
     public string ConnectionString => connectionString;
+
+    /// <summary>The login the Api's requests run as.</summary>
+    public string AppConnectionString => appConnectionString ?? connectionString;
+
+    /// <summary>
+    /// A login of the app's own in the owner's database, with the attributes the AppHost's app-role.psql gives it: not a
+    /// superuser, NOINHERIT (a tenant's tables only by switching to its role), creating nothing (no TEMP on the database,
+    /// which is the test's own). Roles are cluster-wide: each call makes a new one.
+    /// </summary>
+    public static async Task<string> CreateAppLoginAsync(string ownerConnectionString, CancellationToken cancellationToken)
+    {
+        string role = $"app_{Guid.NewGuid():N}"[..16];
+        await using var connection = new NpgsqlConnection(ownerConnectionString);
+        await connection.OpenAsync(cancellationToken);
+        string database = PgIdentifier.Quote(connection.Database);
+        await using var create = new NpgsqlCommand(
+            $"CREATE ROLE {role} WITH LOGIN NOSUPERUSER NOINHERIT NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS; REVOKE TEMPORARY ON DATABASE {database} FROM PUBLIC",
+            connection);
+        await create.ExecuteNonQueryAsync(cancellationToken);
+        return new NpgsqlConnectionStringBuilder(ownerConnectionString) { Username = role }.ConnectionString;
+    }
 
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
@@ -39,7 +65,7 @@ public sealed class ApiFactory(
         // UseSetting, not ConfigureAppConfiguration: Program reads some settings while building, before the latter applies.
         KeyValuePair<string, string?>[] pinned =
         [
-            new("ConnectionStrings:appdb", connectionString),
+            new("ConnectionStrings:appdb", AppConnectionString),
             // However busy the machine, the Worker answers within this: a test that expects 202 sets a short wait itself.
             new("Tenancy:RequestWait", Eventually.Ceiling.ToString("c", System.Globalization.CultureInfo.InvariantCulture)),
             .. (strategies ?? StrategyOrders.ClaimFirst).Select((s, i) => new KeyValuePair<string, string?>($"Tenancy:Resolution:Strategies:{i}", s)),

@@ -20,13 +20,30 @@ public abstract class ApiTest(PostgresFixture postgres) : IAsyncLifetime
     /// <summary>The order this test class's Api resolves tenants in.</summary>
     protected virtual IReadOnlyList<string> Strategies => StrategyOrders.ClaimFirst;
 
+    /// <summary>
+    /// Whether this test class's Api logs in as an app role of its own and its Worker as the owner too, as the AppHost
+    /// deploys them; else both log in as the superuser.
+    /// </summary>
+    protected virtual bool SplitRoles => false;
+
     /// <summary>Services this test class's Api gets in place of its own.</summary>
     protected virtual void ConfigureServices(IServiceCollection services)
     {
     }
 
-    public virtual async ValueTask InitializeAsync() =>
-        _api = new ApiFactory(await postgres.Cluster.CreateDatabaseAsync(Cancellation), Settings, ConfigureServices, Strategies);
+    public virtual async ValueTask InitializeAsync()
+    {
+        string database = await postgres.Cluster.CreateDatabaseAsync(Cancellation);
+        if (!SplitRoles)
+        {
+            _api = new ApiFactory(database, Settings, ConfigureServices, Strategies);
+            return;
+        }
+
+        // The Api never creates the catalog with the app's role: it starts once the Worker is ready, as in the AppHost.
+        _api = new ApiFactory(database, Settings, ConfigureServices, Strategies, appConnectionString: await ApiFactory.CreateAppLoginAsync(database, Cancellation));
+        await _api.Worker.StartReadyAsync(Cancellation);
+    }
 
     public virtual async ValueTask DisposeAsync()
     {

@@ -11,6 +11,8 @@ public abstract class HoppingTests(PostgresFixture postgres, string[] strategies
 {
     protected override IReadOnlyList<string> Strategies => strategies;
 
+    protected override bool SplitRoles => true;
+
     public override async ValueTask InitializeAsync()
     {
         await base.InitializeAsync();

@@ -5,11 +5,17 @@ using Saas.Api.Model;
 
 namespace Saas.Api.Tests;
 
+/// <summary>
+/// Concurrent writes and reads across many tenants, by claim and by route, with the Api logged in as the app's own role
+/// (its Worker as the owner), as the AppHost deploys them: every row lands in, and every read sees, its own tenant only.
+/// </summary>
 public sealed class HttpIsolationTests(PostgresFixture postgres) : ApiTest(postgres)
 {
     private const int TenantCount = 50;
     private const int RequestCount = 5_000;
     private const int InFlight = 64;
+
+    protected override bool SplitRoles => true;
 
     [Fact]
     public async Task Five_thousand_concurrent_requests_across_fifty_tenants_never_cross()

@@ -8,7 +8,8 @@ namespace Saas.Api.Tests;
 
 /// <summary>
 /// A tenant's way out through the operator endpoints: deactivate (410, data kept, reversible), then delete (schema
-/// archived or dropped, catalog consistent, the name reusable only when released). Each tenant holds a table of
+/// archived or dropped, catalog consistent, the name reusable only when released; the tenant's role gone either way,
+/// and an archive out of every tenant role's reach). Each tenant holds a table of
 /// rows written straight into its schema, so that "data kept" is checked in every template combination.
 /// </summary>
 public sealed class OffboardingTests(PostgresFixture postgres) : ApiTest(postgres)
@@ -20,6 +21,8 @@ public sealed class OffboardingTests(PostgresFixture postgres) : ApiTest(postgre
     private HttpClient Admin => _admin!;
 
     protected override IEnumerable<KeyValuePair<string, string?>> Settings => [new("Tenancy:TenantRolePrefix", _rolePrefix)];
+
+    protected override bool SplitRoles => true;
 
     public override async ValueTask InitializeAsync()
     {
@@ -62,6 +65,7 @@ public sealed class OffboardingTests(PostgresFixture postgres) : ApiTest(postgre
     [Fact]
     public async Task Delete_archives_by_default_and_keeps_the_name_until_it_is_released()
     {
+        string role = (await Admin.GetFromJsonAsync<CurrentTenantResponse>("/t/leaving/tenant", Cancellation))!.Role;
         // An active tenant cannot be deleted in one step.
         await AssertProblemAsync(await Admin.DeleteAsync("/tenants/leaving", Cancellation), 409, "tenant-active");
         Assert.Contains("leaving", await Api.SchemasAsync());
@@ -75,6 +79,7 @@ public sealed class OffboardingTests(PostgresFixture postgres) : ApiTest(postgre
         Assert.DoesNotContain("leaving", schemas);
         Assert.Contains(archive, schemas);
         Assert.Equal(3, await KeptRowsAsync(archive));
+        await AssertArchiveUnreachableAsync(archive, role);
 
         // The catalog keeps a tombstone: requests are 410, the name is not taken again, other tenants are untouched.
         TenantResponse tombstone = (await Admin.GetFromJsonAsync<TenantResponse>("/tenants/leaving", Cancellation))!;
@@ -130,6 +135,26 @@ public sealed class OffboardingTests(PostgresFixture postgres) : ApiTest(postgre
         Assert.Equal("active", (await Admin.GetFromJsonAsync<TenantResponse>("/tenants/leaving", Cancellation))!.Status);
         Assert.Equal(3, await KeptRowsAsync("leaving"));
         Assert.DoesNotContain(await Api.SchemasAsync(), s => s.StartsWith("archived~", StringComparison.Ordinal));
+    }
+
+    /// <summary>
+    /// The archived tenant's role is gone, and the archive grants nothing to anyone but its owner: neither the app's role
+    /// nor any tenant role (the app switches to those) may look into it; the app's own login is refused its rows.
+    /// </summary>
+    private async Task AssertArchiveUnreachableAsync(string archive, string role)
+    {
+        Assert.Equal(0L, await SchemaGrants.ToOthersThanOwnerAsync(Api.ConnectionString, archive, Cancellation));
+        string app = new NpgsqlConnectionStringBuilder(Api.AppConnectionString).Username!;
+        Assert.Equal(0L, await ScalarAsync<long>(
+            "SELECT count(*) FROM pg_roles WHERE (rolname = $2 OR starts_with(rolname, $3)) AND has_schema_privilege(oid, $1, 'USAGE')",
+            archive, app, _rolePrefix));
+        Assert.True(await ScalarAsync<long>("SELECT count(*) FROM pg_roles WHERE starts_with(rolname, $1)", _rolePrefix) > 0); // staying's role, at least
+        Assert.Equal(0L, await ScalarAsync<long>("SELECT count(*) FROM pg_roles WHERE rolname = $1", role));
+
+        await using var asApp = new NpgsqlConnection(Api.AppConnectionString);
+        await asApp.OpenAsync(Cancellation);
+        await using var read = new NpgsqlCommand($"SELECT count(*) FROM {PgIdentifier.Quote(archive)}.kept", asApp);
+        Assert.Equal(PostgresErrorCodes.InsufficientPrivilege, (await Assert.ThrowsAsync<PostgresException>(() => read.ExecuteScalarAsync(Cancellation))).SqlState);
     }
 
     private static async Task<T> ReadAsync<T>(HttpResponseMessage response)

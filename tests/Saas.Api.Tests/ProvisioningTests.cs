@@ -53,6 +53,29 @@ public sealed class ProvisioningTests(PostgresFixture postgres) : ApiTest(postgr
         Assert.Equal("Hooli", (await admin.GetFromJsonAsync<TenantResponse>("/tenants/hooli", Cancellation))!.DisplayName);
     }
 
+    [Fact]
+    public async Task A_name_whose_schema_exists_but_is_no_tenants_is_409_and_the_schema_is_left_alone()
+    {
+        using HttpClient admin = Api.Client(Api.Tokens.Admin());
+        await using var connection = new Npgsql.NpgsqlConnection(Api.ConnectionString);
+        await connection.OpenAsync(Cancellation);
+        await using (var audit = new Npgsql.NpgsqlCommand("CREATE SCHEMA audit; CREATE TABLE audit.trail (entry text); INSERT INTO audit.trail VALUES ('kept')", connection))
+        {
+            await audit.ExecuteNonQueryAsync(Cancellation);
+        }
+
+        JsonElement problem = await AssertProblemAsync(
+            await admin.PostAsJsonAsync("/tenants", new CreateTenantRequest("audit", "Audit"), Cancellation), 409, "tenant-schema-taken");
+        Assert.Contains("'audit'", problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.NotFound, (await admin.GetAsync("/tenants/audit", Cancellation)).StatusCode);
+
+        // Not migrated into, granted to no one.
+        await using var untouched = new Npgsql.NpgsqlCommand(
+            "SELECT (SELECT string_agg(tablename, ',') FROM pg_tables WHERE schemaname = 'audit') || ' ' || (SELECT string_agg(entry, ',') FROM audit.trail) || ' ' || (SELECT count(*) FROM pg_namespace n, aclexplode(n.nspacl) WHERE n.nspname = 'audit')",
+            connection);
+        Assert.Equal("trail kept 0", await untouched.ExecuteScalarAsync(Cancellation));
+    }
+
     [Theory]
     [InlineData("Evil")]
     [InlineData("evil\"; DROP SCHEMA shared CASCADE; --")]

@@ -100,6 +100,14 @@ public abstract class ResolutionTests(PostgresFixture postgres, string[] strateg
     [Fact]
     public async Task A_registered_tenant_not_yet_migrated_is_503_not_a_failure_inside()
     {
+        // The Worker hears of the new tenant but waits on its migration lock, held here: it stays pending while the test looks.
+        await using var migrationLock = new Npgsql.NpgsqlConnection(Api.ConnectionString);
+        await migrationLock.OpenAsync(Cancellation);
+        await using (var hold = new Npgsql.NpgsqlCommand(TenantSchemaLock.LockSql, migrationLock) { Parameters = { new() { Value = "pending_co" } } })
+        {
+            await hold.ExecuteNonQueryAsync(Cancellation);
+        }
+
         await Api.Service<Tenants.Shared.Catalog.ITenantCatalog>().CreateAsync("pending_co", "Pending Co", Cancellation);
         using HttpClient admin = Api.Client(Api.Tokens.Admin());
         await AssertProblemAsync(await admin.GetAsync("/t/pending_co/tenant", Cancellation), 503, "tenant-not-ready");

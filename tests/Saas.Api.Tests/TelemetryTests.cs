@@ -69,6 +69,25 @@ public sealed class TelemetryTests(PostgresFixture postgres) : ApiTest(postgres)
         Assert.All(spoofedSpans, s => Assert.Contains(Tag(s, "tenant.id"), (string?[])["tel_globex", null]));
     }
 
+    [Fact]
+    public async Task Npgsql_spans_follow_the_client_integrations_DisableTracing_and_the_rest_keep_their_tenant()
+    {
+        await Api.ProvisionAsync("tel_quiet");
+        using WebApplicationFactory<Program> traced = Api.WithWebHostBuilder(b => b
+            .UseSetting("Aspire:Npgsql:EntityFrameworkCore:PostgreSQL:DisableTracing", "true")
+            .ConfigureTestServices(services => services.ConfigureOpenTelemetryTracerProvider(t => t.AddProcessor(new Recorder(_spans)))));
+        using HttpClient quiet = Client(traced, Api.Tokens.Member("tel_quiet"));
+
+        ActivityTraceId trace = ActivityTraceId.CreateRandom();
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/tenant");
+        request.Headers.Add("traceparent", $"00-{trace}-{ActivitySpanId.CreateRandom()}-01");
+        Assert.Equal(HttpStatusCode.OK, (await quiet.SendAsync(request, Cancellation)).StatusCode);
+        await Eventually.UntilAsync(() => _spans.Any(s => s.TraceId == trace && s.Kind == ActivityKind.Server), "the request's server span", Cancellation);
+
+        Assert.Equal("tel_quiet", Tag(_spans.Single(s => s.TraceId == trace && s.Kind == ActivityKind.Server), "tenant.id"));
+        Assert.DoesNotContain(_spans, s => s.TraceId == trace && s.Source.Name == "Npgsql");
+    }
+
     private static HttpClient Client(WebApplicationFactory<Program> factory, string token)
     {
         HttpClient client = factory.CreateClient();

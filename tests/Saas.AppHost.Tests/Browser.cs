@@ -15,11 +15,11 @@ internal static class Browser
     private static readonly string ScriptDirectory = Path.Combine(AppContext.BaseDirectory, "browser");
     private static readonly SemaphoreSlim Gate = new(1, 1);
 
-    /// <summary>Runs the screenshot script; returns its exit code and what it printed.</summary>
-    public static async Task<(int Exit, string Output)> ScreenshotAsync(Uri traceUrl, string tenant, string path, CancellationToken cancellationToken)
+    /// <summary>Runs one of the scripts in browser/ with <paramref name="arguments"/>; returns its exit code and what it printed.</summary>
+    public static async Task<(int Exit, string Output)> RunScriptAsync(string script, string[] arguments, CancellationToken cancellationToken)
     {
         await EnsureInstalledAsync(cancellationToken);
-        return await RunAsync("node", [Path.Combine(ScriptDirectory, "dashboard-screenshot.mjs"), traceUrl.ToString(), tenant, path], ScriptDirectory, cancellationToken);
+        return await RunAsync("node", [Path.Combine(ScriptDirectory, script), .. arguments], ScriptDirectory, cancellationToken);
     }
 
     private static async Task EnsureInstalledAsync(CancellationToken cancellationToken)

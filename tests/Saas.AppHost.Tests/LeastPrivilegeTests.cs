@@ -7,7 +7,10 @@ using Npgsql;
 
 namespace Saas.AppHost.Tests;
 
-/// <summary>The AppHost hands the services the app's own role for tenant data, and that role is no superuser.</summary>
+/// <summary>
+/// The AppHost hands the services two roles of their own, neither a superuser: the app's role for tenant data, which
+/// creates nothing, to both; the owner, which owns the database and may create roles, to the Worker alone.
+/// </summary>
 public sealed class LeastPrivilegeTests(AppFixture fixture)
 {
     // The role granted USAGE on acme's schema besides its owner: acme's tenant role.
@@ -30,14 +33,14 @@ public sealed class LeastPrivilegeTests(AppFixture fixture)
     public async Task The_Api_serves_tenant_data_as_a_role_that_is_not_a_superuser()
     {
         string app = (await fixture.App.GetConnectionStringAsync("appdb", Cancellation))!;
-        string owner = (await fixture.App.GetConnectionStringAsync("postgres", Cancellation))!;
+        string superuser = (await fixture.App.GetConnectionStringAsync("postgres", Cancellation))!;
         string appRole = new NpgsqlConnectionStringBuilder(app).Username!;
-        Assert.NotEqual(new NpgsqlConnectionStringBuilder(owner).Username, appRole);
+        Assert.NotEqual(new NpgsqlConnectionStringBuilder(superuser).Username, appRole);
 
         using HttpClient api = await fixture.ApiClientAsync("acme", Cancellation);
         Assert.Equal(HttpStatusCode.OK, (await api.GetAsync("/t/acme/tenant", Cancellation)).StatusCode);
 
-        await using var connection = new NpgsqlConnection(owner);
+        await using var connection = new NpgsqlConnection(superuser);
         await connection.OpenAsync(Cancellation);
         await using (var role = new NpgsqlCommand("SELECT rolsuper, rolinherit, rolcreaterole, rolcreatedb FROM pg_roles WHERE rolname = $1", connection))
         {
@@ -90,6 +93,41 @@ public sealed class LeastPrivilegeTests(AppFixture fixture)
             await using var drop = new NpgsqlCommand("DROP TABLE acme.probe", connection);
             await drop.ExecuteNonQueryAsync(Cancellation);
         }
+    }
+
+    [Fact]
+    public async Task The_services_own_the_schemas_as_a_role_that_owns_the_database_and_creates_roles_but_is_not_a_superuser()
+    {
+        string owner = (await fixture.App.GetConnectionStringAsync("appdb-owner", Cancellation))!;
+        string ownerRole = new NpgsqlConnectionStringBuilder(owner).Username!;
+        string appRole = new NpgsqlConnectionStringBuilder((await fixture.App.GetConnectionStringAsync("appdb", Cancellation))!).Username!;
+        Assert.NotEqual(appRole, ownerRole);
+
+        await using var superuser = new NpgsqlConnection((await fixture.App.GetConnectionStringAsync("postgres", Cancellation))!);
+        await superuser.OpenAsync(Cancellation);
+        await using (var role = new NpgsqlCommand(
+            "SELECT rolsuper, rolcreaterole, rolcanlogin, (SELECT datdba::regrole::text FROM pg_database WHERE datname = 'appdb') FROM pg_roles WHERE rolname = $1", superuser))
+        {
+            role.Parameters.Add(new NpgsqlParameter { Value = ownerRole });
+            await using NpgsqlDataReader reader = await role.ExecuteReaderAsync(Cancellation);
+            Assert.True(await reader.ReadAsync(Cancellation), $"role {ownerRole} missing");
+            Assert.Equal((false, true, true, ownerRole), (reader.GetBoolean(0), reader.GetBoolean(1), reader.GetBoolean(2), reader.GetString(3)));
+        }
+
+        // The Worker created the catalog and migrated acme with that connection: it owns what they made.
+        await using (var owners = new NpgsqlCommand(
+            "SELECT array_agg(DISTINCT nspowner::regrole::text) FROM pg_namespace WHERE nspname IN ('shared', 'acme', 'globex')", superuser))
+        {
+            Assert.Equal([ownerRole], (string[])(await owners.ExecuteScalarAsync(Cancellation))!);
+        }
+
+        // The app role creates nothing, not even a temporary table.
+        await using var asApp = new NpgsqlCommand(
+            "SELECT has_database_privilege($1, 'appdb', 'TEMPORARY'), has_schema_privilege($1, 'public', 'CREATE')", superuser);
+        asApp.Parameters.Add(new NpgsqlParameter { Value = appRole });
+        await using NpgsqlDataReader privileges = await asApp.ExecuteReaderAsync(Cancellation);
+        Assert.True(await privileges.ReadAsync(Cancellation));
+        Assert.Equal((false, false), (privileges.GetBoolean(0), privileges.GetBoolean(1)));
     }
 
     private async Task<Dictionary<string, string>> EnvironmentAsync(string resource)

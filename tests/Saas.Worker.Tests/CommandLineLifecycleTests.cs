@@ -162,6 +162,26 @@ public sealed class CommandLineLifecycleTests(PostgresFixture postgres) : IAsync
         }
     }
 
+    [Fact]
+    public async Task Add_of_a_name_whose_schema_exists_but_is_no_tenants_exits_one_and_leaves_that_schema_alone()
+    {
+        await using (var connection = new NpgsqlConnection(_database))
+        {
+            await connection.OpenAsync(Cancellation);
+            await using var audit = new NpgsqlCommand("CREATE SCHEMA life_audit; CREATE TABLE life_audit.trail (x int); INSERT INTO life_audit.trail VALUES (1)", connection);
+            await audit.ExecuteNonQueryAsync(Cancellation);
+        }
+
+        Run refused = await RunAsync(_database, ["tenants", "add", "life_audit"]);
+        Assert.Equal(1, refused.Exit);
+        string error = Assert.Single(refused.ErrorLines);
+        Assert.Contains("Schema 'life_audit' already exists and was not created for a tenant", error, StringComparison.Ordinal);
+        Assert.EndsWith("Nothing changed.", error, StringComparison.Ordinal);
+        Assert.Null(await Catalog.FindAsync("life_audit", Cancellation));
+        Assert.False(await RoleExistsAsync("life_audit"));
+        Assert.Equal(1, await ScalarAsync("SELECT count(*) FROM life_audit.trail WHERE x::text = $1", "1"));
+    }
+
     private async Task<bool> SchemaExistsAsync(string schema) =>
         await ScalarAsync("SELECT count(*) FROM pg_namespace WHERE nspname = $1", schema) > 0;
 

@@ -122,7 +122,7 @@ public sealed class CommandLineTests(PostgresFixture postgres) : IAsyncLifetime
         await using (var connection = new NpgsqlConnection(_database))
         {
             await connection.OpenAsync(Cancellation);
-            await using var sabotage = new NpgsqlCommand("CREATE SCHEMA cli_bad; CREATE TABLE cli_bad.\"__EFMigrationsHistory\" (x int)", connection);
+            await using var sabotage = new NpgsqlCommand("CREATE SCHEMA cli_bad; COMMENT ON SCHEMA cli_bad IS 'tenant-saas: the schema of tenant cli_bad'; CREATE TABLE cli_bad.\"__EFMigrationsHistory\" (x int)", connection);
             await sabotage.ExecuteNonQueryAsync(Cancellation);
         }
 
@@ -219,8 +219,9 @@ public sealed class CommandLineTests(PostgresFixture postgres) : IAsyncLifetime
             await lockCatalog.ExecuteNonQueryAsync(Cancellation);
         }
 
-        // Interrupted while it waits for the catalog: another session is waiting on a lock in this database.
-        Run run = await InterruptAsync(_database, ["tenants", "migrate"], async () =>
+        // Interrupted while it waits for the catalog: another session is waiting on a lock in this database. Its
+        // commands wait without a timeout, so that only the interrupt ends the wait, however slow the machine.
+        Run run = await InterruptAsync($"{_database};Command Timeout=0", ["tenants", "migrate"], async () =>
         {
             await using var watcher = new NpgsqlConnection(_database);
             await watcher.OpenAsync(Cancellation);

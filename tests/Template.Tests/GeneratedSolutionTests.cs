@@ -181,9 +181,14 @@ public sealed partial class GeneratedSolutionTests(TemplateFixture template)
         Assert.Contains($"namespace {forms.Namespace}.Api.Apis;", File.ReadAllText(Path.Combine(dir, "Api", "Apis", "TenantsApi.cs")), StringComparison.Ordinal);
 
         // PostgreSQL names stay unquoted identifiers, the URN's namespace a valid one.
-        string role = Regex.Match(File.ReadAllText(Path.Combine(dir, "AppHost", "Postgres", "PostgresResourceExtensions.cs")), "\"Postgres:AppRole\"\\] \\?\\? \"(?<role>[^\"]+)\"").Groups["role"].Value;
-        Assert.Equal($"{forms.Identifier}_app", role);
-        Assert.Matches("^[a-z_][a-z0-9_]{0,62}$", role);
+        string database = File.ReadAllText(Path.Combine(dir, "AppHost", "Postgres", "PostgresResourceExtensions.cs"));
+        foreach ((string setting, string suffix) in ((string, string)[])[("AppRole", "app"), ("OwnerRole", "owner")])
+        {
+            string role = Regex.Match(database, $"\"Postgres:{setting}\"\\] \\?\\? \"(?<role>[^\"]+)\"").Groups["role"].Value;
+            Assert.Equal($"{forms.Identifier}_{suffix}", role);
+            Assert.Matches("^[a-z_][a-z0-9_]{0,62}$", role);
+        }
+
         string channel = Regex.Match(File.ReadAllText(Path.Combine(dir, "Tenants.Shared", "Catalog", "CatalogChannels.cs")), "Registered = \"(?<channel>[^\"]+)\"").Groups["channel"].Value;
         Assert.Matches("^[a-z_][a-z0-9_]{0,62}$", channel);
         Assert.Contains($"\"urn:{forms.Slug}:problem:\"", File.ReadAllText(Path.Combine(dir, "Api", "Tenancy", "TenantProblems.cs")), StringComparison.Ordinal);

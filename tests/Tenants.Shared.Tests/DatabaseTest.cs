@@ -16,7 +16,12 @@ public abstract class DatabaseTest(PostgresFixture postgres) : IAsyncLifetime
     public virtual async ValueTask InitializeAsync()
     {
         ConnectionString = await Postgres.Cluster.CreateDatabaseAsync(Cancellation);
-        _host = new TenancyHost(ConnectionString);
+        _host = new TenancyHost(ConnectionString, Configure);
+    }
+
+    /// <summary>Adjusts the tenancy options of <see cref="Host"/>; none by default.</summary>
+    protected virtual void Configure(TenancyOptions options)
+    {
     }
 
     public virtual async ValueTask DisposeAsync()

@@ -230,6 +230,7 @@ public sealed class DedicatedPoolTests(PostgresFixture postgres) : LeastPrivileg
         await using PgBouncer bouncer = await PgBouncer.StartAsync(ConnectionString, "session", cancellation);
         await using var behind = new TenancyHost(bouncer.ConnectionString, o => o.DedicatedPools = OnePool());
         await behind.ProvisionAsync("dp_c");
+        Assert.True(behind.DataSource.Dedicated.Enabled); // on until a pool fails its proof, not off from the start
 
         int written = 0;
         await Eventually.UntilAsync(
@@ -250,6 +251,7 @@ public sealed class DedicatedPoolTests(PostgresFixture postgres) : LeastPrivileg
             cancellation);
 
         Assert.Empty(behind.DataSource.Dedicated.Tenants);
+        Assert.True(written > 0);
         await using (await behind.Tenants.EnterAsync("dp_c", cancellation))
         await using (AsyncServiceScope scope = behind.CreateScope())
         {

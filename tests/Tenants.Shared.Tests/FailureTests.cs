@@ -60,13 +60,14 @@ public sealed class FailureTests(PostgresFixture postgres) : DatabaseTest(postgr
     [Fact]
     public async Task A_transaction_never_spans_two_tenants()
     {
-        await Host.ProvisionAsync("delta");
+        await Host.WriteANoteAsync("gamma");
+        await Host.ProvisionWithANoteAsync("delta");
         await using AsyncServiceScope services = Host.CreateScope();
         NotesContext db = services.ServiceProvider.GetRequiredService<NotesContext>();
         using (Host.Tenants.Enter("gamma"))
         {
             await using IDbContextTransaction transaction = await db.Database.BeginTransactionAsync(Cancellation);
-            Assert.Equal(0, await db.Notes.CountAsync(Cancellation));
+            Assert.Equal(["gamma"], await BodiesAsync(db));
             using (Host.Tenants.Enter("delta"))
             {
                 var refused = await Assert.ThrowsAsync<InvalidOperationException>(() => db.Notes.CountAsync(Cancellation));
@@ -78,15 +79,19 @@ public sealed class FailureTests(PostgresFixture postgres) : DatabaseTest(postgr
     [Fact]
     public async Task A_connection_opened_before_the_scope_is_routed_on_its_next_command()
     {
+        await Host.WriteANoteAsync("gamma");
+        await Host.ProvisionWithANoteAsync("delta");
         await using AsyncServiceScope services = Host.CreateScope();
         NotesContext db = services.ServiceProvider.GetRequiredService<NotesContext>();
         await db.Database.OpenConnectionAsync(Cancellation); // outside any scope: shared only
         using (Host.Tenants.Enter("gamma"))
         {
-            Assert.Equal(0, await db.Notes.CountAsync(Cancellation)); // would be 42P01 if not re-routed
+            Assert.Equal(["gamma"], await BodiesAsync(db)); // 42P01 if not routed, delta's note if routed elsewhere
         }
 
         var outside = await Assert.ThrowsAsync<PostgresException>(() => db.Notes.CountAsync(Cancellation));
         Assert.Equal(PostgresErrorCodes.UndefinedTable, outside.SqlState); // routed back to shared only
     }
+
+    private static Task<string[]> BodiesAsync(NotesContext db) => db.Notes.Select(n => n.Body).ToArrayAsync(Cancellation);
 }

@@ -12,6 +12,16 @@ public sealed class LeastPrivilegeTests(PostgresFixture postgres) : LeastPrivile
     protected override void ConfigureAppConnection(NpgsqlConnectionStringBuilder connection) => connection.MaxPoolSize = 1;
 
     [Fact]
+    public async Task The_owner_that_provisioned_the_tenants_owns_the_database_and_creates_roles_but_is_not_a_superuser()
+    {
+        await using NpgsqlConnection owner = await App.Services.GetRequiredService<OwnerDataSource>().Source.OpenConnectionAsync(Cancellation);
+        Assert.Equal(OwnerRole, await ScalarAsync<string>(owner, "SELECT current_user"));
+        Assert.Equal((bool[])[false, true], await ScalarAsync<bool[]>(owner, "SELECT ARRAY[rolsuper, rolcreaterole] FROM pg_roles WHERE rolname = current_user"));
+        Assert.Equal(OwnerRole, await ScalarAsync<string>(owner, "SELECT datdba::regrole::text FROM pg_database WHERE datname = current_database()"));
+        Assert.Equal([OwnerRole], await ScalarAsync<string[]>(owner, "SELECT array_agg(DISTINCT nspowner::regrole::text) FROM pg_namespace WHERE nspname IN ('shared', 'lp_a', 'lp_b')"));
+    }
+
+    [Fact]
     public async Task Inside_a_scope_even_a_query_qualified_with_another_tenants_schema_is_refused()
     {
         await using (App.Tenants.Enter("lp_a"))
@@ -85,7 +95,10 @@ public sealed class LeastPrivilegeTests(PostgresFixture postgres) : LeastPrivile
     [Fact]
     public async Task Switching_tenant_roles_on_later_makes_the_next_pass_grant_every_tenant()
     {
-        await Host.ProvisionAsync("lp_old"); // by a process with one role for all: nothing granted
+        await using (var oneRole = new TenancyHost(OwnerConnectionString))
+        {
+            await oneRole.ProvisionAsync("lp_old"); // by a process with one role for all, the owner's: nothing granted
+        }
 
         // Already at the latest migration, yet behind for the app's setup: the pass grants it (and applies nothing).
         MigrationRunReport report = await App.Runner.RunAsync(cancellationToken: Cancellation);
@@ -97,6 +110,42 @@ public sealed class LeastPrivilegeTests(PostgresFixture postgres) : LeastPrivile
         {
             await using NpgsqlConnection connection = await App.DataSource.OpenConnectionAsync(Cancellation);
             Assert.Equal(0L, await ScalarAsync<long>(connection, "SELECT count(*) FROM notes"));
+        }
+    }
+
+    [Fact]
+    public async Task Switching_tenant_roles_on_later_takes_back_the_app_roles_direct_grants_in_that_pass()
+    {
+        // Provisioned while tenant roles were off: the owner granted the tenant's schema to the app role itself.
+        await using (var rolesOff = new TenancyHost(AppConnectionString, o => o.TenantRoles = false, ownerConnectionString: OwnerConnectionString))
+        {
+            await rolesOff.ProvisionWithANoteAsync("lp_direct");
+        }
+
+        string directGrants = $"""
+            SELECT count(*)
+            FROM (SELECT c.relacl FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'lp_direct'
+                  UNION ALL SELECT nspacl FROM pg_namespace WHERE nspname = 'lp_direct') o (acl), aclexplode(o.acl) a
+            WHERE a.grantee = '{AppRole}'::regrole
+            """;
+        await using NpgsqlConnection superuser = await Host.DataSource.Shared.OpenConnectionAsync(Cancellation);
+        Assert.NotEqual(0L, await ScalarAsync<long>(superuser, directGrants));
+
+        TenantRunOutcome granted = Assert.Single((await App.Runner.RunAsync(cancellationToken: Cancellation)).Outcomes);
+        Assert.Equal(("lp_direct", true), (granted.Tenant, granted.Succeeded));
+        Assert.Equal(0L, await ScalarAsync<long>(superuser, directGrants));
+
+        // Outside a scope the app role reaches the tenant no more; inside its scope, through the tenant's role, it does.
+        await using (NpgsqlConnection outside = await App.DataSource.OpenConnectionAsync(Cancellation))
+        {
+            PostgresException refused = await Assert.ThrowsAsync<PostgresException>(() => ScalarAsync<long>(outside, "SELECT count(*) FROM lp_direct.notes"));
+            Assert.Equal(PostgresErrorCodes.InsufficientPrivilege, refused.SqlState);
+        }
+
+        await using (App.Tenants.Enter("lp_direct"))
+        {
+            await using NpgsqlConnection inside = await App.DataSource.OpenConnectionAsync(Cancellation);
+            Assert.Equal(1L, await ScalarAsync<long>(inside, "SELECT count(*) FROM notes"));
         }
     }
 

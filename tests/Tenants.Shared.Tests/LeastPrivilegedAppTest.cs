@@ -3,9 +3,10 @@ using Npgsql;
 namespace Tenants.Shared.Tests;
 
 /// <summary>
-/// A test database with the shipped least-privilege setup: the app logs in as a role of its own (not a
-/// superuser, NOINHERIT), the owner migrates and grants, and each tenant scope switches to the tenant's role. Roles are
-/// cluster-wide, so each test names its own app role and tenant role prefix.
+/// A test database with the shipped least-privilege setup: the app logs in as a role of its own (not a superuser,
+/// NOINHERIT, no TEMP), the owner (a role of its own too: owns the database, may create roles, not a superuser)
+/// migrates and grants, and each tenant scope switches to the tenant's role. Roles are cluster-wide, so each test names
+/// its own app and owner roles and tenant role prefix.
 /// </summary>
 public abstract class LeastPrivilegedAppTest(PostgresFixture postgres, params string[] tenants) : DatabaseTest(postgres)
 {
@@ -13,7 +14,15 @@ public abstract class LeastPrivilegedAppTest(PostgresFixture postgres, params st
 
     protected string AppRole { get; } = $"app_{Guid.NewGuid():N}"[..16];
 
+    protected string OwnerRole { get; } = $"own_{Guid.NewGuid():N}"[..16];
+
     protected string Prefix { get; } = $"t{Guid.NewGuid():N}"[..9] + "_";
+
+    /// <summary>The owner's connections to the test's database.</summary>
+    protected string OwnerConnectionString { get; private set; } = string.Empty;
+
+    /// <summary>The app's connections to the test's database, as the app role.</summary>
+    protected string AppConnectionString { get; private set; } = string.Empty;
 
     /// <summary>The app's host: its own login, tenant roles on, the test's tenants provisioned by the owner.</summary>
     protected TenancyHost App => _app ?? throw new InvalidOperationException("Not initialised.");
@@ -21,18 +30,19 @@ public abstract class LeastPrivilegedAppTest(PostgresFixture postgres, params st
     public override async ValueTask InitializeAsync()
     {
         await base.InitializeAsync();
-        await using (NpgsqlCommand create = Host.DataSource.Shared.CreateCommand($"CREATE ROLE {AppRole} LOGIN NOSUPERUSER NOINHERIT"))
-        {
-            await create.ExecuteNonQueryAsync(Cancellation);
-        }
+        await ExecuteAsSuperuserAsync(
+            $"CREATE ROLE {AppRole} LOGIN NOSUPERUSER NOINHERIT",
+            $"CREATE ROLE {OwnerRole} LOGIN NOSUPERUSER INHERIT CREATEROLE");
+        OwnerConnectionString = await OwnDatabaseAsync(ConnectionString);
 
         var app = new NpgsqlConnectionStringBuilder(ConnectionString) { Username = AppRole };
         ConfigureAppConnection(app);
-        _app = new TenancyHost(app.ConnectionString, o =>
+        AppConnectionString = app.ConnectionString;
+        _app = new TenancyHost(AppConnectionString, o =>
         {
             (o.TenantRoles, o.TenantRolePrefix) = (true, Prefix);
             ConfigureApp(o);
-        }, ownerConnectionString: ConnectionString);
+        }, ownerConnectionString: OwnerConnectionString);
         foreach (string tenant in tenants)
         {
             await App.ProvisionAsync(tenant);
@@ -50,11 +60,40 @@ public abstract class LeastPrivilegedAppTest(PostgresFixture postgres, params st
         GC.SuppressFinalize(this);
     }
 
+    /// <summary>A fresh database set up as the test's own (owned by the owner role, no TEMP for PUBLIC); the owner's connection string to it.</summary>
+    protected async Task<string> CreateOwnedDatabaseAsync() => await OwnDatabaseAsync(await Postgres.Cluster.CreateDatabaseAsync(Cancellation));
+
     protected virtual void ConfigureAppConnection(NpgsqlConnectionStringBuilder connection)
     {
     }
 
     protected virtual void ConfigureApp(TenancyOptions options)
     {
+    }
+
+    /// <summary>Runs statements as the superuser in the test's database.</summary>
+    protected async Task ExecuteAsSuperuserAsync(params string[] statements)
+    {
+        foreach (string sql in statements)
+        {
+            await using NpgsqlCommand command = Host.DataSource.Shared.CreateCommand(sql);
+            await command.ExecuteNonQueryAsync(Cancellation);
+        }
+    }
+
+    // As the AppHost sets up the app's database: the owner role owns it (and so its public schema), and the app role
+    // creates nothing there, temporary tables included. PostgreSQL 15 grants PUBLIC no CREATE on public already.
+    private async Task<string> OwnDatabaseAsync(string superuserConnectionString)
+    {
+        var database = new NpgsqlConnectionStringBuilder(superuserConnectionString);
+        await using (NpgsqlDataSource superuser = NpgsqlDataSource.Create(superuserConnectionString))
+        await using (NpgsqlCommand command = superuser.CreateCommand(
+            $"ALTER DATABASE {PgIdentifier.Quote(database.Database!)} OWNER TO {OwnerRole}; REVOKE TEMPORARY ON DATABASE {PgIdentifier.Quote(database.Database!)} FROM PUBLIC"))
+        {
+            await command.ExecuteNonQueryAsync(Cancellation);
+        }
+
+        database.Username = OwnerRole;
+        return database.ConnectionString;
     }
 }

@@ -53,7 +53,9 @@ public sealed class MigratorTests(PostgresFixture postgres) : DatabaseTest(postg
     {
         await Host.Registry.RegisterAsync("mig_broken", Cancellation);
         await Host.Registry.RegisterAsync("mig_fine", Cancellation);
-        await using (NpgsqlCommand sabotage = Host.DataSource.Shared.CreateCommand("CREATE SCHEMA mig_broken; CREATE TABLE mig_broken.notes (x int)"))
+        // The tenant's own schema (marked as the migrator marks it), with a table in the way of its migration.
+        await using (NpgsqlCommand sabotage = Host.DataSource.Shared.CreateCommand(
+            $"CREATE SCHEMA mig_broken; COMMENT ON SCHEMA mig_broken IS {Security.TenantSchemas.Mark("mig_broken")}; CREATE TABLE mig_broken.notes (x int)"))
         {
             await sabotage.ExecuteNonQueryAsync(Cancellation);
         }

@@ -1,3 +1,4 @@
+using System.Diagnostics.Metrics;
 using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
 using Tenants.Shared.Migrations;
@@ -69,7 +70,9 @@ public sealed class RunnerTests(PostgresFixture postgres) : DatabaseTest(postgre
     public async Task A_broken_tenant_is_reported_failed_with_its_error_and_every_other_tenant_is_ready()
     {
         string[] tenants = await RegisterAsync("brk", 12);
-        await using (NpgsqlCommand sabotage = Host.DataSource.Shared.CreateCommand("CREATE SCHEMA brk_05; CREATE TABLE brk_05.notes (x int)"))
+        // The tenant's own schema (marked as the migrator marks it), with a table in the way of its migration.
+        await using (NpgsqlCommand sabotage = Host.DataSource.Shared.CreateCommand(
+            $"CREATE SCHEMA brk_05; COMMENT ON SCHEMA brk_05 IS {Security.TenantSchemas.Mark("brk_05")}; CREATE TABLE brk_05.notes (x int)"))
         {
             await sabotage.ExecuteNonQueryAsync(Cancellation);
         }
@@ -87,6 +90,43 @@ public sealed class RunnerTests(PostgresFixture postgres) : DatabaseTest(postgre
         Assert.Equal(TenantState.Failed, record.State);
         Assert.Equal(3, record.Attempts);
         await AssertAllReadyAtAsync([.. tenants.Where(t => t != "brk_05")], report.LatestMigration);
+    }
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(10)]
+    public async Task A_pass_over_twenty_tenants_with_an_owner_pool_of_four_succeeds_and_never_waits_on_that_pool(int maxParallelism)
+    {
+        // The app pool keeps Npgsql's default size (100); the owner's is 4, and each tenant under way holds two of it.
+        // Parallelism 0 derives it; 10 asks for more than that pool can serve.
+        string marker = $"owner_pool_{Guid.NewGuid():N}";
+        string owner = new NpgsqlConnectionStringBuilder(ConnectionString) { MaxPoolSize = 4, ApplicationName = marker }.ConnectionString;
+        await using var host = new TenancyHost(
+            ConnectionString,
+            services: s => s.Configure<MigrationRunnerOptions>(o => o.MaxParallelism = maxParallelism),
+            ownerConnectionString: owner);
+        foreach (string tenant in Enumerable.Range(0, 20).Select(i => $"pool_{i:D2}"))
+        {
+            await host.Registry.RegisterAsync(tenant, Cancellation);
+        }
+
+        using var waits = new PoolWaits(marker);
+        MigrationRunReport report = await host.Runner.RunAsync(cancellationToken: Cancellation);
+        Assert.Equal((20, 0), (report.Migrated, report.Failed));
+        Assert.True(waits.SawPool, "no Npgsql measurement named the owner's pool");
+        Assert.Equal(0, waits.MostPending);
+    }
+
+    [Fact]
+    public async Task An_owner_pool_too_small_to_migrate_one_tenant_fails_the_pass_naming_the_pool_size_and_migrates_nothing()
+    {
+        string owner = new NpgsqlConnectionStringBuilder(ConnectionString) { MaxPoolSize = 1 }.ConnectionString;
+        await using var host = new TenancyHost(ConnectionString, ownerConnectionString: owner);
+        await host.Registry.RegisterAsync("tiny_pool", Cancellation);
+
+        var error = await Assert.ThrowsAsync<InvalidOperationException>(() => host.Runner.RunAsync(cancellationToken: Cancellation));
+        Assert.Contains("Maximum Pool Size is 1", error.Message, StringComparison.Ordinal);
+        Assert.Equal(TenantState.Pending, (await host.Catalog.FindAsync("tiny_pool", Cancellation))!.State);
     }
 
     private async Task<string[]> RegisterAsync(string prefix, int count)
@@ -128,6 +168,65 @@ public sealed class RunnerTests(PostgresFixture postgres) : DatabaseTest(postgre
             }
 
             onReport?.Invoke(value);
+        }
+    }
+
+    /// <summary>
+    /// Npgsql's own count of requests waiting for a connection of one pool (the pool's name carries
+    /// a marker): the most ever pending at once, and whether any measurement named that pool at all.
+    /// </summary>
+    private sealed class PoolWaits : IDisposable
+    {
+        private readonly MeterListener _listener = new();
+        private readonly string _marker;
+        private int _pending;
+        private int _mostPending;
+        private int _sawPool;
+
+        public PoolWaits(string marker)
+        {
+            _marker = marker;
+            _listener.InstrumentPublished = (instrument, listener) =>
+            {
+                if (instrument.Meter.Name == "Npgsql")
+                {
+                    listener.EnableMeasurementEvents(instrument);
+                }
+            };
+            _listener.SetMeasurementEventCallback<int>((instrument, value, tags, _) => Record(instrument, value, tags));
+            _listener.SetMeasurementEventCallback<long>((instrument, value, tags, _) => Record(instrument, value, tags));
+            _listener.SetMeasurementEventCallback<double>((instrument, _, tags, _) => Record(instrument, 0, tags));
+            _listener.Start();
+        }
+
+        public bool SawPool => Volatile.Read(ref _sawPool) == 1;
+
+        public int MostPending => Volatile.Read(ref _mostPending);
+
+        public void Dispose() => _listener.Dispose();
+
+        private void Record(Instrument instrument, long value, ReadOnlySpan<KeyValuePair<string, object?>> tags)
+        {
+            bool ours = false;
+            foreach (KeyValuePair<string, object?> tag in tags)
+            {
+                ours |= tag.Value is string name && name.Contains(_marker, StringComparison.Ordinal);
+            }
+
+            if (!ours)
+            {
+                return;
+            }
+
+            Volatile.Write(ref _sawPool, 1);
+            if (instrument.Name.EndsWith("pending_requests", StringComparison.Ordinal))
+            {
+                int pending = Interlocked.Add(ref _pending, (int)value);
+                int most;
+                while (pending > (most = Volatile.Read(ref _mostPending)) && Interlocked.CompareExchange(ref _mostPending, pending, most) != most)
+                {
+                }
+            }
         }
     }
 }

@@ -5,8 +5,9 @@ using Tenants.Shared.Migrations;
 namespace Tenants.Shared.Tests;
 
 /// <summary>
-/// The tenancy core as an app wires it (AddTenancy + AddTenantDbContext) over a test database. Two hosts over one
-/// database behave as two processes: separate pools, caches and registries, one catalog.
+/// The tenancy core as an app wires it (AddTenancy + AddTenantDbContext) over a test database, with tenant roles off
+/// unless <c>configure</c> turns them on. Two hosts over one database behave as two processes: separate pools, caches
+/// and registries, one catalog.
 /// </summary>
 public sealed class TenancyHost : IAsyncDisposable
 {
@@ -19,7 +20,13 @@ public sealed class TenancyHost : IAsyncDisposable
         services?.Invoke(collection);
         _services = collection
             .AddLogging()
-            .AddTenancy(connectionString, configure, ownerConnectionString)
+            .AddTenancy(connectionString, o =>
+            {
+                // Tenant roles (on by default) are cluster-wide: tests that share tenant names across databases would
+                // share them too. A test that wants them says so (LeastPrivilegedAppTest, with a prefix of its own).
+                o.TenantRoles = false;
+                configure?.Invoke(o);
+            }, ownerConnectionString)
             .AddTenantDbContext<NotesContext>()
             .BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = true, ValidateScopes = true });
     }
@@ -54,6 +61,12 @@ public sealed class TenancyHost : IAsyncDisposable
     public async Task ProvisionWithANoteAsync(string tenant)
     {
         await ProvisionAsync(tenant);
+        await WriteANoteAsync(tenant);
+    }
+
+    /// <summary>Writes one note whose body is the tenant's name straight into its schema.</summary>
+    public async Task WriteANoteAsync(string tenant)
+    {
         await using NpgsqlCommand insert = DataSource.Shared.CreateCommand(
             $"INSERT INTO {PgIdentifier.Quote(tenant)}.notes (\"Tenant\", \"Body\") VALUES ($1, $1)");
         insert.Parameters.Add(new NpgsqlParameter { Value = tenant });

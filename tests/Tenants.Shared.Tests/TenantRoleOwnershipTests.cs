@@ -40,7 +40,7 @@ public sealed class TenantRoleOwnershipTests(PostgresFixture postgres) : LeastPr
     {
         // Another app on the cluster with the same prefix, or a leftover: a role named as this tenant's would be.
         string role = TenantRoleNames.NameFor("lp_foreign", Prefix);
-        await ExecuteAsOwnerAsync($"CREATE ROLE {PgIdentifier.Quote(role)} NOLOGIN");
+        await ExecuteAsSuperuserAsync($"CREATE ROLE {PgIdentifier.Quote(role)} NOLOGIN");
         await App.Registry.RegisterAsync("lp_foreign", Cancellation);
 
         PostgresException refused = await Assert.ThrowsAsync<PostgresException>(() => App.Migrator.MigrateAsync("lp_foreign", Cancellation));
@@ -70,7 +70,7 @@ public sealed class TenantRoleOwnershipTests(PostgresFixture postgres) : LeastPr
     public async Task A_tenant_of_the_same_name_in_another_database_of_the_cluster_shares_its_role_even_when_both_create_it_at_once()
     {
         // Roles are cluster-wide: the same app over a second database, with the same prefix, provisions the same name.
-        string database = await Postgres.Cluster.CreateDatabaseAsync(Cancellation);
+        string database = await CreateOwnedDatabaseAsync();
         await using var twin = new TenancyHost(
             new NpgsqlConnectionStringBuilder(database) { Username = AppRole }.ConnectionString,
             o => (o.TenantRoles, o.TenantRolePrefix) = (true, Prefix),
@@ -86,12 +86,6 @@ public sealed class TenantRoleOwnershipTests(PostgresFixture postgres) : LeastPr
                 Assert.Equal(0L, await ScalarAsync<long>(connection, "SELECT count(*) FROM notes"));
             }
         }
-    }
-
-    private async Task ExecuteAsOwnerAsync(string sql)
-    {
-        await using NpgsqlCommand command = Host.DataSource.Shared.CreateCommand(sql);
-        await command.ExecuteNonQueryAsync(Cancellation);
     }
 
     private static async Task<T> ScalarAsync<T>(NpgsqlConnection connection, string sql)
