@@ -13,6 +13,7 @@ app.UseStatusCodePages();
 app.UseAuthentication();
 app.UseAuthorization();
 app.UseMiddleware<TenantResolutionMiddleware>(); // after authorization: anonymous probes get 401, never tenant facts
+app.UseRateLimiter(); // inside the tenant's scope: limits by the resolved tenant's plan
 
 app.MapDefaultEndpoints();
 app.MapOpenApi();

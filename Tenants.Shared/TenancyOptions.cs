@@ -33,6 +33,12 @@ public sealed class TenancyOptions
     /// </summary>
     public string TenantRolePrefix { get; set; } = "tenant_";
 
+    /// <summary>The plan of a tenant the catalog names no plan for; one of <see cref="Plans"/>.</summary>
+    public string DefaultPlan { get; set; } = "standard";
+
+    /// <summary>Each plan's limits by name; configuration adds plans or changes the default <c>standard</c> one.</summary>
+    public Dictionary<string, Capacity.TenantPlan> Plans { get; set; } = new(StringComparer.Ordinal) { ["standard"] = new() };
+
     /// <summary>Pools of their own for the busiest tenants, in front of the shared pool.</summary>
     public Routing.DedicatedPoolOptions DedicatedPools { get; set; } = new();
 }

@@ -25,6 +25,11 @@ internal sealed partial class TenancyOptionsValidator : IValidateOptions<Tenancy
             return ValidateOptionsResult.Fail($"Tenancy:DedicatedPools: {pools}");
         }
 
+        if (PlansProblem(options) is { } plans)
+        {
+            return ValidateOptionsResult.Fail($"Tenancy:Plans: {plans}");
+        }
+
         // A prefix leaves room for a name: the role's name is the prefix then the tenant (hashed when too long).
         return options.TenantRolePrefix is not { Length: >= 1 and <= 20 } prefix || !ValidPrefix().IsMatch(prefix)
             ? ValidateOptionsResult.Fail($"Tenancy:TenantRolePrefix '{options.TenantRolePrefix}': 1 to 20 characters, a lowercase letter first, then lowercase letters, digits or underscores.")
@@ -40,6 +45,32 @@ internal sealed partial class TenancyOptionsValidator : IValidateOptions<Tenancy
         _ when !(pools.MinRate >= 0) => $"MinRate is {pools.MinRate}; not negative.",
         _ => null,
     };
+
+    private static string? PlansProblem(TenancyOptions options)
+    {
+        if (!options.Plans.ContainsKey(options.DefaultPlan))
+        {
+            return $"the default plan '{options.DefaultPlan}' (Tenancy:DefaultPlan) is not among the plans ({string.Join(", ", options.Plans.Keys)}).";
+        }
+
+        foreach ((string name, Capacity.TenantPlan plan) in options.Plans)
+        {
+            string? problem = plan switch
+            {
+                _ when !Capacity.PlanNames.IsValid(name) => "a plan's name is 1 to 63 lowercase letters, digits, '-' or '_', a letter first.",
+                _ when !(plan.RequestsPerSecond > 0) => $"RequestsPerSecond is {plan.RequestsPerSecond}; more than 0.",
+                { Burst: < 1 } => $"Burst is {plan.Burst}; at least 1.",
+                { ConcurrentRequests: < 1 } => $"ConcurrentRequests is {plan.ConcurrentRequests}; at least 1.",
+                _ => null,
+            };
+            if (problem is not null)
+            {
+                return $"'{name}': {problem}";
+            }
+        }
+
+        return null;
+    }
 
     [GeneratedRegex("^[a-z][a-z0-9_]*$")]
     private static partial Regex ValidPrefix();

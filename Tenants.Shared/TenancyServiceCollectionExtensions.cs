@@ -55,6 +55,7 @@ public static class TenancyServiceCollectionExtensions
         services.TryAddSingleton<CatalogNotifications>();
         services.TryAddSingleton<TenantOffboarding>();
         services.TryAddSingleton<TenantRequests>();
+        services.TryAddSingleton<Capacity.TenantPlans>();
 
         // Every process hears catalog changes made by the others, so none serves a changed tenant from its cache.
         services.TryAddSingleton<TenantChanges>();

@@ -23,4 +23,7 @@ public static class TenancyTelemetry
 
     public static readonly Histogram<double> MigrationDuration = Meter.CreateHistogram<double>(
         "tenant_saas.migration.duration", unit: "s", description: "Time to bring one tenant's schema to the latest migration.");
+
+    public static readonly Counter<long> RequestsThrottled = Meter.CreateCounter<long>(
+        "tenant_saas.requests.throttled", unit: "{request}", description: "Requests refused by their tenant's plan limits, by plan and limit.");
 }

@@ -4,6 +4,7 @@ using Microsoft.Extensions.Options;
 using Saas.Api.Model;
 using Saas.Api.Tenancy;
 using Tenants.Shared;
+using Tenants.Shared.Capacity;
 using Tenants.Shared.Catalog;
 using Tenants.Shared.Offboarding;
 
@@ -26,6 +27,7 @@ public static class TenantsApi
         group.MapPost("/{name}/deactivate", DeactivateAsync);
         group.MapPost("/{name}/reactivate", ReactivateAsync);
         group.MapDelete("/{name}", DeleteAsync);
+        group.MapPut("/{name}/plan", SetPlanAsync);
         return app;
     }
 
@@ -145,7 +147,8 @@ public static class TenantsApi
                 return TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["schema"] = ["Either 'archive' (the default) or 'drop'."] });
         }
 
-        TenantRequest request = await CarryOutAsync(name, TenantRequestAction.Delete, disposal, releaseName ?? false, user, requests, changes, store, options, cancellationToken);
+        TenantRequest request = await CarryOutAsync(
+            name, by => requests.SubmitAsync(name, TenantRequestAction.Delete, disposal, releaseName ?? false, by, cancellationToken), user, requests, changes, store, options, cancellationToken);
         return (request.State, request.Outcome) switch
         {
             (TenantRequestState.Pending, _) => TypedResults.Accepted($"/tenants/{name}", TenantRequestResponse.From(request)),
@@ -172,8 +175,49 @@ public static class TenantsApi
             return problem;
         }
 
-        TenantRequest request = await CarryOutAsync(name, action, SchemaDisposal.Archive, releaseName: false, user, requests, changes, store, options, cancellationToken);
-        return (request.State, request.Outcome) switch
+        TenantRequest request = await CarryOutAsync(
+            name, by => requests.SubmitAsync(name, action, SchemaDisposal.Archive, releaseName: false, by, cancellationToken), user, requests, changes, store, options, cancellationToken);
+        return await AnswerAsync(name, request, catalog, cancellationToken);
+    }
+
+    /// <summary>
+    /// Puts the tenant on another plan (<c>{"plan": null}</c>: the default one); every Api instance applies the plan's
+    /// limits to its next request. 400 for a plan this Api's configuration does not name.
+    /// </summary>
+    public static async Task<Results<Ok<TenantResponse>, Accepted<TenantRequestResponse>, NotFound, ValidationProblem, ProblemHttpResult>> SetPlanAsync(
+        string name,
+        SetPlanRequest body,
+        ClaimsPrincipal user,
+        TenantRequests requests,
+        TenantPlans plans,
+        ITenantCatalog catalog,
+        TenantChanges changes,
+        ITenantStore store,
+        IOptions<TenancyOptions> options,
+        CancellationToken cancellationToken)
+    {
+        if (NameProblem(name, options) is { } problem)
+        {
+            return problem;
+        }
+
+        try
+        {
+            plans.EnsureKnown(body.Plan);
+        }
+        catch (ArgumentException e)
+        {
+            return TenantProblems.UnknownPlan(e.Message);
+        }
+
+        TenantRequest request = await CarryOutAsync(
+            name, by => requests.SubmitPlanAsync(name, body.Plan, by, cancellationToken), user, requests, changes, store, options, cancellationToken);
+        return await AnswerAsync(name, request, catalog, cancellationToken);
+    }
+
+    private static async Task<Results<Ok<TenantResponse>, Accepted<TenantRequestResponse>, NotFound, ValidationProblem, ProblemHttpResult>> AnswerAsync(
+        string name, TenantRequest request, ITenantCatalog catalog, CancellationToken cancellationToken) =>
+        (request.State, request.Outcome) switch
         {
             (TenantRequestState.Pending, _) => TypedResults.Accepted($"/tenants/{name}", TenantRequestResponse.From(request)),
             (TenantRequestState.Done, _) when await catalog.FindAsync(name, cancellationToken) is { } record => TypedResults.Ok(TenantResponse.From(record)),
@@ -181,14 +225,11 @@ public static class TenantsApi
             (TenantRequestState.Refused or TenantRequestState.Done, _) => TypedResults.NotFound(),
             _ => TenantProblems.RequestFailed(name, request.Outcome),
         };
-    }
 
-    /// <summary>Records the request, then waits a short while for the Worker to carry it out.</summary>
+    /// <summary>Records the request (<paramref name="submit"/>, given the operator's name), then waits a short while for the Worker to carry it out.</summary>
     private static async Task<TenantRequest> CarryOutAsync(
         string name,
-        TenantRequestAction action,
-        SchemaDisposal disposal,
-        bool releaseName,
+        Func<string, Task<TenantRequest>> submit,
         ClaimsPrincipal user,
         TenantRequests requests,
         TenantChanges changes,
@@ -197,7 +238,7 @@ public static class TenantsApi
         CancellationToken cancellationToken)
     {
         string requestedBy = user.Identity?.Name ?? user.FindFirstValue(ClaimTypes.NameIdentifier) ?? user.FindFirstValue("sub") ?? "(unnamed operator)";
-        TenantRequest request = await requests.SubmitAsync(name, action, disposal, releaseName, requestedBy, cancellationToken);
+        TenantRequest request = await submit(requestedBy);
         await changes.WaitUntilAsync(
             async ct => (request = await requests.FindAsync(request.Id, ct) ?? request).State != TenantRequestState.Pending,
             options.Value.RequestWait,

@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.Authentication.JwtBearer;
+using Microsoft.AspNetCore.RateLimiting;
 using Microsoft.Extensions.Options;
 using Microsoft.IdentityModel.Tokens;
 using OpenTelemetry.Metrics;
@@ -19,6 +20,7 @@ internal static class Extensions
         builder.Services.AddSingleton(TimeProvider.System);
 
         builder.AddTenantResolution();
+        builder.AddTenantRateLimits();
         builder.AddAuth();
         builder.Services.AddProblemDetails();
         builder.Services.AddExceptionHandler<DatabaseUnavailableHandler>();
@@ -39,6 +41,18 @@ internal static class Extensions
         builder.Services.AddSingleton<ITenantResolutionStrategy, HeaderStrategy>();
         builder.Services.AddSingleton<TenantStrategies>();
         builder.Services.AddSingleton<ITenantStore, CatalogTenantStore>();
+    }
+
+    private static void AddTenantRateLimits(this IHostApplicationBuilder builder)
+    {
+        builder.Services.AddSingleton<TenantRateLimits>();
+        builder.Services.AddRateLimiter();
+        builder.Services.AddOptions<RateLimiterOptions>().Configure<TenantRateLimits>((options, limits) =>
+        {
+            options.GlobalLimiter = limits.Limiter;
+            options.RejectionStatusCode = StatusCodes.Status429TooManyRequests;
+            options.OnRejected = limits.RejectAsync;
+        });
     }
 
     private static void AddTenancyTelemetry(this IHostApplicationBuilder builder) =>

@@ -6,7 +6,10 @@ namespace Saas.Api.Model;
 /// <summary>What an operator sends to create a tenant.</summary>
 public sealed record CreateTenantRequest(string? Name, string? DisplayName);
 
-/// <summary>A tenant as the provisioning endpoints show it, state and last error included.</summary>
+/// <summary>What an operator sends to change a tenant's plan; null puts it on the default plan.</summary>
+public sealed record SetPlanRequest(string? Plan);
+
+/// <summary>A tenant as the provisioning endpoints show it, state and last error included; <c>plan</c> null is the default plan.</summary>
 public sealed record TenantResponse(
     string Name,
     string DisplayName,
@@ -17,11 +20,12 @@ public sealed record TenantResponse(
     DateTimeOffset RegisteredAt,
     DateTimeOffset UpdatedAt,
     string Status,
-    string? ArchivedAs)
+    string? ArchivedAs,
+    string? Plan)
 {
     public static TenantResponse From(TenantRecord r) => new(
         r.Name, r.DisplayName, r.State.ToString().ToLowerInvariant(), r.LastMigration, r.Attempts, r.LastError, r.RegisteredAt, r.UpdatedAt,
-        r.Status.ToString().ToLowerInvariant(), r.ArchivedAs);
+        r.Status.ToString().ToLowerInvariant(), r.ArchivedAs, r.Plan);
 }
 
 /// <summary>What deleting a tenant did: where its data went (null when dropped), and whether its name is free again.</summary>

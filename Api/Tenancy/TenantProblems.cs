@@ -33,6 +33,13 @@ public static class TenantProblems
         StatusCodes.Status503ServiceUnavailable, "tenant-not-ready", "The tenant is not ready",
         $"Tenant '{name}' is {state}: its schema is not at the latest migration yet.");
 
+    public static ProblemHttpResult Throttled(string name, string plan, string limit, int retryAfterSeconds) => Problem(
+        StatusCodes.Status429TooManyRequests, "tenant-throttled", "Too many requests for this tenant",
+        $"Tenant '{name}' is over its plan's ({plan}) {limit} limit; retry after {retryAfterSeconds} s.");
+
+    public static ProblemHttpResult UnknownPlan(string reason) => Problem(
+        StatusCodes.Status400BadRequest, "plan-unknown", "Unknown plan", reason);
+
     public static ProblemHttpResult StillActive(string name) => Problem(
         StatusCodes.Status409Conflict, "tenant-active", "The tenant is active",
         $"Deactivate tenant '{name}' (POST /tenants/{name}/deactivate) before deleting it.");

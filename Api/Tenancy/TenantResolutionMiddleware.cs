@@ -5,6 +5,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Npgsql;
 using Tenants.Shared;
+using Tenants.Shared.Capacity;
 using Tenants.Shared.Catalog;
 using Tenants.Shared.EntityFramework;
 
@@ -20,6 +21,7 @@ public sealed class TenantResolutionMiddleware(
     TenantStrategies strategies,
     ITenantStore store,
     TenantContext tenants,
+    TenantPlans plans,
     IOptions<TenantResolutionOptions> resolution,
     IOptions<TenancyOptions> tenancy,
     ILogger<TenantResolutionMiddleware> logger)
@@ -33,9 +35,11 @@ public sealed class TenantResolutionMiddleware(
         }
 
         (string? tenant, IResult? refusal) = Resolve(context);
+        TenantRecord? record = null;
         if (refusal is null)
         {
-            refusal = Refusal(tenant!, await store.FindAsync(tenant!, context.RequestAborted));
+            record = await store.FindAsync(tenant!, context.RequestAborted);
+            refusal = Refusal(tenant!, record);
         }
 
         if (refusal is not null)
@@ -43,6 +47,8 @@ public sealed class TenantResolutionMiddleware(
             await refusal.ExecuteAsync(context);
             return;
         }
+
+        context.Features.Set(new ResolvedTenant(record!, plans.NameOf(record!)));
 
         await using TenantScope scope = await tenants.EnterAsync(tenant!, context.RequestAborted);
 

@@ -9,7 +9,7 @@ internal sealed class CatalogSql
     private const long BootstrapLockKey = 0x7465_6E61_6E74_7301; // "tenants" + 1
 
 
-    private const string Columns = "name, display_name, state, last_migration, attempts, last_error, registered_at, updated_at, status, archived_as";
+    private const string Columns = "name, display_name, state, last_migration, attempts, last_error, registered_at, updated_at, status, archived_as, plan";
 
     public CatalogSql(string sharedSchema, TenantPrivileges privileges)
     {
@@ -31,7 +31,8 @@ internal sealed class CatalogSql
                 updated_at timestamptz NOT NULL DEFAULT now(),
                 grants text,
                 status text NOT NULL DEFAULT 'active' CHECK (status IN ('active', 'deactivated', 'deleted')),
-                archived_as text
+                archived_as text,
+                plan text CHECK (plan ~ '^[a-z][a-z0-9_-]*$' AND octet_length(plan) <= 63)
             );
             CREATE OR REPLACE FUNCTION {schema}."tenants_notify"() RETURNS trigger LANGUAGE plpgsql AS
                 $fn$ BEGIN PERFORM pg_notify('{CatalogChannels.Registered}', NEW.name); RETURN NEW; END $fn$;
@@ -39,14 +40,15 @@ internal sealed class CatalogSql
                 FOR EACH ROW EXECUTE FUNCTION {schema}."tenants_notify"();
             CREATE OR REPLACE FUNCTION {schema}."tenants_changed"() RETURNS trigger LANGUAGE plpgsql AS
                 $fn$ BEGIN PERFORM pg_notify('{CatalogChannels.Changed}', COALESCE(NEW.name, OLD.name)); RETURN NULL; END $fn$;
-            CREATE OR REPLACE TRIGGER "tenants_changed" AFTER UPDATE OF state, status OR DELETE ON {table}
+            CREATE OR REPLACE TRIGGER "tenants_changed" AFTER UPDATE OF state, status, plan OR DELETE ON {table}
                 FOR EACH ROW EXECUTE FUNCTION {schema}."tenants_changed"();
             CREATE TABLE IF NOT EXISTS {requests} (
                 id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
                 tenant text NOT NULL,
-                action text NOT NULL CHECK (action IN ('deactivate', 'reactivate', 'delete')),
+                action text NOT NULL CHECK (action IN ('deactivate', 'reactivate', 'delete', 'plan')),
                 schema_disposal text CHECK (schema_disposal IN ('archive', 'drop')),
                 release_name boolean NOT NULL DEFAULT false,
+                plan text CHECK (plan ~ '^[a-z][a-z0-9_-]*$' AND octet_length(plan) <= 63),
                 requested_by text NOT NULL,
                 requested_at timestamptz NOT NULL DEFAULT now(),
                 state text NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'done', 'refused', 'failed')),
@@ -75,17 +77,18 @@ internal sealed class CatalogSql
         MarkReady = $"UPDATE {table} SET state = 'ready', last_migration = $2, grants = $3, last_error = NULL, updated_at = now() WHERE name = $1";
         MarkFailed = $"UPDATE {table} SET state = 'failed', attempts = attempts + 1, last_error = $2, updated_at = now() WHERE name = $1";
         SetStatus = $"UPDATE {table} SET status = $2, updated_at = now() WHERE name = $1 AND status <> 'deleted' RETURNING {Columns}";
+        SetPlan = $"UPDATE {table} SET plan = $2, updated_at = now() WHERE name = $1 AND status <> 'deleted' RETURNING {Columns}";
         StatusForUpdate = $"SELECT status, archived_as FROM {table} WHERE name = $1 FOR UPDATE";
         MarkDeleted = $"UPDATE {table} SET status = 'deleted', archived_as = $2, updated_at = now() WHERE name = $1";
         Remove = $"DELETE FROM {table} WHERE name = $1";
-        Request = $"INSERT INTO {requests} (tenant, action, schema_disposal, release_name, requested_by) VALUES ($1, $2, $3, $4, $5) RETURNING {RequestColumns}";
+        Request = $"INSERT INTO {requests} (tenant, action, schema_disposal, release_name, plan, requested_by) VALUES ($1, $2, $3, $4, $5, $6) RETURNING {RequestColumns}";
         FindRequest = $"SELECT {RequestColumns} FROM {requests} WHERE id = $1";
         // One at a time, oldest first; a request another process is carrying out is skipped, not waited for.
         NextRequest = $"SELECT {RequestColumns} FROM {requests} WHERE state = 'pending' ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED";
         CompleteRequest = $"UPDATE {requests} SET state = $2, outcome = $3, archived_as = $4, done_at = now() WHERE id = $1";
     }
 
-    private const string RequestColumns = "id, tenant, action, schema_disposal, release_name, requested_by, requested_at, state, outcome, archived_as, done_at";
+    private const string RequestColumns = "id, tenant, action, schema_disposal, release_name, requested_by, requested_at, state, outcome, archived_as, done_at, plan";
 
     public string Bootstrap { get; }
 
@@ -113,6 +116,9 @@ internal sealed class CatalogSql
     public string MarkFailed { get; }
 
     public string SetStatus { get; }
+
+    /// <summary>$1 name, $2 plan (null: the default): changes a tenant's plan, unless deleted; returns its row.</summary>
+    public string SetPlan { get; }
 
     public string StatusForUpdate { get; }
 

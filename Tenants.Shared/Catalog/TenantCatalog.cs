@@ -242,7 +242,8 @@ public sealed class TenantCatalog : ITenantRegistry, ITenantCatalog, IDisposable
         RegisteredAt: reader.GetFieldValue<DateTimeOffset>(6),
         UpdatedAt: reader.GetFieldValue<DateTimeOffset>(7),
         Status: Enum.Parse<TenantStatus>(reader.GetString(8), ignoreCase: true),
-        ArchivedAs: reader.IsDBNull(9) ? null : reader.GetString(9));
+        ArchivedAs: reader.IsDBNull(9) ? null : reader.GetString(9),
+        Plan: reader.IsDBNull(10) ? null : reader.GetString(10));
 
     /// <summary>Forgets any cached look-up of <paramref name="name"/> (of every tenant when null): its status changed.</summary>
     internal void Forget(string? name)

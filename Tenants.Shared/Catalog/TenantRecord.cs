@@ -1,6 +1,6 @@
 namespace Tenants.Shared.Catalog;
 
-/// <summary>One tenant's row in the catalog.</summary>
+/// <summary>One tenant's row in the catalog. <see cref="Plan"/> is null for a tenant on the default plan.</summary>
 public sealed record TenantRecord(
     string Name,
     string DisplayName,
@@ -11,7 +11,8 @@ public sealed record TenantRecord(
     DateTimeOffset RegisteredAt,
     DateTimeOffset UpdatedAt,
     TenantStatus Status,
-    string? ArchivedAs)
+    string? ArchivedAs,
+    string? Plan)
 {
     /// <summary>Whether requests may reach the tenant's data: active, and its schema at the latest migration.</summary>
     public bool IsServed => Status == TenantStatus.Active && State == TenantState.Ready;

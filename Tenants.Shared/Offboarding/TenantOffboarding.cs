@@ -10,8 +10,7 @@ namespace Tenants.Shared.Offboarding;
 /// A tenant's way out, in two steps so that one mistaken call loses nothing: deactivate (no longer served, data kept,
 /// reversible), then delete (schema archived or dropped, the tenant's role gone). Deleting keeps the catalog row as a
 /// tombstone, so the name is not reused by accident, unless the caller releases the name. Runs as the schema owner.
-/// This process forgets its cached look-ups at once; other processes stop serving the tenant within
-/// <see cref="TenancyOptions.RegistryCacheDuration"/>.
+/// Every process hears of the change (<see cref="CatalogChannels.Changed"/>) and forgets its cached look-ups.
 /// </summary>
 public sealed class TenantOffboarding(TenantCatalog catalog, TenantPrivileges privileges, IOptions<TenancyOptions> options)
 {

@@ -15,7 +15,8 @@ public sealed record TenantRequest(
     TenantRequestState State,
     string? Outcome,
     string? ArchivedAs,
-    DateTimeOffset? DoneAt);
+    DateTimeOffset? DoneAt,
+    string? Plan = null);
 
 /// <summary>What a request asks for.</summary>
 public enum TenantRequestAction
@@ -23,6 +24,9 @@ public enum TenantRequestAction
     Deactivate,
     Reactivate,
     Delete,
+
+    /// <summary>Puts the tenant on <see cref="TenantRequest.Plan"/> (null: the default plan).</summary>
+    Plan,
 }
 
 /// <summary>Where a request stands. Stored as lowercase text.</summary>

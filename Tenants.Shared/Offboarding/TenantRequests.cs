@@ -1,20 +1,37 @@
 using Microsoft.Extensions.Options;
 using Npgsql;
+using Tenants.Shared.Capacity;
 using Tenants.Shared.Catalog;
 
 namespace Tenants.Shared.Offboarding;
 
 /// <summary>
-/// Operator requests to deactivate, reactivate or delete a tenant. A process without the owner's login (the Api)
+/// Operator requests to deactivate, reactivate or delete a tenant, or change its plan. A process without the owner's login (the Api)
 /// records them (its role may insert requests, never change a tenant); the owner's process (the Worker) carries them
-/// out with <see cref="TenantOffboarding"/>, oldest first, and records the outcome. Both ends are announced on
+/// out with <see cref="TenantOffboarding"/> and <see cref="TenantPlans"/>, oldest first, and records the outcome. Both ends are announced on
 /// <see cref="CatalogChannels.Requests"/>.
 /// </summary>
-public sealed class TenantRequests(TenantCatalog catalog, TenantOffboarding offboarding, IOptions<TenancyOptions> options)
+public sealed class TenantRequests(TenantCatalog catalog, TenantOffboarding offboarding, TenantPlans plans, IOptions<TenancyOptions> options)
 {
     /// <summary>Records a request, pending; <paramref name="requestedBy"/> names the operator for the audit trail.</summary>
-    public async Task<TenantRequest> SubmitAsync(
-        string tenant, TenantRequestAction action, SchemaDisposal disposal, bool releaseName, string requestedBy, CancellationToken cancellationToken = default)
+    public Task<TenantRequest> SubmitAsync(
+        string tenant, TenantRequestAction action, SchemaDisposal disposal, bool releaseName, string requestedBy, CancellationToken cancellationToken = default) =>
+        action == TenantRequestAction.Plan
+            ? throw new ArgumentException("A plan change is submitted with SubmitPlanAsync.", nameof(action))
+            : InsertAsync(tenant, action, disposal, releaseName, plan: null, requestedBy, cancellationToken);
+
+    /// <summary>
+    /// Records a request to put <paramref name="tenant"/> on <paramref name="plan"/> (null: the default plan), pending.
+    /// Throws <see cref="ArgumentException"/> for a plan this process's configuration does not name.
+    /// </summary>
+    public Task<TenantRequest> SubmitPlanAsync(string tenant, string? plan, string requestedBy, CancellationToken cancellationToken = default)
+    {
+        plans.EnsureKnown(plan);
+        return InsertAsync(tenant, TenantRequestAction.Plan, SchemaDisposal.Archive, releaseName: false, plan, requestedBy, cancellationToken);
+    }
+
+    private async Task<TenantRequest> InsertAsync(
+        string tenant, TenantRequestAction action, SchemaDisposal disposal, bool releaseName, string? plan, string requestedBy, CancellationToken cancellationToken)
     {
         TenantNames.EnsureValid(tenant, options.Value.SharedSchema);
         ArgumentException.ThrowIfNullOrWhiteSpace(requestedBy);
@@ -25,6 +42,7 @@ public sealed class TenantRequests(TenantCatalog catalog, TenantOffboarding offb
         command.Parameters.Add(new NpgsqlParameter { Value = Lower(action) });
         command.Parameters.Add(new NpgsqlParameter { Value = deleting ? Lower(disposal) : DBNull.Value });
         command.Parameters.Add(new NpgsqlParameter { Value = deleting && releaseName });
+        command.Parameters.Add(new NpgsqlParameter { Value = (object?)plan ?? DBNull.Value });
         command.Parameters.Add(new NpgsqlParameter { Value = requestedBy });
         return (await ReadOneAsync(command, cancellationToken).ConfigureAwait(false))!;
     }
@@ -87,17 +105,21 @@ public sealed class TenantRequests(TenantCatalog catalog, TenantOffboarding offb
                 };
             }
 
-            TenantRecord? record = request.Action == TenantRequestAction.Deactivate
-                ? await offboarding.DeactivateAsync(request.Tenant, cancellationToken).ConfigureAwait(false)
-                : await offboarding.ReactivateAsync(request.Tenant, cancellationToken).ConfigureAwait(false);
+            TenantRecord? record = request.Action switch
+            {
+                TenantRequestAction.Deactivate => await offboarding.DeactivateAsync(request.Tenant, cancellationToken).ConfigureAwait(false),
+                TenantRequestAction.Reactivate => await offboarding.ReactivateAsync(request.Tenant, cancellationToken).ConfigureAwait(false),
+                _ => await plans.SetAsync(request.Tenant, request.Plan, cancellationToken).ConfigureAwait(false),
+            };
             return record switch
             {
                 null => (TenantRequestState.Refused, TenantRequestOutcomes.NotFound, null),
                 { Status: TenantStatus.Deleted } => (TenantRequestState.Refused, TenantRequestOutcomes.AlreadyDeleted, null),
+                _ when request.Action == TenantRequestAction.Plan => (TenantRequestState.Done, plans.NameOf(record), null),
                 _ => (TenantRequestState.Done, Lower(record.Status), null),
             };
         }
-        catch (Exception e) when (e is NpgsqlException or InvalidOperationException)
+        catch (Exception e) when (e is NpgsqlException or InvalidOperationException or ArgumentException)
         {
             return (TenantRequestState.Failed, e.Message, null);
         }
@@ -122,7 +144,8 @@ public sealed class TenantRequests(TenantCatalog catalog, TenantOffboarding offb
             State: Enum.Parse<TenantRequestState>(reader.GetString(7), ignoreCase: true),
             Outcome: reader.IsDBNull(8) ? null : reader.GetString(8),
             ArchivedAs: reader.IsDBNull(9) ? null : reader.GetString(9),
-            DoneAt: reader.IsDBNull(10) ? null : reader.GetFieldValue<DateTimeOffset>(10));
+            DoneAt: reader.IsDBNull(10) ? null : reader.GetFieldValue<DateTimeOffset>(10),
+            Plan: reader.IsDBNull(11) ? null : reader.GetString(11));
     }
 
     private static string Lower<T>(T value)

@@ -50,7 +50,7 @@ public sealed class TenantPrivileges(OwnerDataSource owner, IOptions<TenancyOpti
             GRANT USAGE ON SCHEMA {PgIdentifier.Quote(_options.SharedSchema)} TO {role};
             GRANT SELECT, INSERT ON {quotedCatalogTable} TO {role};
             GRANT SELECT ON {quotedRequestsTable} TO {role};
-            GRANT INSERT (tenant, action, schema_disposal, release_name, requested_by) ON {quotedRequestsTable} TO {role};
+            GRANT INSERT (tenant, action, schema_disposal, release_name, plan, requested_by) ON {quotedRequestsTable} TO {role};
             """;
     }
 

@@ -3,6 +3,7 @@ using System.CommandLine.Invocation;
 using Microsoft.Extensions.Options;
 using Saas.Data;
 using Tenants.Shared;
+using Tenants.Shared.Capacity;
 using Tenants.Shared.Catalog;
 using Tenants.Shared.Migrations;
 using Tenants.Shared.Offboarding;
@@ -10,7 +11,7 @@ using Tenants.Shared.Offboarding;
 namespace Saas.Worker.Commands;
 
 /// <summary>
-/// The operators' command line, <c>tenants list | status | add | migrate | deactivate | reactivate | delete</c>: its
+/// The operators' command line, <c>tenants list | status | add | migrate | deactivate | reactivate | delete | plan</c>: its
 /// grammar and help, and usage errors as exit code 2 with one line on stderr. Each command runs in a <see cref="CommandHost"/>.
 /// </summary>
 internal static class TenantCommandLine
@@ -82,7 +83,15 @@ internal static class TenantCommandLine
         delete.SetAction((parse, ct) => RunAsync(parse, (s, output, _) =>
             Lifecycle(s, output).DeleteAsync(parse.GetValue(deleteName)!, parse.GetValue(drop), parse.GetValue(release), ct), ct));
 
-        foreach (Command command in (Command[])[list, status, add, migrate, deactivate, reactivate, delete])
+        var planName = NameArgument("The tenant to put on another plan.");
+        var planValue = new Argument<string?>("PLAN") { Description = "A plan configured in Tenancy:Plans; omitted, the default plan.", Arity = ArgumentArity.ZeroOrOne };
+        var plan = new Command("plan", "Put a tenant on a plan, as the Api's PUT /tenants/{name}/plan does; every Api instance applies its limits at once.")
+        {
+            planName, planValue,
+        };
+        plan.SetAction((parse, ct) => RunAsync(parse, (s, output, _) => Lifecycle(s, output).SetPlanAsync(parse.GetValue(planName)!, parse.GetValue(planValue), ct), ct));
+
+        foreach (Command command in (Command[])[list, status, add, migrate, deactivate, reactivate, delete, plan])
         {
             tenants.Subcommands.Add(command);
         }
@@ -100,6 +109,7 @@ internal static class TenantCommandLine
         services.GetRequiredService<ITenantCatalog>(),
         services.GetRequiredService<TenantMigrator<AppDbContext>>(),
         services.GetRequiredService<TenantOffboarding>(),
+        services.GetRequiredService<TenantPlans>(),
         services.GetRequiredService<IOptions<TenancyOptions>>(),
         output);
 

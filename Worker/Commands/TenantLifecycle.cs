@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Options;
 using Saas.Data;
 using Tenants.Shared;
+using Tenants.Shared.Capacity;
 using Tenants.Shared.Catalog;
 using Tenants.Shared.Migrations;
 using Tenants.Shared.Offboarding;
@@ -8,13 +9,14 @@ using Tenants.Shared.Offboarding;
 namespace Saas.Worker.Commands;
 
 /// <summary>
-/// <c>tenants add | deactivate | reactivate | delete</c>: one tenant's provisioning and offboarding, through the same
+/// <c>tenants add | deactivate | reactivate | delete | plan</c>: one tenant's provisioning, offboarding and plan, through the same
 /// catalog, migrator and offboarding the Api's <c>/tenants</c> endpoints use, so the catalog ends as the Api leaves it.
 /// </summary>
 internal sealed class TenantLifecycle(
     ITenantCatalog catalog,
     TenantMigrator<AppDbContext> migrator,
     TenantOffboarding offboarding,
+    TenantPlans plans,
     IOptions<TenancyOptions> options,
     TextWriter output)
 {
@@ -108,6 +110,25 @@ internal sealed class TenantLifecycle(
         string schema = deletion.ArchivedAs is { } archive ? $"schema archived as {archive}" : "schema dropped";
         string nameState = deletion.NameReleased ? "name released" : $"name retired ('tenants delete {name} --release-name' frees it)";
         await output.WriteLineAsync($"{name} deleted: {schema}; {nameState}");
+        return ExitCodes.Success;
+    }
+
+    /// <summary>Puts the tenant on <paramref name="plan"/> (null: the default), as <c>PUT /tenants/{name}/plan</c> does; an unknown plan is exit 2.</summary>
+    public async Task<int> SetPlanAsync(string name, string? plan, CancellationToken cancellationToken)
+    {
+        EnsureValidName(name);
+        try
+        {
+            plans.EnsureKnown(plan);
+        }
+        catch (ArgumentException e)
+        {
+            throw CommandFailure.Usage(e.Message);
+        }
+
+        TenantRecord? record = await plans.SetAsync(name, plan, cancellationToken);
+        Changed(name, record);
+        await output.WriteLineAsync($"{name} is on plan {plans.NameOf(record!)}");
         return ExitCodes.Success;
     }
 

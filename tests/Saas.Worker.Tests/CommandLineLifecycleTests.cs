@@ -10,7 +10,7 @@ using static Saas.Worker.Tests.WorkerCommandLine;
 namespace Saas.Worker.Tests;
 
 /// <summary>
-/// <c>tenants add | deactivate | reactivate | delete</c> as a process: the catalog, the schema and the tenant's role end
+/// <c>tenants add | deactivate | reactivate | delete | plan</c> as a process: the catalog, the schema and the tenant's role end
 /// as README.md's "When a tenant leaves" says the Api leaves them. Tenant names are this class's own: roles are cluster-wide.
 /// </summary>
 public sealed class CommandLineLifecycleTests(PostgresFixture postgres) : IAsyncLifetime
@@ -114,6 +114,29 @@ public sealed class CommandLineLifecycleTests(PostgresFixture postgres) : IAsync
         Assert.Null(await Catalog.FindAsync("life_leaving", Cancellation));
         Assert.True(await SchemaExistsAsync(row.ArchivedAs!));
         Assert.Equal(0, (await RunAsync(_database, ["tenants", "add", "life_leaving"])).Exit);
+    }
+
+    [Fact]
+    public async Task Plan_puts_a_tenant_on_a_configured_plan_and_an_unknown_plan_exits_two_changing_nothing()
+    {
+        Assert.Equal(0, (await RunAsync(_database, ["tenants", "add", "life_planned"])).Exit);
+        (string, string?) pro = ("Tenancy__Plans__pro__Burst", "1000");
+
+        Run moved = await RunAsync(_database, ["tenants", "plan", "life_planned", "pro"], pro);
+        Assert.True(moved.Exit == 0, moved.Error);
+        Assert.Equal("life_planned is on plan pro", moved.Output.Trim());
+        Assert.Equal("pro", (await Catalog.FindAsync("life_planned", Cancellation))!.Plan);
+
+        Run unknown = await RunAsync(_database, ["tenants", "plan", "life_planned", "platinum"], pro);
+        Assert.Equal(2, unknown.Exit);
+        Assert.Contains("platinum", unknown.Error, StringComparison.Ordinal);
+        Assert.Single(unknown.ErrorLines);
+        Assert.Equal("pro", (await Catalog.FindAsync("life_planned", Cancellation))!.Plan);
+
+        Run back = await RunAsync(_database, ["tenants", "plan", "life_planned"]);
+        Assert.True(back.Exit == 0, back.Error);
+        Assert.Equal("life_planned is on plan standard", back.Output.Trim());
+        Assert.Null((await Catalog.FindAsync("life_planned", Cancellation))!.Plan);
     }
 
     [Fact]
