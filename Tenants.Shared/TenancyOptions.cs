@@ -39,6 +39,6 @@ public sealed class TenancyOptions
     /// <summary>Each plan's limits by name; configuration adds plans or changes the default <c>standard</c> one.</summary>
     public Dictionary<string, Capacity.TenantPlan> Plans { get; set; } = new(StringComparer.Ordinal) { ["standard"] = new() };
 
-    /// <summary>Pools of their own for the busiest tenants, in front of the shared pool.</summary>
+    /// <summary>Pools of their own for the busiest tenants, in front of the main pool.</summary>
     public Routing.DedicatedPoolOptions DedicatedPools { get; set; } = new();
 }

@@ -8,7 +8,7 @@ namespace Tenants.Shared;
 
 /// <summary>
 /// Where every connection comes from. One Npgsql pool for all tenants; <see cref="OpenConnectionAsync"/> hands out
-/// connections routed to the current tenant, <see cref="Shared"/> ones that see only the shared schema; the busiest
+/// connections routed to the current tenant, <see cref="Unrouted"/> ones that see only the shared schema; the busiest
 /// tenants' EF Core contexts may get connections from <see cref="Dedicated"/> pools of their own.
 /// </summary>
 public sealed class TenantDataSource : IAsyncDisposable, IDisposable
@@ -19,7 +19,7 @@ public sealed class TenantDataSource : IAsyncDisposable, IDisposable
     {
         _routing = routing;
         ArgumentNullException.ThrowIfNull(options);
-        Shared = ResettingDataSource.Builder(connectionString, options.Value.SharedSchema, "connection string").Build();
+        Unrouted = ResettingDataSource.Builder(connectionString, options.Value.SharedSchema, "connection string").Build();
         NpgsqlDataSourceBuilder listening = ResettingDataSource.Builder(connectionString, options.Value.SharedSchema, "connection string");
         listening.ConnectionStringBuilder.Pooling = false;
         listening.Name = $"{listening.ConnectionStringBuilder.Database} catalog listener";
@@ -27,8 +27,8 @@ public sealed class TenantDataSource : IAsyncDisposable, IDisposable
         Dedicated = new DedicatedTenantPools(connectionString, options.Value, logger ?? NullLogger<DedicatedTenantPools>.Instance);
     }
 
-    /// <summary>Connections from here see the shared schema only, whatever the current tenant.</summary>
-    public NpgsqlDataSource Shared { get; }
+    /// <summary>The main pool, unrouted: connections from here see the shared schema only, whatever the current tenant.</summary>
+    public NpgsqlDataSource Unrouted { get; }
 
     /// <summary>
     /// Connections that LISTEN for the catalog's announcements, held for the process's life: outside the pool, so that
@@ -36,7 +36,7 @@ public sealed class TenantDataSource : IAsyncDisposable, IDisposable
     /// </summary>
     public NpgsqlDataSource Listening { get; }
 
-    /// <summary>Pools of their own for the busiest tenants' EF Core contexts; raw connections always come from <see cref="Shared"/>.</summary>
+    /// <summary>Pools of their own for the busiest tenants' EF Core contexts; raw connections always come from <see cref="Unrouted"/>.</summary>
     public DedicatedTenantPools Dedicated { get; }
 
     /// <summary>
@@ -46,7 +46,7 @@ public sealed class TenantDataSource : IAsyncDisposable, IDisposable
     public async ValueTask<NpgsqlConnection> OpenConnectionAsync(CancellationToken cancellationToken = default)
     {
         AmbientTransactions.Refuse();
-        NpgsqlConnection connection = await Shared.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        NpgsqlConnection connection = await Unrouted.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         try
         {
             await _routing.RouteAsync(connection, justOpened: true, inTransaction: false, cancellationToken).ConfigureAwait(false);
@@ -63,7 +63,7 @@ public sealed class TenantDataSource : IAsyncDisposable, IDisposable
     public NpgsqlConnection OpenConnection()
     {
         AmbientTransactions.Refuse();
-        NpgsqlConnection connection = Shared.OpenConnection();
+        NpgsqlConnection connection = Unrouted.OpenConnection();
         try
         {
             _routing.Route(connection, justOpened: true, inTransaction: false);
@@ -79,14 +79,14 @@ public sealed class TenantDataSource : IAsyncDisposable, IDisposable
     public async ValueTask DisposeAsync()
     {
         await Dedicated.DisposeAsync().ConfigureAwait(false);
-        await Shared.DisposeAsync().ConfigureAwait(false);
+        await Unrouted.DisposeAsync().ConfigureAwait(false);
         await Listening.DisposeAsync().ConfigureAwait(false);
     }
 
     public void Dispose()
     {
         Dedicated.DisposeAsync().AsTask().GetAwaiter().GetResult(); // completes synchronously
-        Shared.Dispose();
+        Unrouted.Dispose();
         Listening.Dispose();
     }
 }

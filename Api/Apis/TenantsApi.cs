@@ -73,15 +73,15 @@ public static class TenantsApi
         }
 
         await changes.WaitUntilAsync(
-            async ct => (record = await catalog.FindAsync(record.Name, ct) ?? record).State != TenantState.Pending,
+            async ct => (record = await catalog.FindAsync(record.Name, ct) ?? record).State != MigrationState.Pending,
             options.Value.RequestWait,
             cancellationToken);
         TenantResponse response = TenantResponse.From(record);
         string location = $"/tenants/{record.Name}";
         return (record.State, outcome) switch
         {
-            (TenantState.Ready, RegistrationOutcome.Created) => TypedResults.Created(location, response),
-            (TenantState.Ready, _) => TypedResults.Ok(response),
+            (MigrationState.Ready, RegistrationOutcome.Created) => TypedResults.Created(location, response),
+            (MigrationState.Ready, _) => TypedResults.Ok(response),
             _ => TypedResults.Accepted(location, response),
         };
     }

@@ -82,7 +82,7 @@ public sealed class TenantResolutionMiddleware(
         null => TenantProblems.NotFound(tenant),
         { Status: TenantStatus.Deactivated } => TenantProblems.Deactivated(tenant),
         { Status: TenantStatus.Deleted } => TenantProblems.Deleted(tenant),
-        { State: not TenantState.Ready } => TenantProblems.NotReady(tenant, record.State.ToString().ToLowerInvariant()),
+        { State: not MigrationState.Ready } => TenantProblems.NotReady(tenant, record.State.ToString().ToLowerInvariant()),
         _ => null,
     };
 

@@ -26,7 +26,7 @@ public sealed class TenantCatalog : ITenantRegistry, ITenantCatalog, IDisposable
     public TenantCatalog(TenantDataSource dataSource, OwnerDataSource owner, TenantPrivileges privileges, IOptions<TenancyOptions> options, TimeProvider time)
     {
         ArgumentNullException.ThrowIfNull(privileges);
-        _dataSource = dataSource.Shared;
+        _dataSource = dataSource.Unrouted;
         _owner = owner.Source;
         _ownerGiven = owner.Given;
         _options = options.Value;
@@ -235,7 +235,7 @@ public sealed class TenantCatalog : ITenantRegistry, ITenantCatalog, IDisposable
     internal static TenantRecord Read(NpgsqlDataReader reader) => new(
         Name: reader.GetString(0),
         DisplayName: reader.GetString(1),
-        State: Enum.Parse<TenantState>(reader.GetString(2), ignoreCase: true),
+        State: Enum.Parse<MigrationState>(reader.GetString(2), ignoreCase: true),
         LastMigration: reader.IsDBNull(3) ? null : reader.GetString(3),
         Attempts: reader.GetInt32(4),
         LastError: reader.IsDBNull(5) ? null : reader.GetString(5),

@@ -4,7 +4,7 @@ namespace Tenants.Shared.Catalog;
 public sealed record TenantRecord(
     string Name,
     string DisplayName,
-    TenantState State,
+    MigrationState State,
     string? LastMigration,
     int Attempts,
     string? LastError,
@@ -15,5 +15,5 @@ public sealed record TenantRecord(
     string? Plan)
 {
     /// <summary>Whether requests may reach the tenant's data: active, and its schema at the latest migration.</summary>
-    public bool IsServed => Status == TenantStatus.Active && State == TenantState.Ready;
+    public bool IsServed => Status == TenantStatus.Active && State == MigrationState.Ready;
 }

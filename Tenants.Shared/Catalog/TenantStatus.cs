@@ -1,7 +1,7 @@
 namespace Tenants.Shared.Catalog;
 
 /// <summary>
-/// Whether a tenant is served. Independent of <see cref="TenantState"/> (where its schema's migrations stand): a
+/// Whether a tenant is served. Independent of <see cref="MigrationState"/> (where its schema's migrations stand): a
 /// deactivated tenant's schema is still migrated, so that reactivating it needs nothing else. Stored as lowercase text.
 /// </summary>
 public enum TenantStatus

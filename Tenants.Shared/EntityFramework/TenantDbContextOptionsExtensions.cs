@@ -14,7 +14,7 @@ public static class TenantDbContextOptionsExtensions
     /// takes its connection when it first needs one. One that AddTenantDbContext created in a tenant's scope takes it
     /// from that tenant's dedicated pool if it holds one, and keeps it open while that scope is
     /// current: keep contexts short-lived (one per request or unit of work), as EF Core advises anyway. Any other
-    /// context takes it from the shared pool and opens and closes it per query, as EF does.
+    /// context takes it from the main pool and opens and closes it per query, as EF does.
     /// </summary>
     public static DbContextOptionsBuilder UseTenantSchemas(
         this DbContextOptionsBuilder builder,

@@ -11,7 +11,7 @@ namespace Tenants.Shared.EntityFramework;
 /// <summary>
 /// Routes EF Core's connections to the current tenant. A context configured by UseTenantSchemas gets its connection
 /// from here when it first needs one: from the dedicated pool of the tenant it was created for, if that tenant holds
-/// one with a connection to spare, else from the shared pool. A connection fresh from the pool is routed in the same
+/// one with a connection to spare, else from the main pool. A connection fresh from the pool is routed in the same
 /// round trip as its first query (the routing statements prefixed to it), so reads pay no round trip for routing;
 /// writes, and a connection that serves another tenant already (a context opened before the scope, say), are routed by
 /// a separate command first. A context created in a tenant's scope keeps that connection until it is disposed, once
@@ -96,7 +96,7 @@ internal sealed class TenantRoutingInterceptor : IDbConnectionInterceptor, IDbCo
 
         _dedicated = _createdFor is not null ? _dataSource.Dedicated.TryRent(_createdFor) : null;
         _keepOpenFor = _createdFor;
-        _own = _dedicated?.Connection ?? _dataSource.Shared.CreateConnection();
+        _own = _dedicated?.Connection ?? _dataSource.Unrouted.CreateConnection();
         return InterceptionResult<DbConnection>.SuppressWithResult(_own);
     }
 

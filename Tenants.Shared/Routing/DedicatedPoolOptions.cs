@@ -3,14 +3,14 @@ namespace Tenants.Shared.Routing;
 /// <summary>
 /// Pools of their own for the busiest tenants (<c>Tenancy:DedicatedPools</c>): a connection from a tenant's pool is
 /// routed by its startup parameters, so it runs no routing statement. Open connections stay bounded by configuration:
-/// at most the shared pool's Max Pool Size plus <see cref="Tenants"/> × <see cref="PoolSize"/>, whatever the tenant count.
+/// at most the main pool's Max Pool Size plus <see cref="Tenants"/> × <see cref="PoolSize"/>, whatever the tenant count.
 /// </summary>
 public sealed class DedicatedPoolOptions
 {
     /// <summary>How many tenants may have a pool of their own at once; 0 turns dedicated pools off.</summary>
     public int Tenants { get; set; } = 4;
 
-    /// <summary>Max Pool Size of each dedicated pool. A context created when its tenant's pool is full uses the shared pool.</summary>
+    /// <summary>Max Pool Size of each dedicated pool. A context created when its tenant's pool is full uses the main pool.</summary>
     public int PoolSize { get; set; } = 16;
 
     /// <summary>The traffic of each window decides which tenants hold a pool during the next one.</summary>

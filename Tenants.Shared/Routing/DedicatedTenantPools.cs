@@ -7,7 +7,7 @@ using Tenants.Shared.Security;
 namespace Tenants.Shared.Routing;
 
 /// <summary>
-/// Pools of their own for the few busiest tenants, in front of the one shared pool. A dedicated pool's connections
+/// Pools of their own for the few busiest tenants, in front of the one main pool. A dedicated pool's connections
 /// carry the tenant's search_path (and role) as startup parameters, which the pool reset keeps, so they serve the
 /// tenant with no routing statement at all. Every other tenant, and a busy tenant whose pool is full, uses the shared
 /// pool and its batched SET. The EF Core contexts created in each tenant's scope that took a connection during a
@@ -52,7 +52,7 @@ public sealed partial class DedicatedTenantPools : IAsyncDisposable
 
     /// <summary>
     /// For an EF Core context created in <paramref name="tenant"/>'s scope, as it first needs a connection: one from
-    /// the tenant's own pool, or null (use the shared pool) when it has none or every one of its connections is lent.
+    /// the tenant's own pool, or null (use the main pool) when it has none or every one of its connections is lent.
     /// Counts toward the tenant's share of the window either way.
     /// </summary>
     public DedicatedConnection? TryRent(string tenant)
@@ -155,7 +155,7 @@ public sealed partial class DedicatedTenantPools : IAsyncDisposable
                 }
                 catch (Exception exception) when (exception is NpgsqlException or InvalidOperationException)
                 {
-                    // A pooler that drops startup parameters cannot serve dedicated pools; the shared pool serves all.
+                    // A pooler that drops startup parameters cannot serve dedicated pools; the main pool serves all.
                     _off = true;
                     await pool.DisposeAsync().ConfigureAwait(false);
                     LogTurnedOff(exception, tenant);
@@ -224,10 +224,10 @@ public sealed partial class DedicatedTenantPools : IAsyncDisposable
     [LoggerMessage(Level = LogLevel.Information, Message = "Tenant {Tenant} has a dedicated pool: {Count} of {Total} tenant contexts in the last window")]
     private partial void LogPromoted(string tenant, long count, long total);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Tenant {Tenant} returns to the shared pool: {Count} of {Total} tenant contexts in the last window")]
+    [LoggerMessage(Level = LogLevel.Information, Message = "Tenant {Tenant} returns to the main pool: {Count} of {Total} tenant contexts in the last window")]
     private partial void LogDemoted(string tenant, long count, long total);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Dedicated tenant pools are off for this process: tenant {Tenant}'s pool could not be proven to route by its startup parameters; every tenant uses the shared pool")]
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Dedicated tenant pools are off for this process: tenant {Tenant}'s pool could not be proven to route by its startup parameters; every tenant uses the main pool")]
     private partial void LogTurnedOff(Exception exception, string tenant);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Choosing the tenants with dedicated pools failed; the current ones stay")]

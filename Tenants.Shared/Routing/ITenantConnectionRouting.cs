@@ -44,7 +44,7 @@ public interface ITenantConnectionRouting
     /// <summary>The pool handed the connection out: its session is the pool's reset state, routed by nothing yet.</summary>
     /// <param name="connection">The connection just opened.</param>
     /// <param name="defaultTenant">
-    /// The tenant its pool's startup parameters route it to (a dedicated pool's), or null for the shared pool, whose
+    /// The tenant its pool's startup parameters route it to (a dedicated pool's), or null for the main pool, whose
     /// reset state is the shared schema alone.
     /// </param>
     void Opened(NpgsqlConnection connection, string? defaultTenant);

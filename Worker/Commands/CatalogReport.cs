@@ -36,12 +36,12 @@ internal sealed class CatalogReport(ITenantCatalog catalog, TenantMigrationRunne
         var status = new StatusJson(
             latest,
             tenants.Count,
-            tenants.Count(t => t.State == TenantState.Pending),
-            tenants.Count(t => t.State == TenantState.Ready),
-            tenants.Count(t => t.State == TenantState.Failed),
+            tenants.Count(t => t.State == MigrationState.Pending),
+            tenants.Count(t => t.State == MigrationState.Ready),
+            tenants.Count(t => t.State == MigrationState.Failed),
             tenants.Count(t => t.Status == TenantStatus.Deactivated),
             behind.Count,
-            [.. tenants.Where(t => t.State == TenantState.Failed).Select(t => new FailedTenantJson(t.Name, t.Attempts, t.LastError))]);
+            [.. tenants.Where(t => t.State == MigrationState.Failed).Select(t => new FailedTenantJson(t.Name, t.Attempts, t.LastError))]);
         if (json)
         {
             await output.WriteLineAsync(JsonSerializer.Serialize(status, CommandJson.Default.StatusJson));

@@ -52,7 +52,7 @@ internal sealed class TenantLifecycle(
                 throw CommandFailure.Tenant($"the name {name} belonged to a deleted tenant and was not released: 'tenants delete {name} --release-name' frees it.");
         }
 
-        if (record.State != TenantState.Ready)
+        if (record.State != MigrationState.Ready)
         {
             try
             {
@@ -66,7 +66,7 @@ internal sealed class TenantLifecycle(
             record = await catalog.FindAsync(name, cancellationToken) ?? record;
         }
 
-        if (record.State != TenantState.Ready)
+        if (record.State != MigrationState.Ready)
         {
             throw CommandFailure.Tenant($"{name} is registered but not ready ({CommandJson.Lower(record.State)}): {record.LastError}");
         }

@@ -13,8 +13,8 @@ namespace Benchmarks;
 /// what other registrations of the same context cost, for reference;</item>
 /// <item>off as the tenant's role: the same, logged in as the tenant's role, not the superuser: privilege checks only;</item>
 /// <item>resolved, off's pool: tenant resolution and scope as shipped, but off's pool: the pipeline's share of the cost;</item>
-/// <item>shipped: the app's own DbContext (the tenant's dedicated pool once it is busy enough, else the shared pool);</item>
-/// <item>the shared pool alone (SET batched with the first query, once per context), with and without the tenant
+/// <item>shipped: the app's own DbContext (the tenant's dedicated pool once it is busy enough, else the main pool);</item>
+/// <item>the main pool alone (SET batched with the first query, once per context), with and without the tenant
 /// role, and as routed before, on every query;</item>
 /// <item>SET on open, and per-tenant data source: the other mechanisms of DESIGN.md §2, behind the same resolution;</item>
 /// <item>the Api's own /t/bench/articles, through its whole middleware pipeline (exception handler, status pages,
@@ -30,7 +30,7 @@ internal static class HttpBenchmark
     public static readonly (string Name, string Path) Shipped = ("shipped: the tenant's dedicated pool", $"/m/{RoutingMechanisms.Shipped}/t/{BenchTenant.Name}/articles");
 
     /// <summary>The path of a tenant without a dedicated pool.</summary>
-    private static readonly (string Name, string Path) SharedPool = ("shared pool: SET batched, once per context", $"/m/{RoutingMechanisms.SharedPoolOnly}/t/{BenchTenant.Name}/articles");
+    private static readonly (string Name, string Path) SharedPool = ("main pool: SET batched, once per context", $"/m/{RoutingMechanisms.SharedPoolOnly}/t/{BenchTenant.Name}/articles");
 
     /// <summary>The query every side's request carries: one page of the list.</summary>
     public const string Page = "?pageSize=20";
@@ -44,8 +44,8 @@ internal static class HttpBenchmark
             ("resolved, off's pool (no routing SQL)", $"/m/{RoutingMechanisms.Off}/t/{BenchTenant.Name}/articles"),
             Shipped,
             SharedPool,
-            ("shared pool: SET batched, every query (before)", $"/m/{RoutingMechanisms.SharedPoolPerQuery}/t/{BenchTenant.Name}/articles"),
-            ("shared pool without the tenant role", $"/m/{RoutingMechanisms.BatchedWithoutRole}/t/{BenchTenant.Name}/articles"),
+            ("main pool: SET batched, every query (before)", $"/m/{RoutingMechanisms.SharedPoolPerQuery}/t/{BenchTenant.Name}/articles"),
+            ("main pool without the tenant role", $"/m/{RoutingMechanisms.BatchedWithoutRole}/t/{BenchTenant.Name}/articles"),
             ("SET on open", $"/m/{RoutingMechanisms.SetOnOpen}/t/{BenchTenant.Name}/articles"),
             ("per-tenant data source, unbounded", $"/m/{RoutingMechanisms.PerTenantSource}/t/{BenchTenant.Name}/articles"),
             ("shipped, the Api's own endpoint and pipeline", $"/t/{BenchTenant.Name}/articles"),
@@ -57,7 +57,7 @@ internal static class HttpBenchmark
 
     /// <summary>
     /// P1 itself, with less noise than <see cref="RunAsync"/>: off, the shipped context on the same small pipeline and
-    /// route shape, and the shared pool (the path of a tenant without a dedicated pool), in short slices and many
+    /// route shape, and the main pool (the path of a tenant without a dedicated pool), in short slices and many
     /// rounds. A round's ratio of two 1 s slices varies by about 7% here, independently of its neighbours (no drift to
     /// speak of), so precision comes from the number of rounds: the interval of the median narrows with its square root.
     /// </summary>

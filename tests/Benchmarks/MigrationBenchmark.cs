@@ -91,7 +91,7 @@ internal static class MigrationBenchmark
         var dataSource = services.GetRequiredService<TenantDataSource>();
         foreach (string tenant in (await services.GetRequiredService<ITenantRegistry>().RegisteredTenantsAsync()).Order(StringComparer.Ordinal))
         {
-            await using (NpgsqlCommand create = dataSource.Shared.CreateCommand($"CREATE SCHEMA IF NOT EXISTS {PgIdentifier.Quote(tenant)}"))
+            await using (NpgsqlCommand create = dataSource.Unrouted.CreateCommand($"CREATE SCHEMA IF NOT EXISTS {PgIdentifier.Quote(tenant)}"))
             {
                 await create.ExecuteNonQueryAsync();
             }

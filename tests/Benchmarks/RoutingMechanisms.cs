@@ -55,18 +55,18 @@ internal static class RoutingMechanisms
     public const string Shipped = "shipped";
 
     /// <summary>
-    /// The shipped mechanism with dedicated pools off: every tenant on the shared pool, SET batched with the first
+    /// The shipped mechanism with dedicated pools off: every tenant on the main pool, SET batched with the first
     /// query, once per context (the context keeps its routed connection).
     /// </summary>
     public const string SharedPoolOnly = "shared-pool-only";
 
     /// <summary>
-    /// The shared pool as routed before a context kept its connection: EF's open and close around every query, so
+    /// The main pool as routed before a context kept its connection: EF's open and close around every query, so
     /// each query takes a connection through the pool reset and is routed again.
     /// </summary>
     public const string SharedPoolPerQuery = "shared-pool-per-query";
 
-    /// <summary>The shared pool without the tenant role (<c>Tenancy:TenantRoles=false</c>): search_path only.</summary>
+    /// <summary>The main pool without the tenant role (<c>Tenancy:TenantRoles=false</c>): search_path only.</summary>
     public const string BatchedWithoutRole = "batched-without-role";
 
     /// <summary>A pool per tenant whose startup parameters carry the search_path and role: no statement at all.</summary>
@@ -89,14 +89,14 @@ internal static class RoutingMechanisms
         services.AddKeyedScoped(OffAsTenantRole, (sp, _) => new AppDbContext(sp.GetRequiredKeyedService<DbContextOptions<AppDbContext>>(OffAsTenantRole)));
 
         services.AddKeyedSingleton(SetOnOpen, (sp, _) => Once(sp, b => b
-            .UseNpgsql(sp.GetRequiredService<TenantDataSource>().Shared)
+            .UseNpgsql(sp.GetRequiredService<TenantDataSource>().Unrouted)
             .AddInterceptors(new RouteOnOpen(sp.GetRequiredService<ITenantConnectionRouting>()))));
         services.AddKeyedScoped(SetOnOpen, (sp, _) => new AppDbContext(sp.GetRequiredKeyedService<DbContextOptions<AppDbContext>>(SetOnOpen)));
 
         AddShippedOnSharedPool(services, SharedPoolOnly, sp => sp.GetRequiredService<ITenantConnectionRouting>());
 
         services.AddKeyedSingleton(SharedPoolPerQuery, (sp, _) => Once(sp, b => b
-            .UseNpgsql(sp.GetRequiredService<TenantDataSource>().Shared)
+            .UseNpgsql(sp.GetRequiredService<TenantDataSource>().Unrouted)
             .AddTenantRouting(sp.GetRequiredService<ITenantConnectionRouting>())));
         services.AddKeyedScoped(SharedPoolPerQuery, (sp, _) => new AppDbContext(sp.GetRequiredKeyedService<DbContextOptions<AppDbContext>>(SharedPoolPerQuery)));
 
@@ -137,7 +137,7 @@ internal static class RoutingMechanisms
     }
 
     /// <summary>
-    /// The shipped context over a data source of its own whose dedicated pools are off: the shared pool only. Built as
+    /// The shipped context over a data source of its own whose dedicated pools are off: the main pool only. Built as
     /// AddTenantDbContext builds it (options once, the context told the tenant it was created for).
     /// </summary>
     private static void AddShippedOnSharedPool(IServiceCollection services, string key, Func<IServiceProvider, ITenantConnectionRouting> routing)

@@ -216,7 +216,7 @@ internal static class TenantScaleBenchmark
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"target {measure} ratio <= 1.1: {ratio:F3} {(ratio <= 1.1 ? "met" : "NOT met")}"));
         }
 
-        // The app's shared pool, its dedicated pools and the owner's (catalog bootstrap, provisioning) are all the Api's pools.
+        // The app's main pool, its dedicated pools and the owner's (catalog bootstrap, provisioning) are all the Api's pools.
         bool bounded = largeRuns.Concat(smallRuns).Concat(fewRuns).All(r => r.MaxConnections <= r.MaxPoolSize + r.DedicatedPoolBound + r.OwnerMaxPoolSize);
         Console.WriteLine($"target connections bounded by configuration (<= app Max Pool Size + dedicated pools' tenants x size + owner Max Pool Size): {(bounded ? "met" : "NOT met")}");
     }

@@ -39,7 +39,7 @@ public sealed class ClientIntegrationTests(PostgresFixture postgres)
             await Eventually.UntilAsync(
                 async () =>
                 {
-                    api.Service<TenantDataSource>().Shared.Clear();
+                    api.Service<TenantDataSource>().Unrouted.Clear();
                     return await HealthAsync(client) == "Unhealthy";
                 },
                 "/health to report the refused database",

@@ -103,7 +103,7 @@ public sealed class CommandLineTests(PostgresFixture postgres) : IAsyncLifetime
         foreach (string t in (string[])["cli_a", "cli_b", "cli_c"])
         {
             AssertLine($@"(?m)^{t}\s+ok\s+{AppMigrations.Ids.Count}\s+1\s", run.Output);
-            Assert.Equal(TenantState.Ready, (await Catalog.FindAsync(t, Cancellation))!.State);
+            Assert.Equal(MigrationState.Ready, (await Catalog.FindAsync(t, Cancellation))!.State);
         }
 
         Assert.Contains($"3 ok, 0 failed, {3 * AppMigrations.Ids.Count} migration(s) applied", run.Output, StringComparison.Ordinal);
@@ -232,7 +232,7 @@ public sealed class CommandLineTests(PostgresFixture postgres) : IAsyncLifetime
 
         Assert.Equal(130, run.Exit);
         Assert.True(run.ErrorLines.Length <= 1 && !run.Error.Contains("   at ", StringComparison.Ordinal), run.Error);
-        Assert.Equal(TenantState.Pending, (await Catalog.FindAsync("waiting", Cancellation))!.State);
+        Assert.Equal(MigrationState.Pending, (await Catalog.FindAsync("waiting", Cancellation))!.State);
     }
 
     [Fact]
@@ -245,7 +245,7 @@ public sealed class CommandLineTests(PostgresFixture postgres) : IAsyncLifetime
         Assert.Equal(2, run.Exit);
         Assert.Contains("transaction or statement mode", Assert.Single(run.ErrorLines), StringComparison.Ordinal);
         Assert.DoesNotContain("cli_pooled", run.Output, StringComparison.Ordinal);
-        Assert.Equal(TenantState.Pending, (await Catalog.FindAsync("cli_pooled", Cancellation))!.State);
+        Assert.Equal(MigrationState.Pending, (await Catalog.FindAsync("cli_pooled", Cancellation))!.State);
     }
 
     /// <summary>Like Assert.Matches, but a failure shows the whole output (the report is a table).</summary>

@@ -66,7 +66,7 @@ public sealed class HostedWorkerTests(PostgresFixture postgres) : IAsyncLifetime
         await held.CommitAsync(Cancellation);
         await WaitUntilHealthyAsync(client);
         var catalog = Worker.Service<ITenantCatalog>();
-        Assert.All(await catalog.ListAsync(Cancellation), t => Assert.Equal(TenantState.Ready, t.State)); // ready implies migrated
+        Assert.All(await catalog.ListAsync(Cancellation), t => Assert.Equal(MigrationState.Ready, t.State)); // ready implies migrated
         Assert.Equal(2, (await catalog.ListAsync(Cancellation)).Count);
     }
 
@@ -81,7 +81,7 @@ public sealed class HostedWorkerTests(PostgresFixture postgres) : IAsyncLifetime
         await catalog.CreateAsync("late", "Late Inc.", Cancellation);
 
         // Against a poll interval of an hour: only the announcement can have woken the Worker.
-        await Eventually.UntilAsync(async () => (await catalog.FindAsync("late", Cancellation))?.State == TenantState.Ready, "the new tenant to be migrated", Cancellation);
+        await Eventually.UntilAsync(async () => (await catalog.FindAsync("late", Cancellation))?.State == MigrationState.Ready, "the new tenant to be migrated", Cancellation);
     }
 
 #if (includeSample && includeJob)

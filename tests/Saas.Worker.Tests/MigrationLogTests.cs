@@ -25,7 +25,7 @@ public sealed class MigrationLogTests(PostgresFixture postgres)
         // As the Api provisions: register, then migrate before answering (the hosted runner may hear it and migrate too).
         await catalog.CreateAsync("fresh", "Fresh", Cancellation);
         await logged.Services.GetRequiredService<TenantMigrator<AppDbContext>>().MigrateAsync("fresh", Cancellation);
-        Assert.Equal(TenantState.Ready, (await catalog.FindAsync("fresh", Cancellation))!.State);
+        Assert.Equal(MigrationState.Ready, (await catalog.FindAsync("fresh", Cancellation))!.State);
 
         IReadOnlyList<FakeLogRecord> logs = logged.Services.GetFakeLogCollector().GetSnapshot();
         Assert.Contains(logs, r => r.Message.StartsWith("Tenant fresh: ", StringComparison.Ordinal));

@@ -68,7 +68,7 @@ public sealed class SoakTests(PostgresFixture postgres)
             Assert.Superset(titles, soak.Acknowledged(tenant).Union(soak.Unacknowledged(tenant)).ToHashSet()); // nothing else, no rolled-back write
 
             TenantRecord record = (await catalog.FindAsync(tenant, Cancellation))!;
-            Assert.Equal((TenantState.Ready, latest), (record.State, record.LastMigration));
+            Assert.Equal((MigrationState.Ready, latest), (record.State, record.LastMigration));
             Assert.Equal(latest, await ScalarAsync<string>(connection, $"SELECT max(\"MigrationId\") FROM {PgIdentifier.Quote(tenant)}.\"__EFMigrationsHistory\""));
         }
     }
@@ -79,7 +79,7 @@ public sealed class SoakTests(PostgresFixture postgres)
         await using WorkerProcess doomed = WorkerProcess.Start(database, ("Tenancy__Migrations__MaxParallelism", "1"));
         await WaitForReadyAsync(catalog, 3, doomed);
         await doomed.KillAsync();
-        int ready = (await catalog.ListAsync(Cancellation)).Count(t => t.State == TenantState.Ready);
+        int ready = (await catalog.ListAsync(Cancellation)).Count(t => t.State == MigrationState.Ready);
         Assert.InRange(ready, 3, TenantCount - 1); // killed in the middle of the pass
     }
 
@@ -88,7 +88,7 @@ public sealed class SoakTests(PostgresFixture postgres)
             async () =>
             {
                 Assert.False(worker.HasExited, $"The Worker exited:{Environment.NewLine}{worker.Output}");
-                return (await catalog.ListAsync(Cancellation)).Count(t => t.State == TenantState.Ready) >= count;
+                return (await catalog.ListAsync(Cancellation)).Count(t => t.State == MigrationState.Ready) >= count;
             },
             $"{count} tenants to be migrated",
             Cancellation);

@@ -40,7 +40,7 @@ public sealed class AmbientTransactionTests(PostgresFixture postgres) : LeastPri
 
         // Outside any tenant scope, inside the transaction scope and after it, a session serves no tenant.
         Assert.All(outsideAnyTenant, seen => Assert.Equal((AppRole, "shared"), seen));
-        await using (NpgsqlConnection next = await App.DataSource.Shared.OpenConnectionAsync(Cancellation))
+        await using (NpgsqlConnection next = await App.DataSource.Unrouted.OpenConnectionAsync(Cancellation))
         {
             Assert.Equal((AppRole, "shared"), await WhoAmIAsync(next));
         }
@@ -76,7 +76,7 @@ public sealed class AmbientTransactionTests(PostgresFixture postgres) : LeastPri
             });
         }
 
-        await using (NpgsqlConnection next = await App.DataSource.Shared.OpenConnectionAsync(Cancellation))
+        await using (NpgsqlConnection next = await App.DataSource.Unrouted.OpenConnectionAsync(Cancellation))
         {
             Assert.Equal((AppRole, "shared"), await WhoAmIAsync(next));
         }

@@ -77,7 +77,7 @@ public sealed class LeastPrivilegeTests(PostgresFixture postgres) : LeastPrivile
         }
 
         // Straight from the pool (no routing at all), the same single session: only the reset can have restored it.
-        await using NpgsqlConnection next = await App.DataSource.Shared.OpenConnectionAsync(Cancellation);
+        await using NpgsqlConnection next = await App.DataSource.Unrouted.OpenConnectionAsync(Cancellation);
         Assert.Equal(AppRole, await ScalarAsync<string>(next, "SELECT current_user"));
         Assert.Equal("\"shared\"", await ScalarAsync<string>(next, "SELECT current_setting('search_path')"));
     }
@@ -128,7 +128,7 @@ public sealed class LeastPrivilegeTests(PostgresFixture postgres) : LeastPrivile
                   UNION ALL SELECT nspacl FROM pg_namespace WHERE nspname = 'lp_direct') o (acl), aclexplode(o.acl) a
             WHERE a.grantee = '{AppRole}'::regrole
             """;
-        await using NpgsqlConnection superuser = await Host.DataSource.Shared.OpenConnectionAsync(Cancellation);
+        await using NpgsqlConnection superuser = await Host.DataSource.Unrouted.OpenConnectionAsync(Cancellation);
         Assert.NotEqual(0L, await ScalarAsync<long>(superuser, directGrants));
 
         TenantRunOutcome granted = Assert.Single((await App.Runner.RunAsync(cancellationToken: Cancellation)).Outcomes);
@@ -152,7 +152,7 @@ public sealed class LeastPrivilegeTests(PostgresFixture postgres) : LeastPrivile
     [Fact]
     public async Task Tenant_roles_reach_the_shared_schema_through_one_grant_to_public_not_one_each()
     {
-        await using (NpgsqlConnection owner = await Host.DataSource.Shared.OpenConnectionAsync(Cancellation))
+        await using (NpgsqlConnection owner = await Host.DataSource.Unrouted.OpenConnectionAsync(Cancellation))
         {
             Assert.Equal(0L, await ScalarAsync<long>(owner,
                 $"SELECT count(*) FROM pg_namespace n, aclexplode(n.nspacl) a JOIN pg_roles r ON r.oid = a.grantee WHERE n.nspname = 'shared' AND r.rolname LIKE '{Prefix}%'"));

@@ -76,7 +76,7 @@ public abstract class LeastPrivilegedAppTest(PostgresFixture postgres, params st
     {
         foreach (string sql in statements)
         {
-            await using NpgsqlCommand command = Host.DataSource.Shared.CreateCommand(sql);
+            await using NpgsqlCommand command = Host.DataSource.Unrouted.CreateCommand(sql);
             await command.ExecuteNonQueryAsync(Cancellation);
         }
     }

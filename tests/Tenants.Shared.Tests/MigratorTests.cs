@@ -21,7 +21,7 @@ public sealed class MigratorTests(PostgresFixture postgres) : DatabaseTest(postg
             await RelationsAsync("SELECT n.nspname || '.' || c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind IN ('r', 'p') AND n.nspname IN ('mig_a', 'public', 'shared') AND c.relname NOT IN ('tenants', 'tenant_requests') ORDER BY 1"));
 
         TenantRecord record = (await Host.Catalog.FindAsync("mig_a", Cancellation))!;
-        Assert.Equal(TenantState.Ready, record.State);
+        Assert.Equal(MigrationState.Ready, record.State);
         Assert.Equal(first.LastMigration, record.LastMigration);
         Assert.Null(record.LastError);
     }
@@ -54,7 +54,7 @@ public sealed class MigratorTests(PostgresFixture postgres) : DatabaseTest(postg
         await Host.Registry.RegisterAsync("mig_broken", Cancellation);
         await Host.Registry.RegisterAsync("mig_fine", Cancellation);
         // The tenant's own schema (marked as the migrator marks it), with a table in the way of its migration.
-        await using (NpgsqlCommand sabotage = Host.DataSource.Shared.CreateCommand(
+        await using (NpgsqlCommand sabotage = Host.DataSource.Unrouted.CreateCommand(
             $"CREATE SCHEMA mig_broken; COMMENT ON SCHEMA mig_broken IS {Security.TenantSchemas.Mark("mig_broken")}; CREATE TABLE mig_broken.notes (x int)"))
         {
             await sabotage.ExecuteNonQueryAsync(Cancellation);
@@ -65,10 +65,10 @@ public sealed class MigratorTests(PostgresFixture postgres) : DatabaseTest(postg
         await Host.Migrator.MigrateAsync("mig_fine", Cancellation);
 
         TenantRecord broken = (await Host.Catalog.FindAsync("mig_broken", Cancellation))!;
-        Assert.Equal(TenantState.Failed, broken.State);
+        Assert.Equal(MigrationState.Failed, broken.State);
         Assert.Equal(1, broken.Attempts);
         Assert.Contains("already exists", broken.LastError, StringComparison.Ordinal);
-        Assert.Equal(TenantState.Ready, (await Host.Catalog.FindAsync("mig_fine", Cancellation))!.State);
+        Assert.Equal(MigrationState.Ready, (await Host.Catalog.FindAsync("mig_fine", Cancellation))!.State);
 
         // The lock was released on failure: a second attempt is not blocked, and fails the same way.
         await Assert.ThrowsAsync<PostgresException>(() => Host.Migrator.MigrateAsync("mig_broken", Cancellation));
@@ -85,7 +85,7 @@ public sealed class MigratorTests(PostgresFixture postgres) : DatabaseTest(postg
 
     private async Task<List<string>> RelationsAsync(string sql)
     {
-        await using NpgsqlCommand command = Host.DataSource.Shared.CreateCommand(sql);
+        await using NpgsqlCommand command = Host.DataSource.Unrouted.CreateCommand(sql);
         await using NpgsqlDataReader reader = await command.ExecuteReaderAsync(Cancellation);
         var rows = new List<string>();
         while (await reader.ReadAsync(Cancellation))

@@ -44,7 +44,7 @@ public abstract class OffboardingTests(PostgresFixture postgres, bool tenantRole
         Assert.Contains("released", retired.Message, StringComparison.Ordinal);
 
         // The runner keeps the deactivated tenant current and never brings the deleted one back.
-        await using (NpgsqlCommand forget = Host.DataSource.Shared.CreateCommand("UPDATE shared.tenants SET last_migration = NULL"))
+        await using (NpgsqlCommand forget = Host.DataSource.Unrouted.CreateCommand("UPDATE shared.tenants SET last_migration = NULL"))
         {
             await forget.ExecuteNonQueryAsync(Cancellation);
         }
@@ -70,7 +70,7 @@ public abstract class OffboardingTests(PostgresFixture postgres, bool tenantRole
         Assert.DoesNotContain("ghost", await Host.SchemasAsync());
         await AssertOffboardedAsync("ghost", archive: null);
         var record = (await Host.Catalog.FindAsync("ghost", Cancellation))!;
-        Assert.Equal((TenantStatus.Deleted, TenantState.Ready, 0), (record.Status, record.State, record.Attempts)); // not marked failed
+        Assert.Equal((TenantStatus.Deleted, MigrationState.Ready, 0), (record.Status, record.State, record.Attempts)); // not marked failed
     }
 
     [Fact]
@@ -81,7 +81,7 @@ public abstract class OffboardingTests(PostgresFixture postgres, bool tenantRole
         await Offboarding.DeactivateAsync("busy", Cancellation);
 
         // Hold the lock a migration of "busy" holds.
-        await using NpgsqlConnection migration = await Host.DataSource.Shared.OpenConnectionAsync(Cancellation);
+        await using NpgsqlConnection migration = await Host.DataSource.Unrouted.OpenConnectionAsync(Cancellation);
         await using (NpgsqlCommand take = new(TenantSchemaLock.LockSql, migration))
         {
             take.Parameters.Add(new NpgsqlParameter { Value = "busy" });
@@ -149,7 +149,7 @@ public abstract class OffboardingTests(PostgresFixture postgres, bool tenantRole
 
     private async Task<long> ScalarAsync(string sql, params object[] values)
     {
-        await using NpgsqlCommand command = Host.DataSource.Shared.CreateCommand(sql);
+        await using NpgsqlCommand command = Host.DataSource.Unrouted.CreateCommand(sql);
         foreach (object value in values)
         {
             command.Parameters.Add(new NpgsqlParameter { Value = value });
@@ -161,7 +161,7 @@ public abstract class OffboardingTests(PostgresFixture postgres, bool tenantRole
     /// <summary>Sessions of this test's database waiting for an advisory lock another session holds.</summary>
     private async Task<long> AdvisoryLockWaitersAsync()
     {
-        await using NpgsqlCommand command = Host.DataSource.Shared.CreateCommand(
+        await using NpgsqlCommand command = Host.DataSource.Unrouted.CreateCommand(
             "SELECT count(*) FROM pg_locks l JOIN pg_database d ON d.oid = l.database WHERE l.locktype = 'advisory' AND NOT l.granted AND d.datname = current_database()");
         return (long)(await command.ExecuteScalarAsync(Cancellation))!;
     }

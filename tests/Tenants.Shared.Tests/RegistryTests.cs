@@ -114,7 +114,7 @@ public sealed class RegistryTests(PostgresFixture postgres) : DatabaseTest(postg
     public async Task The_catalog_lives_in_the_shared_schema_not_public()
     {
         await Host.Registry.RegisterAsync("acme", Cancellation);
-        await using Npgsql.NpgsqlCommand command = Host.DataSource.Shared.CreateCommand(
+        await using Npgsql.NpgsqlCommand command = Host.DataSource.Unrouted.CreateCommand(
             "SELECT table_schema FROM information_schema.tables WHERE table_name = 'tenants'");
         Assert.Equal("shared", await command.ExecuteScalarAsync(Cancellation));
     }

@@ -81,7 +81,7 @@ public sealed class RolledBackRouteTests(PostgresFixture postgres) : LeastPrivil
     /// <summary>The tenant's rows, written by the owner straight into its schema: fast, and no routing involved.</summary>
     private async Task SeedAsync()
     {
-        await using NpgsqlCommand seed = Host.DataSource.Shared.CreateCommand(
+        await using NpgsqlCommand seed = Host.DataSource.Unrouted.CreateCommand(
             $"INSERT INTO rb_a.notes (\"Tenant\", \"Body\") SELECT 'rb_a', repeat('x', 1000) FROM generate_series(1, {Rows})");
         await seed.ExecuteNonQueryAsync(Cancellation);
     }

@@ -199,7 +199,7 @@ public sealed class RoutingTests(PostgresFixture postgres) : DatabaseTest(postgr
     {
         await Host.ProvisionAsync("raw_b");
         await using (await Host.Tenants.EnterAsync("raw_b", Cancellation))
-        await using (NpgsqlConnection shared = await Host.DataSource.Shared.OpenConnectionAsync(Cancellation))
+        await using (NpgsqlConnection shared = await Host.DataSource.Unrouted.OpenConnectionAsync(Cancellation))
         {
             Assert.Equal(["shared"], await SchemasOnPathAsync(shared));
         }

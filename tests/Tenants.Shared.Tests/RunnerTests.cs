@@ -71,7 +71,7 @@ public sealed class RunnerTests(PostgresFixture postgres) : DatabaseTest(postgre
     {
         string[] tenants = await RegisterAsync("brk", 12);
         // The tenant's own schema (marked as the migrator marks it), with a table in the way of its migration.
-        await using (NpgsqlCommand sabotage = Host.DataSource.Shared.CreateCommand(
+        await using (NpgsqlCommand sabotage = Host.DataSource.Unrouted.CreateCommand(
             $"CREATE SCHEMA brk_05; COMMENT ON SCHEMA brk_05 IS {Security.TenantSchemas.Mark("brk_05")}; CREATE TABLE brk_05.notes (x int)"))
         {
             await sabotage.ExecuteNonQueryAsync(Cancellation);
@@ -87,7 +87,7 @@ public sealed class RunnerTests(PostgresFixture postgres) : DatabaseTest(postgre
         Assert.Equal(11, report.Migrated);
 
         TenantRecord record = (await Host.Catalog.FindAsync("brk_05", Cancellation))!;
-        Assert.Equal(TenantState.Failed, record.State);
+        Assert.Equal(MigrationState.Failed, record.State);
         Assert.Equal(3, record.Attempts);
         await AssertAllReadyAtAsync([.. tenants.Where(t => t != "brk_05")], report.LatestMigration);
     }
@@ -126,7 +126,7 @@ public sealed class RunnerTests(PostgresFixture postgres) : DatabaseTest(postgre
 
         var error = await Assert.ThrowsAsync<InvalidOperationException>(() => host.Runner.RunAsync(cancellationToken: Cancellation));
         Assert.Contains("Maximum Pool Size is 1", error.Message, StringComparison.Ordinal);
-        Assert.Equal(TenantState.Pending, (await host.Catalog.FindAsync("tiny_pool", Cancellation))!.State);
+        Assert.Equal(MigrationState.Pending, (await host.Catalog.FindAsync("tiny_pool", Cancellation))!.State);
     }
 
     private async Task<string[]> RegisterAsync(string prefix, int count)
@@ -145,7 +145,7 @@ public sealed class RunnerTests(PostgresFixture postgres) : DatabaseTest(postgre
         Dictionary<string, TenantRecord> records = (await Host.Catalog.ListAsync(Cancellation)).ToDictionary(r => r.Name);
         foreach (string tenant in tenants)
         {
-            Assert.Equal(TenantState.Ready, records[tenant].State);
+            Assert.Equal(MigrationState.Ready, records[tenant].State);
             Assert.Equal(latest, records[tenant].LastMigration);
             Assert.Equal(1, await CountAsync($"SELECT count(*) FROM pg_tables WHERE schemaname = '{tenant}' AND tablename = 'notes'"));
         }
@@ -153,7 +153,7 @@ public sealed class RunnerTests(PostgresFixture postgres) : DatabaseTest(postgre
 
     private async Task<long> CountAsync(string sql)
     {
-        await using NpgsqlCommand command = Host.DataSource.Shared.CreateCommand(sql);
+        await using NpgsqlCommand command = Host.DataSource.Unrouted.CreateCommand(sql);
         return (long)(await command.ExecuteScalarAsync(Cancellation))!;
     }
 

@@ -34,7 +34,7 @@ public sealed class SchemaAdoptionTests(PostgresFixture postgres) : LeastPrivile
         Assert.Equal(PostgresErrorCodes.DuplicateSchema, refused.SqlState);
         Assert.Contains("Schema ledger already exists and was not created for tenant ledger", refused.MessageText, StringComparison.Ordinal);
         TenantRecord record = (await App.Catalog.FindAsync("ledger", Cancellation))!;
-        Assert.Equal(TenantState.Failed, record.State);
+        Assert.Equal(MigrationState.Failed, record.State);
         Assert.Contains("was not created for tenant", record.LastError, StringComparison.Ordinal);
 
         // Nothing migrated into it, nothing granted on it.
@@ -68,7 +68,7 @@ public sealed class SchemaAdoptionTests(PostgresFixture postgres) : LeastPrivile
     /// <summary>The schema's tables, its rows, and how many grants it and its tables carry besides the owner's own.</summary>
     private async Task<string> ForeignSchemaStateAsync(string name)
     {
-        await using NpgsqlCommand state = Host.DataSource.Shared.CreateCommand(
+        await using NpgsqlCommand state = Host.DataSource.Unrouted.CreateCommand(
             $"""
             SELECT (SELECT string_agg(tablename, ',') FROM pg_tables WHERE schemaname = '{name}')
                 || ' ' || (SELECT string_agg(entry, ',') FROM {name}.trail)

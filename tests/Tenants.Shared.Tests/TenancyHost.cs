@@ -67,7 +67,7 @@ public sealed class TenancyHost : IAsyncDisposable
     /// <summary>Writes one note whose body is the tenant's name straight into its schema.</summary>
     public async Task WriteANoteAsync(string tenant)
     {
-        await using NpgsqlCommand insert = DataSource.Shared.CreateCommand(
+        await using NpgsqlCommand insert = DataSource.Unrouted.CreateCommand(
             $"INSERT INTO {PgIdentifier.Quote(tenant)}.notes (\"Tenant\", \"Body\") VALUES ($1, $1)");
         insert.Parameters.Add(new NpgsqlParameter { Value = tenant });
         await insert.ExecuteNonQueryAsync();
@@ -76,7 +76,7 @@ public sealed class TenancyHost : IAsyncDisposable
     /// <summary>Counts one tenant's rows straight from its schema, qualified, bypassing all routing.</summary>
     public async Task<(long All, long Foreign)> CountRowsAsync(string tenant)
     {
-        await using NpgsqlCommand count = DataSource.Shared.CreateCommand(
+        await using NpgsqlCommand count = DataSource.Unrouted.CreateCommand(
             $"SELECT count(*), count(*) FILTER (WHERE \"Tenant\" <> $1) FROM {PgIdentifier.Quote(tenant)}.notes");
         count.Parameters.Add(new NpgsqlParameter { Value = tenant });
         await using NpgsqlDataReader reader = await count.ExecuteReaderAsync();
@@ -87,7 +87,7 @@ public sealed class TenancyHost : IAsyncDisposable
     /// <summary>The schema names that exist in the database right now.</summary>
     public async Task<HashSet<string>> SchemasAsync()
     {
-        await using NpgsqlCommand command = DataSource.Shared.CreateCommand("SELECT nspname FROM pg_namespace");
+        await using NpgsqlCommand command = DataSource.Unrouted.CreateCommand("SELECT nspname FROM pg_namespace");
         await using NpgsqlDataReader reader = await command.ExecuteReaderAsync();
         var names = new HashSet<string>(StringComparer.Ordinal);
         while (await reader.ReadAsync())

@@ -47,10 +47,10 @@ public sealed class TenantRoleOwnershipTests(PostgresFixture postgres) : LeastPr
         Assert.Contains(role, refused.MessageText, StringComparison.Ordinal);
         Assert.Contains("was not created for tenant", refused.MessageText, StringComparison.Ordinal);
         TenantRecord record = (await App.Catalog.FindAsync("lp_foreign", Cancellation))!;
-        Assert.Equal(TenantState.Failed, record.State);
+        Assert.Equal(MigrationState.Failed, record.State);
         Assert.Contains(role, record.LastError, StringComparison.Ordinal);
 
-        await using (NpgsqlConnection owner = await Host.DataSource.Shared.OpenConnectionAsync(Cancellation))
+        await using (NpgsqlConnection owner = await Host.DataSource.Unrouted.OpenConnectionAsync(Cancellation))
         {
             Assert.False(await ScalarAsync<bool>(owner, $"SELECT has_schema_privilege('{role}', 'lp_foreign', 'USAGE')"));
             Assert.False(await ScalarAsync<bool>(owner, $"SELECT pg_has_role('{AppRole}', '{role}', 'MEMBER')"));
@@ -60,7 +60,7 @@ public sealed class TenantRoleOwnershipTests(PostgresFixture postgres) : LeastPr
         var offboarding = App.Services.GetRequiredService<TenantOffboarding>();
         await offboarding.DeactivateAsync("lp_foreign", Cancellation);
         await offboarding.DeleteAsync("lp_foreign", SchemaDisposal.Drop, releaseName: true, Cancellation);
-        await using (NpgsqlConnection owner = await Host.DataSource.Shared.OpenConnectionAsync(Cancellation))
+        await using (NpgsqlConnection owner = await Host.DataSource.Unrouted.OpenConnectionAsync(Cancellation))
         {
             Assert.True(await ScalarAsync<bool>(owner, $"SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{role}')"));
         }

@@ -1,7 +1,7 @@
 namespace Tenants.Shared.Catalog;
 
-/// <summary>Where a tenant's schema stands. Stored as lowercase text in the catalog.</summary>
-public enum TenantState
+/// <summary>Where a tenant's schema stands in its migrations (its serving status is <see cref="TenantStatus"/>). Stored as lowercase text.</summary>
+public enum MigrationState
 {
     /// <summary>Registered; its schema is not (yet) at the latest migration.</summary>
     Pending,
