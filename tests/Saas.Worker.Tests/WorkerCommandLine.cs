@@ -37,12 +37,16 @@ internal static class WorkerCommandLine
     /// <summary>Like <see cref="RunAsync"/>, but sends SIGINT (Ctrl+C) once <paramref name="busy"/> holds.</summary>
     public static async Task<Run> InterruptAsync(string connectionString, string[] args, Func<Task<bool>> busy)
     {
-        var start = new ProcessStartInfo("dotnet")
+        // Through env --default-signal: a test run started in the background (nohup, &) ignores SIGINT, and a process
+        // inherits that, so Ctrl+C would never reach the command.
+        var start = new ProcessStartInfo("env")
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
         };
+        start.ArgumentList.Add("--default-signal=INT");
+        start.ArgumentList.Add("dotnet");
         start.ArgumentList.Add(typeof(MigrationReadiness).Assembly.Location);
         foreach (string a in args)
         {
