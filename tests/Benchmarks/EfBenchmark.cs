@@ -8,7 +8,7 @@ namespace Benchmarks;
 
 /// <summary>
 /// P1b at the EF level: the list endpoint's handler called directly (a DI scope, a DbContext, a count and a page of
-/// 20), no HTTP, once per mechanism of DESIGN.md §2, side by side with no tenancy at all.
+/// 20), no HTTP, once per routing mechanism (RoutingMechanisms), side by side with no tenancy at all.
 /// </summary>
 internal static class EfBenchmark
 {

@@ -16,7 +16,7 @@ namespace Benchmarks;
 /// <item>shipped: the app's own DbContext (the tenant's dedicated pool once it is busy enough, else the main pool);</item>
 /// <item>the main pool alone (SET batched with the first query, once per context), with and without the tenant
 /// role, and as routed before, on every query;</item>
-/// <item>SET on open, and per-tenant data source: the other mechanisms of DESIGN.md §2, behind the same resolution;</item>
+/// <item>SET on open, and per-tenant data source: the other routing mechanisms (RoutingMechanisms), behind the same resolution;</item>
 /// <item>the Api's own /t/bench/articles, through its whole middleware pipeline (exception handler, status pages,
 /// its full route table): the other sides share one small pipeline shape, so that only tenancy differs.</item>
 /// </list>

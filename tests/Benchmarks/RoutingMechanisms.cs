@@ -16,7 +16,7 @@ using Tenants.Shared.Security;
 namespace Benchmarks;
 
 /// <summary>
-/// The routing mechanisms DESIGN.md §2 lists, each as a keyed <see cref="AppDbContext"/> over the same database, so
+/// The routing mechanisms the tenancy could use, each as a keyed <see cref="AppDbContext"/> over the same database, so
 /// that one process compares them side by side (P1b). The app's own DbContext (unkeyed) is the shipped mechanism:
 /// SET batched with the first query, from the tenant's dedicated pool once it is among the busiest. Every side builds
 /// its context's options once, as the shipped registration does, except the one that measures EF's per-context
