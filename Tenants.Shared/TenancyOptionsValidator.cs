@@ -6,6 +6,10 @@ namespace Tenants.Shared;
 /// <summary>The shared schema's name obeys the tenant-name rules (bar clashing with itself), and is never <c>public</c>.</summary>
 internal sealed partial class TenancyOptionsValidator : IValidateOptions<TenancyOptions>
 {
+    // A wait longer than a request's patience holds the request for nothing; PostgreSQL takes a timeout up to int ms.
+    private static readonly TimeSpan MaxWait = TimeSpan.FromMinutes(1);
+    private static readonly TimeSpan MaxStatementTimeout = TimeSpan.FromMilliseconds(int.MaxValue);
+
     public ValidateOptionsResult Validate(string? name, TenancyOptions options)
     {
         // Checked against an impossible shared name so that only the general rules apply.
@@ -61,6 +65,10 @@ internal sealed partial class TenancyOptionsValidator : IValidateOptions<Tenancy
                 _ when !(plan.RequestsPerSecond > 0) => $"RequestsPerSecond is {plan.RequestsPerSecond}; more than 0.",
                 { Burst: < 1 } => $"Burst is {plan.Burst}; at least 1.",
                 { ConcurrentRequests: < 1 } => $"ConcurrentRequests is {plan.ConcurrentRequests}; at least 1.",
+                { ConcurrentConnections: < 1 } => $"ConcurrentConnections is {plan.ConcurrentConnections}; at least 1.",
+                _ when plan.ConnectionWait < TimeSpan.Zero || plan.ConnectionWait > MaxWait => $"ConnectionWait is {plan.ConnectionWait}; 0 to {MaxWait}.",
+                _ when plan.StatementTimeout < TimeSpan.Zero || plan.StatementTimeout > MaxStatementTimeout =>
+                    $"StatementTimeout is {plan.StatementTimeout}; 0 (the server's setting) to {MaxStatementTimeout}.",
                 _ => null,
             };
             if (problem is not null)

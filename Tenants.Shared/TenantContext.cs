@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using Microsoft.Extensions.Options;
+using Tenants.Shared.Capacity;
 using Tenants.Shared.Catalog;
 
 namespace Tenants.Shared;
@@ -15,12 +16,18 @@ namespace Tenants.Shared;
 /// await using (var scope = await tenants.EnterAsync("acme")) { ... }
 /// </code>
 /// </example>
-public sealed class TenantContext(ITenantRegistry registry, IOptions<TenancyOptions> options)
+/// <param name="registry">Which tenants exist.</param>
+/// <param name="options">The tenancy settings.</param>
+/// <param name="plans">The limits each scope's database work runs under (its tenant's plan's); none without it.</param>
+public sealed class TenantContext(ITenantRegistry registry, IOptions<TenancyOptions> options, TenantPlans? plans = null)
 {
     private static readonly AsyncLocal<TenantScope?> Ambient = new();
 
     /// <summary>The tenant of the innermost open scope on this flow, or null outside any scope.</summary>
     public static string? CurrentTenant => Ambient.Value?.Schema;
+
+    /// <summary>The limits of the innermost open scope on this flow, or null outside any scope or without plans.</summary>
+    internal static TenantPlan? CurrentLimits => Ambient.Value?.Limits;
 
     /// <summary>Enters <paramref name="name"/>'s scope. Throws before any tenant SQL runs if the name is invalid or unknown.</summary>
     public TenantScope Enter(string name)
@@ -31,7 +38,7 @@ public sealed class TenantContext(ITenantRegistry registry, IOptions<TenancyOpti
             throw new UnknownTenantException(name);
         }
 
-        return Activate(name);
+        return Activate(name, plans?.LimitsOf(name));
     }
 
     /// <summary>
@@ -41,12 +48,12 @@ public sealed class TenantContext(ITenantRegistry registry, IOptions<TenancyOpti
     public EnterTenantAwaitable EnterAsync(string name, CancellationToken cancellationToken = default)
     {
         TenantNames.EnsureValid(name, options.Value.SharedSchema);
-        return new EnterTenantAwaitable(name, registry.IsRegisteredAsync(name, cancellationToken));
+        return new EnterTenantAwaitable(name, registry.IsRegisteredAsync(name, cancellationToken), plans);
     }
 
-    internal static TenantScope Activate(string name)
+    internal static TenantScope Activate(string name, TenantPlan? limits)
     {
-        var scope = new TenantScope(name, Ambient.Value);
+        var scope = new TenantScope(name, Ambient.Value, limits);
         Ambient.Value = scope;
         return scope;
     }
@@ -78,24 +85,28 @@ public sealed class TenantContext(ITenantRegistry registry, IOptions<TenancyOpti
     {
         private readonly string _name;
         private readonly ValueTask<bool> _registered;
+        private readonly TenantPlans? _plans;
 
-        internal EnterTenantAwaitable(string name, ValueTask<bool> registered)
+        internal EnterTenantAwaitable(string name, ValueTask<bool> registered, TenantPlans? plans)
         {
             _name = name;
             _registered = registered;
+            _plans = plans;
         }
 
-        public Awaiter GetAwaiter() => new(_name, _registered.GetAwaiter());
+        public Awaiter GetAwaiter() => new(_name, _registered.GetAwaiter(), _plans);
 
         public readonly struct Awaiter : ICriticalNotifyCompletion
         {
             private readonly string _name;
             private readonly ValueTaskAwaiter<bool> _inner;
+            private readonly TenantPlans? _plans;
 
-            internal Awaiter(string name, ValueTaskAwaiter<bool> inner)
+            internal Awaiter(string name, ValueTaskAwaiter<bool> inner, TenantPlans? plans)
             {
                 _name = name;
                 _inner = inner;
+                _plans = plans;
             }
 
             public bool IsCompleted => _inner.IsCompleted;
@@ -105,7 +116,7 @@ public sealed class TenantContext(ITenantRegistry registry, IOptions<TenancyOpti
             public void UnsafeOnCompleted(Action continuation) => _inner.UnsafeOnCompleted(continuation);
 
             public TenantScope GetResult() =>
-                _inner.GetResult() ? Activate(_name) : throw new UnknownTenantException(_name);
+                _inner.GetResult() ? Activate(_name, _plans?.LimitsOf(_name)) : throw new UnknownTenantException(_name);
         }
     }
 }

@@ -46,14 +46,17 @@ public sealed class TenantDataSource : IAsyncDisposable, IDisposable
     public async ValueTask<NpgsqlConnection> OpenConnectionAsync(CancellationToken cancellationToken = default)
     {
         AmbientTransactions.Refuse();
-        NpgsqlConnection connection = await Unrouted.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        NpgsqlConnection connection = Unrouted.CreateConnection();
         try
         {
+            await _routing.ReserveAsync(connection, cancellationToken).ConfigureAwait(false);
+            await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
             await _routing.RouteAsync(connection, justOpened: true, inTransaction: false, cancellationToken).ConfigureAwait(false);
             return connection;
         }
         catch
         {
+            _routing.Unreserve(connection);
             await connection.DisposeAsync().ConfigureAwait(false);
             throw;
         }
@@ -63,14 +66,17 @@ public sealed class TenantDataSource : IAsyncDisposable, IDisposable
     public NpgsqlConnection OpenConnection()
     {
         AmbientTransactions.Refuse();
-        NpgsqlConnection connection = Unrouted.OpenConnection();
+        NpgsqlConnection connection = Unrouted.CreateConnection();
         try
         {
+            _routing.Reserve(connection);
+            connection.Open();
             _routing.Route(connection, justOpened: true, inTransaction: false);
             return connection;
         }
         catch
         {
+            _routing.Unreserve(connection);
             connection.Dispose();
             throw;
         }

@@ -8,16 +8,20 @@ public sealed class TenantScope : IDisposable, IAsyncDisposable
 {
     private bool _closed;
 
-    internal TenantScope(string schema, TenantScope? outer)
+    internal TenantScope(string schema, TenantScope? outer, Capacity.TenantPlan? limits)
     {
         Schema = schema;
         Outer = outer;
+        Limits = limits;
     }
 
     /// <summary>The tenant's schema name (equal to the tenant's name).</summary>
     public string Schema { get; }
 
     internal TenantScope? Outer { get; }
+
+    /// <summary>The tenant's plan's limits as the scope was entered; null when the scope's context knows no plans.</summary>
+    internal Capacity.TenantPlan? Limits { get; }
 
     // Disposed: an inner scope disposed after it goes back past it. Volatile: another flow may have disposed it.
     internal bool IsClosed => Volatile.Read(ref _closed);

@@ -25,6 +25,7 @@ internal static class Extensions
         builder.Services.AddProblemDetails();
         builder.Services.AddExceptionHandler<DatabaseUnavailableHandler>();
         builder.Services.AddExceptionHandler<SchemaTakenHandler>();
+        builder.Services.AddExceptionHandler<TenantCapacityHandler>();
         builder.Services.AddOpenApi();
     }
 

@@ -37,6 +37,14 @@ public static class TenantProblems
         StatusCodes.Status429TooManyRequests, "tenant-throttled", "Too many requests for this tenant",
         $"Tenant '{name}' is over its plan's ({plan}) {limit} limit; retry after {retryAfterSeconds} s.");
 
+    public static ProblemHttpResult Busy(string name, string plan, int connections, int retryAfterSeconds) => Problem(
+        StatusCodes.Status503ServiceUnavailable, "tenant-busy", "The tenant's database connections are all in use",
+        $"Tenant '{name}' has all {connections} database connections of its plan ({plan}) in use; retry after {retryAfterSeconds} s.");
+
+    public static ProblemHttpResult StatementTimeout(string name, string plan) => Problem(
+        StatusCodes.Status503ServiceUnavailable, "tenant-statement-timeout", "A database statement ran too long",
+        $"A database statement of tenant '{name}' ran past its plan's ({plan}) statement timeout and was cancelled.");
+
     public static ProblemHttpResult UnknownPlan(string reason) => Problem(
         StatusCodes.Status400BadRequest, "plan-unknown", "Unknown plan", reason);
 

@@ -20,27 +20,16 @@ public sealed partial class TenantPlans(TenantCatalog catalog, IOptionsMonitor<T
     public string NameOf(TenantRecord tenant)
     {
         ArgumentNullException.ThrowIfNull(tenant);
-        TenancyOptions settings = options.CurrentValue;
-        if (tenant.Plan is null)
-        {
-            return settings.DefaultPlan;
-        }
-
-        if (settings.Plans.ContainsKey(tenant.Plan))
-        {
-            return tenant.Plan;
-        }
-
-        // A plan removed from configuration must not leave its tenants unlimited, nor unserved.
-        if (_warned.TryAdd((tenant.Name, tenant.Plan), true))
-        {
-            LogUnknownPlan(tenant.Name, tenant.Plan, settings.DefaultPlan);
-        }
-
-        return settings.DefaultPlan;
+        return NameOf(tenant.Name, tenant.Plan);
     }
 
-    /// <summary>The limits of the plan <paramref name="name"/>, a name <see cref="NameOf"/> gave.</summary>
+    /// <summary>
+    /// The limits of the plan the registered <paramref name="tenant"/> is on, as the catalog named it at its last
+    /// look-up (cached, as the registry's are).
+    /// </summary>
+    public TenantPlan LimitsOf(string tenant) => Limits(NameOf(tenant, catalog.PlanOf(tenant)));
+
+    /// <summary>The limits of the plan <paramref name="name"/>, a name <see cref="NameOf(TenantRecord)"/> gave.</summary>
     public TenantPlan Limits(string name) => options.CurrentValue.Plans[name];
 
     /// <summary>Throws <see cref="ArgumentException"/> unless <paramref name="plan"/> is null (the default) or a configured plan.</summary>
@@ -49,7 +38,7 @@ public sealed partial class TenantPlans(TenantCatalog catalog, IOptionsMonitor<T
         Dictionary<string, TenantPlan> plans = options.CurrentValue.Plans;
         if (plan is not null && !plans.ContainsKey(plan))
         {
-            throw new ArgumentException($"No plan named '{plan}'; the plans are: {string.Join(", ", plans.Keys.Order(StringComparer.Ordinal))}.", nameof(plan));
+            throw new ArgumentException($"No plan named '{plan}'; the plans are: {string.Join(", ", plans.Keys.Order(StringComparer.Ordinal))}."); // no parameter suffix: operators read it
         }
     }
 
@@ -76,6 +65,28 @@ public sealed partial class TenantPlans(TenantCatalog catalog, IOptionsMonitor<T
         }
 
         return await catalog.FindAsync(tenant, cancellationToken).ConfigureAwait(false);
+    }
+
+    private string NameOf(string tenant, string? plan)
+    {
+        TenancyOptions settings = options.CurrentValue;
+        if (plan is null)
+        {
+            return settings.DefaultPlan;
+        }
+
+        if (settings.Plans.ContainsKey(plan))
+        {
+            return plan;
+        }
+
+        // A plan removed from configuration must not leave its tenants unlimited, nor unserved.
+        if (_warned.TryAdd((tenant, plan), true))
+        {
+            LogUnknownPlan(tenant, plan, settings.DefaultPlan);
+        }
+
+        return settings.DefaultPlan;
     }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Tenant {Tenant} is on plan {Plan}, which is not configured here; it gets the default plan {DefaultPlan}")]

@@ -66,8 +66,8 @@ internal sealed class CatalogSql
         // The requests table is created last: with it, the whole catalog is there.
         CatalogExists = $"SELECT to_regclass({PgIdentifier.QuoteLiteral(requests)}) IS NOT NULL";
         Insert = $"INSERT INTO {table} (name, display_name) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING RETURNING {Columns}";
-        // A deleted tenant's row only keeps its name from reuse: it is not registered.
-        Exists = $"SELECT EXISTS (SELECT 1 FROM {table} WHERE name = $1 AND status <> 'deleted')";
+        // A deleted tenant's row only keeps its name from reuse: it is not registered. No row: not registered; NULL: the default plan.
+        PlanIfRegistered = $"SELECT plan FROM {table} WHERE name = $1 AND status <> 'deleted'";
         Names = $"SELECT name FROM {table} WHERE status <> 'deleted'";
         Find = $"SELECT {Columns} FROM {table} WHERE name = $1";
         FindMany = $"SELECT {Columns} FROM {table} WHERE name = ANY($1)";
@@ -99,7 +99,7 @@ internal sealed class CatalogSql
 
     public string Insert { get; }
 
-    public string Exists { get; }
+    public string PlanIfRegistered { get; }
 
     public string Names { get; }
 

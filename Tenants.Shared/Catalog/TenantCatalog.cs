@@ -18,7 +18,8 @@ public sealed class TenantCatalog : ITenantRegistry, ITenantCatalog, IDisposable
     private readonly TenancyOptions _options;
     private readonly CatalogSql _sql;
     private readonly string _grants;
-    private readonly ExpiringCache<bool> _known;
+    // Registered tenants looked up lately, with their plan's name (null: the default plan).
+    private readonly ExpiringCache<string?> _known;
     private readonly SemaphoreSlim _bootstrapGate = new(1, 1);
     private readonly bool _ownerGiven;
     private volatile bool _bootstrapped;
@@ -30,7 +31,7 @@ public sealed class TenantCatalog : ITenantRegistry, ITenantCatalog, IDisposable
         _owner = owner.Source;
         _ownerGiven = owner.Given;
         _options = options.Value;
-        _known = new ExpiringCache<bool>(_options.RegistryCacheDuration, time);
+        _known = new ExpiringCache<string?>(_options.RegistryCacheDuration, time);
         _sql = new CatalogSql(_options.SharedSchema, privileges);
         _grants = privileges.Key;
     }
@@ -63,7 +64,7 @@ public sealed class TenantCatalog : ITenantRegistry, ITenantCatalog, IDisposable
         TenantRecord? created = await QuerySingleAsync(_sql.Insert, cancellationToken, name, displayName).ConfigureAwait(false);
         if (created is not null)
         {
-            Remember(name);
+            Remember(name, registered: true, created.Plan);
             return (RegistrationOutcome.Created, created);
         }
 
@@ -74,7 +75,7 @@ public sealed class TenantCatalog : ITenantRegistry, ITenantCatalog, IDisposable
             return (RegistrationOutcome.Retired, existing);
         }
 
-        Remember(name);
+        Remember(name, registered: true, existing.Plan);
         return (existing.DisplayName == displayName ? RegistrationOutcome.AlreadyExists : RegistrationOutcome.Conflict, existing);
     }
 
@@ -105,9 +106,9 @@ public sealed class TenantCatalog : ITenantRegistry, ITenantCatalog, IDisposable
         }
 
         await EnsureCatalogAsync(cancellationToken).ConfigureAwait(false);
-        await using NpgsqlCommand command = _dataSource.CreateCommand(_sql.Exists);
+        await using NpgsqlCommand command = _dataSource.CreateCommand(_sql.PlanIfRegistered);
         command.Parameters.Add(new NpgsqlParameter { Value = name });
-        return Remember(name, (bool)(await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!);
+        return RememberPlan(name, await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false));
     }
 
     public bool IsRegistered(string name)
@@ -124,9 +125,9 @@ public sealed class TenantCatalog : ITenantRegistry, ITenantCatalog, IDisposable
 
         // The bootstrap runs once per process; blocking on it here keeps one implementation of it.
         EnsureCatalogAsync(CancellationToken.None).AsTask().GetAwaiter().GetResult();
-        using NpgsqlCommand command = _dataSource.CreateCommand(_sql.Exists);
+        using NpgsqlCommand command = _dataSource.CreateCommand(_sql.PlanIfRegistered);
         command.Parameters.Add(new NpgsqlParameter { Value = name });
-        return Remember(name, (bool)command.ExecuteScalar()!);
+        return RememberPlan(name, command.ExecuteScalar());
     }
 
     public async Task<TenantRecord?> FindAsync(string name, CancellationToken cancellationToken = default)
@@ -140,7 +141,7 @@ public sealed class TenantCatalog : ITenantRegistry, ITenantCatalog, IDisposable
         TenantRecord? record = await QuerySingleAsync(_sql.Find, cancellationToken, name).ConfigureAwait(false);
 
         // The row answers the registry's question too: a request that just read it enters the scope with no second query.
-        Remember(name, registered: record is { Status: not TenantStatus.Deleted });
+        Remember(name, registered: record is { Status: not TenantStatus.Deleted }, record?.Plan);
         return record;
     }
 
@@ -159,7 +160,7 @@ public sealed class TenantCatalog : ITenantRegistry, ITenantCatalog, IDisposable
         // As in FindAsync: the rows answer the registry's question too.
         foreach (TenantRecord record in records)
         {
-            Remember(record.Name, registered: record.Status != TenantStatus.Deleted);
+            Remember(record.Name, registered: record.Status != TenantStatus.Deleted, record.Plan);
         }
 
         return records;
@@ -267,14 +268,36 @@ public sealed class TenantCatalog : ITenantRegistry, ITenantCatalog, IDisposable
 
     internal ValueTask EnsureBootstrappedAsync(CancellationToken cancellationToken) => EnsureCatalogAsync(cancellationToken);
 
+    /// <summary>
+    /// The plan of the registered tenant <paramref name="name"/> (null: the default plan), from the look-up a tenant
+    /// scope is entered after, or from the catalog when that is no longer cached.
+    /// </summary>
+    internal string? PlanOf(string name)
+    {
+        if (_known.TryGet(name, out string? plan))
+        {
+            return plan;
+        }
+
+        using NpgsqlCommand command = _dataSource.CreateCommand(_sql.PlanIfRegistered);
+        command.Parameters.Add(new NpgsqlParameter { Value = name });
+        object? found = command.ExecuteScalar();
+        RememberPlan(name, found);
+        return found as string;
+    }
+
     private bool IsKnown(string name) => _known.TryGet(name, out _);
 
+    // The answer of PlanIfRegistered: no row (null) is not registered; a row holds the plan, NULL for the default.
+    private bool RememberPlan(string name, object? plan) =>
+        Remember(name, registered: plan is not null, plan as string);
+
     // Called after a catalog round trip: the sweep rides on it.
-    private bool Remember(string name, bool registered = true)
+    private bool Remember(string name, bool registered, string? plan)
     {
         if (registered)
         {
-            _known.Set(name, true);
+            _known.Set(name, plan);
         }
 
         _known.SweepExpired();

@@ -100,16 +100,35 @@ internal sealed class TenantRoutingInterceptor : IDbConnectionInterceptor, IDbCo
         return InterceptionResult<DbConnection>.SuppressWithResult(_own);
     }
 
+    // The tenant's share of the main pool is waited for before the open, so that no pooled connection is held meanwhile.
     public InterceptionResult ConnectionOpening(DbConnection connection, ConnectionEventData eventData, InterceptionResult result)
     {
         AmbientTransactions.Refuse();
+        if (FromMainPool(connection))
+        {
+            _routing.Reserve(Npgsql(connection));
+        }
+
         return result;
     }
 
-    public ValueTask<InterceptionResult> ConnectionOpeningAsync(DbConnection connection, ConnectionEventData eventData, InterceptionResult result, CancellationToken cancellationToken = default)
+    public async ValueTask<InterceptionResult> ConnectionOpeningAsync(DbConnection connection, ConnectionEventData eventData, InterceptionResult result, CancellationToken cancellationToken = default)
     {
         AmbientTransactions.Refuse();
-        return ValueTask.FromResult(result);
+        if (FromMainPool(connection))
+        {
+            await _routing.ReserveAsync(Npgsql(connection), cancellationToken).ConfigureAwait(false);
+        }
+
+        return result;
+    }
+
+    public void ConnectionFailed(DbConnection connection, ConnectionErrorEventData eventData) => Unreserve(connection);
+
+    public Task ConnectionFailedAsync(DbConnection connection, ConnectionErrorEventData eventData, CancellationToken cancellationToken = default)
+    {
+        Unreserve(connection);
+        return Task.CompletedTask;
     }
 
     public void ConnectionOpened(DbConnection connection, ConnectionEndEventData eventData) =>
@@ -312,6 +331,17 @@ internal sealed class TenantRoutingInterceptor : IDbConnectionInterceptor, IDbCo
             && ReferenceEquals(connection, _own)
             && connection.State == ConnectionState.Open
             && string.Equals(TenantContext.CurrentTenant, _keepOpenFor, StringComparison.Ordinal);
+
+    // The context's own connection, made here from the main pool (not lent by a dedicated pool, nor the app's own).
+    private bool FromMainPool(DbConnection connection) => _dataSource is not null && _dedicated is null && ReferenceEquals(connection, _own);
+
+    private void Unreserve(DbConnection connection)
+    {
+        if (connection is NpgsqlConnection npgsql)
+        {
+            _routing.Unreserve(npgsql);
+        }
+    }
 
     // Only the lent connection itself: the context may have been given another one since (SetDbConnection).
     private string? DefaultTenant(DbConnection connection) =>

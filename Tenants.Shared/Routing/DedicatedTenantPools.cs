@@ -1,5 +1,5 @@
 using System.Collections.Concurrent;
-using System.Runtime.CompilerServices;
+using System.Globalization;
 using Microsoft.Extensions.Logging;
 using Npgsql;
 using Tenants.Shared.Security;
@@ -25,7 +25,7 @@ public sealed partial class DedicatedTenantPools : IAsyncDisposable
     private readonly long _window;
 
     // Contexts created per tenant in the current window; swapped whole when the window ends.
-    private ConcurrentDictionary<string, StrongBox<long>> _uses = new(StringComparer.Ordinal);
+    private ConcurrentDictionary<string, Use> _uses = new(StringComparer.Ordinal);
 
     // Replaced whole (copy on write) by the one rebalance that may run at a time; read without a lock on every context.
     private volatile Dictionary<string, Pool> _hot = new(StringComparer.Ordinal);
@@ -62,9 +62,14 @@ public sealed partial class DedicatedTenantPools : IAsyncDisposable
             return null;
         }
 
-        Interlocked.Increment(ref _uses.GetOrAdd(tenant, static _ => new StrongBox<long>()).Value);
+        // A pool's connections carry its plan's statement timeout as a startup parameter: one built under another plan
+        // lends nothing, and the next rebalance builds it anew.
+        long timeout = TimeoutOf(TenantContext.CurrentLimits);
+        Use use = _uses.GetOrAdd(tenant, static _ => new Use());
+        Interlocked.Increment(ref use.Count);
+        Interlocked.Exchange(ref use.TimeoutMs, timeout);
         EndWindowIfDue();
-        return _hot.TryGetValue(tenant, out Pool? pool) ? pool.TryRent() : null;
+        return _hot.TryGetValue(tenant, out Pool? pool) && pool.TimeoutMs == timeout ? pool.TryRent() : null;
     }
 
     public async ValueTask DisposeAsync()
@@ -94,7 +99,7 @@ public sealed partial class DedicatedTenantPools : IAsyncDisposable
             return;
         }
 
-        ConcurrentDictionary<string, StrongBox<long>> uses = Interlocked.Exchange(ref _uses, new(StringComparer.Ordinal));
+        ConcurrentDictionary<string, Use> uses = Interlocked.Exchange(ref _uses, new(StringComparer.Ordinal));
         Interlocked.Exchange(ref _windowStarted, now);
         double seconds = (now - started) / 1000.0;
 
@@ -106,11 +111,12 @@ public sealed partial class DedicatedTenantPools : IAsyncDisposable
         }
     }
 
-    private async Task RebalanceAsync(ConcurrentDictionary<string, StrongBox<long>> uses, double seconds)
+    private async Task RebalanceAsync(ConcurrentDictionary<string, Use> uses, double seconds)
     {
         try
         {
-            Dictionary<string, long> counts = uses.ToDictionary(u => u.Key, u => Interlocked.Read(ref u.Value.Value), StringComparer.Ordinal);
+            Dictionary<string, long> counts = uses.ToDictionary(u => u.Key, u => Interlocked.Read(ref u.Value.Count), StringComparer.Ordinal);
+            long TimeoutFor(string tenant) => uses.TryGetValue(tenant, out Use? use) ? Interlocked.Read(ref use.TimeoutMs) : 0;
             long total = counts.Values.Sum();
             bool Busy(string tenant, double factor) => counts.TryGetValue(tenant, out long count) &&
                 count >= factor * _options.MinShare * total && count / seconds >= factor * _options.MinRate;
@@ -118,7 +124,7 @@ public sealed partial class DedicatedTenantPools : IAsyncDisposable
             var keep = new Dictionary<string, Pool>(StringComparer.Ordinal);
             foreach ((string tenant, Pool pool) in _hot)
             {
-                if (Busy(tenant, 0.5))
+                if (Busy(tenant, 0.5) && pool.TimeoutMs == TimeoutFor(tenant))
                 {
                     keep[tenant] = pool;
                     continue;
@@ -145,7 +151,7 @@ public sealed partial class DedicatedTenantPools : IAsyncDisposable
             foreach ((string tenant, long count) in counts.Where(c => !keep.ContainsKey(c.Key) && Busy(c.Key, 1))
                 .OrderByDescending(c => c.Value).Take(Math.Max(free, 0)))
             {
-                Pool pool = Build(tenant);
+                Pool pool = Build(tenant, TimeoutFor(tenant));
                 try
                 {
                     // Opens the pool's first connection, which the initializer checks: the pool starts warm and proven.
@@ -183,7 +189,7 @@ public sealed partial class DedicatedTenantPools : IAsyncDisposable
         }
     }
 
-    private Pool Build(string tenant)
+    private Pool Build(string tenant, long timeoutMs)
     {
         NpgsqlDataSourceBuilder builder = ResettingDataSource.Builder(_connectionString, _tenancy.SharedSchema, "connection string");
         NpgsqlConnectionStringBuilder settings = builder.ConnectionStringBuilder;
@@ -196,6 +202,11 @@ public sealed partial class DedicatedTenantPools : IAsyncDisposable
             settings.Options = $"{settings.Options} -c role={role}".TrimStart();
         }
 
+        if (timeoutMs > 0)
+        {
+            settings.Options = $"{settings.Options} -c statement_timeout={timeoutMs.ToString(CultureInfo.InvariantCulture)}".TrimStart();
+        }
+
         settings.MaxPoolSize = _options.PoolSize;
         settings.MinPoolSize = 0;
 
@@ -203,7 +214,7 @@ public sealed partial class DedicatedTenantPools : IAsyncDisposable
         builder.UsePhysicalConnectionInitializer(
             connection => Check(connection, tenant, role, async: false).GetAwaiter().GetResult(),
             connection => Check(connection, tenant, role, async: true));
-        return new Pool(tenant, builder.Build(), _options.PoolSize);
+        return new Pool(tenant, builder.Build(), _options.PoolSize, timeoutMs);
     }
 
     private async Task Check(NpgsqlConnection connection, string tenant, string? role, bool async)
@@ -234,13 +245,16 @@ public sealed partial class DedicatedTenantPools : IAsyncDisposable
     private partial void LogRebalanceFailed(Exception exception);
 
     /// <summary>One tenant's pool, and how many of its connections are lent to contexts.</summary>
-    internal sealed class Pool(string tenant, NpgsqlDataSource source, int size) : IAsyncDisposable
+    internal sealed class Pool(string tenant, NpgsqlDataSource source, int size, long timeoutMs) : IAsyncDisposable
     {
         private int _lent;
         private int _retired;
         private int _disposed;
 
         public NpgsqlDataSource Source => source;
+
+        /// <summary>The statement_timeout its connections start with, in milliseconds (0: the server's).</summary>
+        public long TimeoutMs => timeoutMs;
 
         public bool IsDisposed => Volatile.Read(ref _disposed) == 1;
 
@@ -288,6 +302,16 @@ public sealed partial class DedicatedTenantPools : IAsyncDisposable
                 source.Dispose();
             }
         }
+    }
+
+    /// <summary>The statement timeout, in milliseconds, that <paramref name="limits"/> give a tenant's statements; 0 leaves the server's.</summary>
+    internal static long TimeoutOf(Capacity.TenantPlan? limits) => limits is null ? 0 : (long)limits.StatementTimeout.TotalMilliseconds;
+
+    /// <summary>A tenant's contexts in the current window, and the statement timeout its plan gave the latest one.</summary>
+    private sealed class Use
+    {
+        public long Count;
+        public long TimeoutMs;
     }
 
     /// <summary>A connection lent from a tenant's dedicated pool, to a context that releases it once disposed.</summary>

@@ -41,6 +41,19 @@ public interface ITenantConnectionRouting
     /// </summary>
     void Failed(NpgsqlConnection connection, bool inTransaction);
 
+    /// <summary>
+    /// Before <paramref name="connection"/>, a main-pool connection not open yet, opens in a tenant scope: waits for
+    /// the tenant's share of the pool, so that no pooled connection is held while waiting, and counts the connection
+    /// against it once open (<see cref="Opened"/>). Throws <see cref="Capacity.TenantBusyException"/> when none comes free.
+    /// </summary>
+    ValueTask ReserveAsync(NpgsqlConnection connection, CancellationToken cancellationToken);
+
+    /// <inheritdoc cref="ReserveAsync"/>
+    void Reserve(NpgsqlConnection connection);
+
+    /// <summary>The open that <see cref="ReserveAsync"/> preceded failed: the share goes back.</summary>
+    void Unreserve(NpgsqlConnection connection);
+
     /// <summary>The pool handed the connection out: its session is the pool's reset state, routed by nothing yet.</summary>
     /// <param name="connection">The connection just opened.</param>
     /// <param name="defaultTenant">

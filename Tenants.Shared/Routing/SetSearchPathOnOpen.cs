@@ -1,7 +1,9 @@
 using System.Collections.Concurrent;
 using System.Data;
+using System.Globalization;
 using Microsoft.Extensions.Options;
 using Npgsql;
+using Tenants.Shared.Capacity;
 
 namespace Tenants.Shared.Routing;
 
@@ -10,7 +12,9 @@ namespace Tenants.Shared.Routing;
 /// scope it costs nothing, because the data source's startup search_path is the shared schema alone and Npgsql's pool
 /// reset (DISCARD ALL, pipelined with the next command) brings every returned connection back to it. One pool serves
 /// every tenant, so connections stay bounded by the pool size whatever the tenant count. With
-/// <see cref="TenancyOptions.TenantRoles"/> on, it also switches to the tenant's role.
+/// <see cref="TenancyOptions.TenantRoles"/> on, it also switches to the tenant's role. In a scope with a plan's limits,
+/// the same round trip sets the plan's <c>statement_timeout</c>, and a main-pool connection counts against the
+/// tenant's share of the pool from the route until it closes or serves another tenant.
 /// </summary>
 public sealed class SetSearchPathOnOpen : ITenantConnectionRouting
 {
@@ -23,6 +27,10 @@ public sealed class SetSearchPathOnOpen : ITenantConnectionRouting
     // the finalizer, is a cost on every request.
     private readonly ConcurrentDictionary<NpgsqlConnection, Serving> _open = new(ReferenceEqualityComparer.Instance);
     private readonly StateChangeEventHandler _forgetOnClose;
+    private readonly TenantConnectionShares _shares = new();
+
+    // Shares taken for connections about to open, until they have (Opened, or the route of a raw connection).
+    private readonly ConcurrentDictionary<NpgsqlConnection, TenantConnectionShares.Share> _reserved = new(ReferenceEqualityComparer.Instance);
 
     public SetSearchPathOnOpen(IOptions<TenancyOptions> options)
     {
@@ -36,22 +44,50 @@ public sealed class SetSearchPathOnOpen : ITenantConnectionRouting
 
     public void Route(NpgsqlConnection connection, bool justOpened, bool inTransaction)
     {
-        if (Plan(connection, justOpened, inTransaction) is { } plan)
+        if (Plan(connection, justOpened, inTransaction) is not { } plan)
+        {
+            return;
+        }
+
+        TenantConnectionShares.Share? held = plan.Serving.ShareFor(plan.Tenant);
+        TenantConnectionShares.Share? taken = held is null && plan.Limits is { } limits ? _shares.Take(plan.Tenant!, limits) : null;
+        try
         {
             using NpgsqlCommand command = new(plan.Sql, connection);
             command.ExecuteNonQuery();
-            plan.Serving.Set(plan.Tenant, tentative: inTransaction);
         }
+        catch
+        {
+            taken?.Release(); // one held already goes back when the connection closes, a broken one at once
+            throw;
+        }
+
+        plan.Serving.Set(plan.Tenant, tentative: inTransaction, held ?? taken);
     }
 
     public async ValueTask RouteAsync(NpgsqlConnection connection, bool justOpened, bool inTransaction, CancellationToken cancellationToken)
     {
-        if (Plan(connection, justOpened, inTransaction) is { } plan)
+        if (Plan(connection, justOpened, inTransaction) is not { } plan)
+        {
+            return;
+        }
+
+        TenantConnectionShares.Share? held = plan.Serving.ShareFor(plan.Tenant);
+        TenantConnectionShares.Share? taken = held is null && plan.Limits is { } limits
+            ? await _shares.TakeAsync(plan.Tenant!, limits, cancellationToken).ConfigureAwait(false)
+            : null;
+        try
         {
             await using NpgsqlCommand command = new(plan.Sql, connection);
             await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
-            plan.Serving.Set(plan.Tenant, tentative: inTransaction);
         }
+        catch
+        {
+            taken?.Release();
+            throw;
+        }
+
+        plan.Serving.Set(plan.Tenant, tentative: inTransaction, held ?? taken);
     }
 
     public string? BatchPrefix(NpgsqlConnection connection)
@@ -68,13 +104,77 @@ public sealed class SetSearchPathOnOpen : ITenantConnectionRouting
 
         bool fromReset = serving.Fresh && serving.Tenant != tenant;
         bool again = serving.Tentative && serving.Tenant == tenant;
-        return fromReset || again ? Sql(tenant) : null;
+        if (!fromReset && !again)
+        {
+            return null;
+        }
+
+        // Never waits here: with the tenant's share taken up, the caller routes by Route instead, which does.
+        TenantPlan? limits = Limits(serving);
+        if (serving.ShareFor(tenant) is null && limits is not null)
+        {
+            if (_shares.TryTake(tenant, limits) is not { } share)
+            {
+                return null;
+            }
+
+            serving.Hold(share); // counted from now: should the batch fail, the share goes back when the connection closes
+        }
+
+        return Sql(tenant, TenantContext.CurrentLimits);
     }
 
-    public void Batched(NpgsqlConnection connection, string? tenant, bool inTransaction) =>
-        State(connection).Set(tenant, tentative: inTransaction);
+    public void Batched(NpgsqlConnection connection, string? tenant, bool inTransaction)
+    {
+        Serving serving = State(connection);
+        serving.Set(tenant, tentative: inTransaction, serving.ShareFor(tenant));
+    }
 
-    public void Opened(NpgsqlConnection connection, string? defaultTenant) => State(connection).Reset(defaultTenant);
+    public void Opened(NpgsqlConnection connection, string? defaultTenant) => Reset(connection, State(connection), defaultTenant);
+
+    public async ValueTask ReserveAsync(NpgsqlConnection connection, CancellationToken cancellationToken)
+    {
+        if (TenantContext.CurrentTenant is { } tenant && TenantContext.CurrentLimits is { } limits)
+        {
+            Reserved(connection, await _shares.TakeAsync(tenant, limits, cancellationToken).ConfigureAwait(false));
+        }
+    }
+
+    public void Reserve(NpgsqlConnection connection)
+    {
+        if (TenantContext.CurrentTenant is { } tenant && TenantContext.CurrentLimits is { } limits)
+        {
+            Reserved(connection, _shares.Take(tenant, limits));
+        }
+    }
+
+    public void Unreserve(NpgsqlConnection connection)
+    {
+        if (_reserved.TryRemove(connection, out TenantConnectionShares.Share? share))
+        {
+            share.Release();
+        }
+    }
+
+    private void Reserved(NpgsqlConnection connection, TenantConnectionShares.Share share)
+    {
+        if (_reserved.TryAdd(connection, share))
+        {
+            return;
+        }
+
+        share.Release(); // reserved already: one open, one share
+    }
+
+    // From the pool's reset state; a share reserved before the open counts from here.
+    private void Reset(NpgsqlConnection connection, Serving serving, string? defaultTenant)
+    {
+        serving.Reset(defaultTenant);
+        if (_reserved.TryRemove(connection, out TenantConnectionShares.Share? share))
+        {
+            serving.Hold(share);
+        }
+    }
 
     public void Failed(NpgsqlConnection connection, bool inTransaction)
     {
@@ -109,7 +209,10 @@ public sealed class SetSearchPathOnOpen : ITenantConnectionRouting
         if ((change.CurrentState & ConnectionState.Open) == 0 && sender is NpgsqlConnection connection)
         {
             connection.StateChange -= _forgetOnClose;
-            _open.TryRemove(connection, out _);
+            if (_open.TryRemove(connection, out Serving? serving))
+            {
+                serving.Hold(null);
+            }
         }
     }
 
@@ -119,7 +222,7 @@ public sealed class SetSearchPathOnOpen : ITenantConnectionRouting
         Serving serving = State(connection);
         if (justOpened)
         {
-            serving.Reset(null); // the pool reset restored the startup search_path: the shared schema alone
+            Reset(connection, serving, null); // the pool reset restored the startup search_path: the shared schema alone
         }
 
         bool serves = string.Equals(serving.Tenant, tenant, StringComparison.Ordinal);
@@ -139,13 +242,19 @@ public sealed class SetSearchPathOnOpen : ITenantConnectionRouting
                 "Open connections and transactions inside the tenant scope that uses them.");
         }
 
-        return new RoutePlan(Sql(tenant), tenant, serving);
+        TenantPlan? limits = TenantContext.CurrentLimits;
+        return new RoutePlan(Sql(tenant, limits), tenant, serving, tenant is null ? null : Limits(serving));
     }
 
-    private string Sql(string? tenant) =>
+    // The limits whose share a route of the current tenant takes: none for a dedicated pool's connection, whose pool
+    // bounds it already, nor outside a scope with a plan.
+    private static TenantPlan? Limits(Serving serving) => serving.Dedicated ? null : TenantContext.CurrentLimits;
+
+    private string Sql(string? tenant, TenantPlan? limits)
+    {
         // The tenant name was validated when its scope opened; quoting anyway keeps this safe on its own.
         // With tenant roles on, the role switch rides in the same round trip; the pool reset undoes it too.
-        (tenant, _options.TenantRoles) switch
+        string route = (tenant, _options.TenantRoles) switch
         {
             (null, false) => $"SET search_path TO {_quotedSharedSchema}",
             // SET ROLE NONE, not RESET ROLE: a dedicated pool's connection has its tenant's role as the session default.
@@ -155,7 +264,14 @@ public sealed class SetSearchPathOnOpen : ITenantConnectionRouting
                 $"SET ROLE {PgIdentifier.Quote(Security.TenantRoleNames.NameFor(tenant, _options.TenantRolePrefix))}",
         };
 
-    private sealed record RoutePlan(string Sql, string? Tenant, Serving Serving);
+        // Set on every route, never assumed: the connection may have served another tenant's plan just before.
+        long timeout = tenant is null ? 0 : DedicatedTenantPools.TimeoutOf(limits);
+        return timeout > 0
+            ? $"{route}; SET statement_timeout = {timeout.ToString(CultureInfo.InvariantCulture)}"
+            : $"{route}; RESET statement_timeout";
+    }
+
+    private sealed record RoutePlan(string Sql, string? Tenant, Serving Serving, TenantPlan? Limits);
 
     /// <summary>
     /// The tenant a connection serves (null: the shared schema alone). Fresh while nothing has run on it since the
@@ -171,9 +287,37 @@ public sealed class SetSearchPathOnOpen : ITenantConnectionRouting
 
         public bool Fresh { get; private set; } = true;
 
-        public void Set(string? tenant, bool tentative) => (Tenant, Tentative, Fresh) = (tenant, tentative, false);
+        /// <summary>From a tenant's dedicated pool: not counted against the tenant's share of the main pool.</summary>
+        public bool Dedicated { get; private set; }
 
-        public void Reset(string? defaultTenant) => (Tenant, Tentative, Fresh) = (defaultTenant, false, true);
+        /// <summary>The share of the main pool this connection counts against: its tenant's, while it serves one.</summary>
+        public TenantConnectionShares.Share? Held { get; private set; }
+
+        /// <summary>The share held already for <paramref name="tenant"/>, if any: a route to it needs no other.</summary>
+        public TenantConnectionShares.Share? ShareFor(string? tenant) =>
+            Held is { } held && string.Equals(held.Tenant, tenant, StringComparison.Ordinal) ? held : null;
+
+        public void Set(string? tenant, bool tentative, TenantConnectionShares.Share? share)
+        {
+            (Tenant, Tentative, Fresh) = (tenant, tentative, false);
+            Hold(share);
+        }
+
+        public void Reset(string? defaultTenant)
+        {
+            (Tenant, Tentative, Fresh, Dedicated) = (defaultTenant, false, true, defaultTenant is not null);
+            Hold(null);
+        }
+
+        /// <summary>Counts the connection against <paramref name="share"/> (none: null), giving back the one held before.</summary>
+        public void Hold(TenantConnectionShares.Share? share)
+        {
+            if (!ReferenceEquals(Held, share))
+            {
+                Held?.Release();
+                Held = share;
+            }
+        }
 
         public void Used() => Fresh = false;
 

@@ -53,15 +53,27 @@ internal sealed partial class ArticleStatsJob(
             await using TenantScope scope = await tenants.EnterAsync(tenant.Name, cancellationToken);
             using Activity? span = Source.StartActivity("article stats"); // tagged tenant.id by the span processor
             using IDisposable? logScope = logger.BeginScope(new Dictionary<string, object> { ["tenant.id"] = scope.Schema });
-            await using AsyncServiceScope services = scopes.CreateAsyncScope();
-            AppDbContext db = services.ServiceProvider.GetRequiredService<AppDbContext>();
-            long articles = await db.Articles.LongCountAsync(cancellationToken);
-            counts[tenant.Name] = articles;
-            LogCount(articles);
+            try
+            {
+                await using AsyncServiceScope services = scopes.CreateAsyncScope();
+                AppDbContext db = services.ServiceProvider.GetRequiredService<AppDbContext>();
+                long articles = await db.Articles.LongCountAsync(cancellationToken);
+                counts[tenant.Name] = articles;
+                LogCount(articles);
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                // One tenant at its plan's limits (busy, a statement timed out) or failing must not cost the others their round.
+                span?.SetStatus(ActivityStatusCode.Error, e.GetType().Name);
+                LogTenantFailed(e);
+            }
         }
 
         return counts;
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "The article statistics of this tenant failed; the round goes on with the others")]
+    private partial void LogTenantFailed(Exception exception);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "{Articles} article(s)")]
     private partial void LogCount(long articles);

@@ -9,6 +9,7 @@ using Benchmarks;
 // dotnet run --project tests/Benchmarks -c Release -- allocations [seconds] [baseline path] [compared path]
 // dotnet run --project tests/Benchmarks -c Release -- tenants [large] [trafficked] [seconds per run] [warm-up seconds]
 // dotnet run --project tests/Benchmarks -c Release -- roles [large] [trafficked] [seconds per side] [rounds]
+// dotnet run --project tests/Benchmarks -c Release -- noisy [seconds per side] [rounds]
 switch (args)
 {
     case ["http", .. var rest]:
@@ -40,12 +41,15 @@ switch (args)
     case ["roles", .. var rest]:
         await RoleScaleBenchmark.RunAsync(large: Number(rest, 0, 10_000), spread: Number(rest, 1, 1_000), seconds: Number(rest, 2, 3), rounds: Number(rest, 3, 8));
         return 0;
+    case ["noisy", .. var rest]:
+        await NoisyBenchmark.RunAsync(seconds: Number(rest, 0, 8), rounds: Number(rest, 1, 5));
+        return 0;
     case ["tenants-child", var app, var owner, var prefix, var trafficked, var stride, var seconds, var warmUp]:
         // One side of `tenants`, started by it in a process of its own; not meant to be run by hand.
         return await TenantScaleChild.RunAsync(app, owner, prefix,
             int.Parse(trafficked, CultureInfo.InvariantCulture), int.Parse(stride, CultureInfo.InvariantCulture), int.Parse(seconds, CultureInfo.InvariantCulture), int.Parse(warmUp, CultureInfo.InvariantCulture));
     default:
-        Console.Error.WriteLine("usage: migrations [tenants=1000] [provisioning samples=100] | p1 [seconds per side=1] [concurrency=16] [rounds=500] | http|ef|pipeline [seconds per side=3] [concurrency=16] [rounds=8] | tenants [large=10000] [trafficked=1000] [seconds=15] [warm-up=12] | allocations [seconds=8] [baseline path] [compared path] | roles [large=10000] [trafficked=1000] [seconds per side=3] [rounds=8]");
+        Console.Error.WriteLine("usage: migrations [tenants=1000] [provisioning samples=100] | p1 [seconds per side=1] [concurrency=16] [rounds=500] | http|ef|pipeline [seconds per side=3] [concurrency=16] [rounds=8] | tenants [large=10000] [trafficked=1000] [seconds=15] [warm-up=12] | allocations [seconds=8] [baseline path] [compared path] | roles [large=10000] [trafficked=1000] [seconds per side=3] [rounds=8] | noisy [seconds per side=8] [rounds=5]");
         return 2;
 }
 

@@ -135,7 +135,7 @@ internal static class SideBySide
     /// Where the median of the per-round ratios lies, 95% of the time: a percentile bootstrap over the rounds (fixed
     /// seed, so a run's output is its own). Rounds are taken as independent; the rotating order keeps them close to it.
     /// </summary>
-    private static (double Low, double High) MedianInterval(List<double> values)
+    internal static (double Low, double High) MedianInterval(List<double> values)
     {
         const int Resamples = 4000;
         var random = new Random(12345);
@@ -156,7 +156,7 @@ internal static class SideBySide
         return (medians[(int)(Resamples * 0.025)], medians[(int)(Resamples * 0.975) - 1]);
     }
 
-    private static double Median(List<double> values)
+    internal static double Median(List<double> values)
     {
         double[] sorted = [.. values.Order()];
         return sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[(sorted.Length / 2) - 1] + sorted[sorted.Length / 2]) / 2;

@@ -18,6 +18,10 @@ public sealed class TenantPlanTests(PostgresFixture postgres) : ApiTest(postgres
         new("Tenancy:Plans:tight:RequestsPerSecond", "0.001"),
         new("Tenancy:Plans:tight:Burst", "2"),
         new("Tenancy:Plans:single:ConcurrentRequests", "1"),
+        new("Tenancy:Plans:oneconnection:ConcurrentConnections", "1"),
+        new("Tenancy:Plans:oneconnection:ConnectionWait", "00:00:00.2"),
+        new("Tenancy:Plans:brief:StatementTimeout", "00:00:00.5"),
+        new("Tenancy:Plans:standard:StatementTimeout", "00:05:00"), // requests held on a lock outlast no timeout but the one tested
     ];
 
     [Fact]
@@ -92,41 +96,74 @@ public sealed class TenantPlanTests(PostgresFixture postgres) : ApiTest(postgres
     }
 #if (includeSample)
 
-    [Fact]
-    public async Task A_tenant_at_its_concurrent_request_cap_is_refused_while_another_tenant_is_served_at_once()
+    [Theory]
+    [InlineData("single", 429, "tenant-throttled", "concurrency")] // its one request in progress
+    [InlineData("oneconnection", 503, "tenant-busy", "all 1 database connections")] // its one connection in use
+    public async Task A_tenant_at_its_cap_is_refused_while_another_tenant_is_served(string plan, int status, string type, string limit)
     {
-        await Api.ProvisionAsync("crowded", "calm");
-        await SetPlanAsync("crowded", "single");
-        using HttpClient crowded = Api.Client(Api.Tokens.Member("crowded"));
-        using HttpClient calm = Api.Client(Api.Tokens.Member("calm"));
+        string crowdedName = $"crowded_{plan}", calmName = $"calm_{plan}";
+        await Api.ProvisionAsync(crowdedName, calmName);
+        await SetPlanAsync(crowdedName, plan);
+        using HttpClient crowded = Api.Client(Api.Tokens.Member(crowdedName));
+        using HttpClient calm = Api.Client(Api.Tokens.Member(calmName));
 
-        // Holds crowded's one request in progress: its read waits on this lock.
-        await using var holder = new NpgsqlConnection(Api.ConnectionString);
-        await holder.OpenAsync(Cancellation);
-        await using NpgsqlTransaction transaction = await holder.BeginTransactionAsync(Cancellation);
-        await using (var lockTable = new NpgsqlCommand("LOCK TABLE crowded.articles IN ACCESS EXCLUSIVE MODE", holder, transaction))
-        {
-            await lockTable.ExecuteNonQueryAsync(Cancellation);
-        }
-
+        // Holds crowded's one request (and its connection) in progress: its read waits on this lock.
+        await using NpgsqlConnection holder = await LockAsync(crowdedName);
         Task<HttpResponseMessage> held = crowded.GetAsync("/articles", Cancellation);
-        await Eventually.UntilAsync(() => WaitingOnLockAsync(holder), "crowded's first request to wait on the lock", Cancellation);
+        await Eventually.UntilAsync(() => WaitingOnLockAsync(holder, crowdedName), "crowded's first request to wait on the lock", Cancellation);
 
         using HttpResponseMessage refused = await crowded.GetAsync("/articles", Cancellation);
-        string detail = (await AssertProblemAsync(refused, 429, "tenant-throttled")).GetProperty("detail").GetString()!;
-        Assert.Contains("concurrency", detail, StringComparison.Ordinal);
+        string detail = (await AssertProblemAsync(refused, status, type)).GetProperty("detail").GetString()!;
+        Assert.Contains(limit, detail, StringComparison.Ordinal);
+        Assert.Equal(TimeSpan.FromSeconds(1), refused.Headers.RetryAfter?.Delta);
         Assert.Equal(HttpStatusCode.OK, (await calm.GetAsync("/articles", Cancellation)).StatusCode);
 
-        await transaction.RollbackAsync(Cancellation);
+        await holder.CloseAsync();
         using HttpResponseMessage first = await held;
         Assert.Equal(HttpStatusCode.OK, first.StatusCode);
         Assert.Equal(HttpStatusCode.OK, (await crowded.GetAsync("/articles", Cancellation)).StatusCode);
     }
 
-    private static async Task<bool> WaitingOnLockAsync(NpgsqlConnection holder)
+    [Fact]
+    public async Task A_runaway_statement_is_cancelled_by_its_tenant_s_plan_only()
+    {
+        await Api.ProvisionAsync("runaway", "patient");
+        await SetPlanAsync("runaway", "brief");
+        using HttpClient runaway = Api.Client(Api.Tokens.Member("runaway"));
+        using HttpClient patient = Api.Client(Api.Tokens.Member("patient"));
+
+        // Both tenants' reads wait on a lock; the patient one waits first, and longer than the brief plan's timeout.
+        await using NpgsqlConnection patientLock = await LockAsync("patient");
+        await using NpgsqlConnection runawayLock = await LockAsync("runaway");
+        Task<HttpResponseMessage> waiting = patient.GetAsync("/articles", Cancellation);
+        await Eventually.UntilAsync(() => WaitingOnLockAsync(patientLock, "patient"), "patient's request to wait on the lock", Cancellation);
+
+        using HttpResponseMessage cancelled = await runaway.GetAsync("/articles", Cancellation);
+        await AssertProblemAsync(cancelled, 503, "tenant-statement-timeout");
+        Assert.False(waiting.IsCompleted, "the patient tenant's request ended with the runaway one's timeout");
+
+        await patientLock.CloseAsync();
+        using HttpResponseMessage served = await waiting;
+        Assert.Equal(HttpStatusCode.OK, served.StatusCode);
+    }
+
+    /// <summary>A connection holding an exclusive lock on the tenant's articles until it closes.</summary>
+    private async Task<NpgsqlConnection> LockAsync(string tenant)
+    {
+        var holder = new NpgsqlConnection(Api.ConnectionString);
+        await holder.OpenAsync(Cancellation);
+        await using (var begin = new NpgsqlCommand($"BEGIN; LOCK TABLE {tenant}.articles IN ACCESS EXCLUSIVE MODE", holder))
+        {
+            await begin.ExecuteNonQueryAsync(Cancellation);
+        }
+
+        return holder;
+    }
+
+    private static async Task<bool> WaitingOnLockAsync(NpgsqlConnection holder, string tenant)
     {
         await using var command = new NpgsqlCommand(
-            "SELECT count(*) FROM pg_locks WHERE NOT granted AND relation = 'crowded.articles'::regclass", holder);
+            $"SELECT count(*) FROM pg_locks WHERE NOT granted AND relation = '{tenant}.articles'::regclass", holder);
         return (long)(await command.ExecuteScalarAsync(Cancellation))! > 0;
     }
 #endif

@@ -14,6 +14,10 @@ public sealed class PlanOptionsTests
         { "RequestsPerSecond is NaN", o => o.Plans["standard"].RequestsPerSecond = double.NaN },
         { "Burst is 0", o => o.Plans["standard"].Burst = 0 },
         { "ConcurrentRequests is -1", o => o.Plans["standard"].ConcurrentRequests = -1 },
+        { "ConcurrentConnections is 0", o => o.Plans["standard"].ConcurrentConnections = 0 },
+        { "ConnectionWait is -00:00:01", o => o.Plans["standard"].ConnectionWait = TimeSpan.FromSeconds(-1) },
+        { "ConnectionWait is 00:05:00", o => o.Plans["standard"].ConnectionWait = TimeSpan.FromMinutes(5) },
+        { "StatementTimeout is -00:00:01", o => o.Plans["standard"].StatementTimeout = TimeSpan.FromSeconds(-1) },
         { "'Pro Plan'", o => o.Plans["Pro Plan"] = new TenantPlan() },
     };
 

@@ -25,6 +25,10 @@ public sealed class TenancyHost : IAsyncDisposable
                 // Tenant roles (on by default) are cluster-wide: tests that share tenant names across databases would
                 // share them too. A test that wants them says so (LeastPrivilegedAppTest, with a prefix of its own).
                 o.TenantRoles = false;
+
+                // Tests that run many scopes of one tenant at once wait for its connections however slow the machine;
+                // the limits themselves are the default plan's (TenantCapacityTests tests them).
+                o.Plans[o.DefaultPlan].ConnectionWait = TimeSpan.FromMinutes(1);
                 configure?.Invoke(o);
             }, ownerConnectionString)
             .AddTenantDbContext<NotesContext>()
