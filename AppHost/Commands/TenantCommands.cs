@@ -18,10 +18,12 @@ public static class TenantCommands
     public const string Status = "tenants-status";
     public const string Deactivate = "tenant-deactivate";
     public const string Reactivate = "tenant-reactivate";
+    public const string Plan = "tenant-plan";
 
     /// <summary>The argument names the dialogs (and API callers) fill in.</summary>
     public const string NameArgument = "name";
     public const string DisplayNameArgument = "displayName";
+    public const string PlanArgument = "plan";
 
     public static IResourceBuilder<ProjectResource> WithTenantCommands(this IResourceBuilder<ProjectResource> worker)
     {
@@ -34,13 +36,7 @@ public static class TenantCommands
                 "Register a tenant and migrate its schema ('tenants add'), as POST /tenants does.",
                 "PersonAdd",
                 NameInput("The new tenant's name, also its schema's: a lowercase letter, then lowercase letters, digits and _."),
-                new InteractionInput
-                {
-                    Name = DisplayNameArgument,
-                    Label = "Display name",
-                    Description = "Shown to people (default: the name).",
-                    InputType = InputType.Text,
-                }));
+                TextInput(DisplayNameArgument, "Display name", "Shown to people (default: the name).")));
         worker.WithCommand(
             Migrate,
             "Migrate all tenants now",
@@ -61,6 +57,15 @@ public static class TenantCommands
             "Reactivate tenant",
             context => RunAsync(resource, ["reactivate", .. Name(context)], context, Report.None),
             Options("Serve a deactivated tenant again ('tenants reactivate').", "PersonAvailable", NameInput("The deactivated tenant to serve again.")));
+        worker.WithCommand(
+            Plan,
+            "Change tenant plan",
+            context => RunAsync(resource, ["plan", .. Name(context), .. PlanName(context)], context, Report.None),
+            Options(
+                "Put a tenant on a plan of Tenancy:Plans ('tenants plan'), as PUT /tenants/{name}/plan does; every Api instance applies its limits at once.",
+                "Gauge",
+                NameInput("The tenant to put on another plan."),
+                TextInput(PlanArgument, "Plan", "A plan of Tenancy:Plans (empty: back to the default plan).")));
         return worker;
     }
 
@@ -76,18 +81,24 @@ public static class TenantCommands
                 : ResourceCommandState.Disabled,
     };
 
-    private static InteractionInput NameInput(string description) => new()
+    private static InteractionInput NameInput(string description) => TextInput(NameArgument, "Tenant name", description, required: true);
+
+    private static InteractionInput TextInput(string name, string label, string description, bool required = false) => new()
     {
-        Name = NameArgument,
-        Label = "Tenant name",
+        Name = name,
+        Label = label,
         Description = description,
         InputType = InputType.Text,
-        Required = true,
+        Required = required,
     };
 
     // Validated by the command line itself (exit 2, nothing changed), the one place that knows the Worker's shared schema;
     // after "--" and with "=", a value starting with '-' is taken as written, not as an option.
     private static string[] Name(ExecuteCommandContext context) => ["--", context.Arguments.GetString(NameArgument) ?? string.Empty];
+
+    // After the name, so after "--" too; left out when empty, as the command line takes no plan to mean the default one.
+    private static string[] PlanName(ExecuteCommandContext context) =>
+        context.Arguments.GetString(PlanArgument) is { Length: > 0 } plan ? [plan] : [];
 
     private static string[] DisplayName(ExecuteCommandContext context) =>
         context.Arguments.GetString(DisplayNameArgument) is { Length: > 0 } displayName ? [$"--display-name={displayName}"] : [];

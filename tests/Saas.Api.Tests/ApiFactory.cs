@@ -13,7 +13,7 @@ using Tenants.Shared;
 namespace Saas.Api.Tests;
 
 /// <summary>
-/// The real Api pipeline (in memory) over a real PostgreSQL database of its own, beside the real Worker (started first,
+/// The real Api pipeline (in memory, or on a loopback port after <c>UseKestrel</c>) over a real PostgreSQL database of its own, beside the real Worker (started first,
 /// as the AppHost starts it; <see cref="Worker"/>), resolving tenants in the order <paramref name="strategies"/> gives
 /// (<see cref="StrategyOrders.ClaimFirst"/> by default, whatever the template was generated with);
 /// <paramref name="services"/> may replace the Api's services after its own (a clock, a log collector). Given
@@ -97,10 +97,10 @@ public sealed class ApiFactory(
         return base.CreateHost(builder);
     }
 
-    /// <summary>A client whose requests carry <paramref name="token"/> (none when null).</summary>
+    /// <summary>A client whose requests carry <paramref name="token"/> (none when null); over loopback once on Kestrel.</summary>
     public HttpClient Client(string? token)
     {
-        HttpClient client = CreateClient(new WebApplicationFactoryClientOptions { AllowAutoRedirect = false });
+        HttpClient client = CreateClient(new WebApplicationFactoryClientOptions { AllowAutoRedirect = false, BaseAddress = ClientOptions.BaseAddress });
         if (token is not null)
         {
             client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);

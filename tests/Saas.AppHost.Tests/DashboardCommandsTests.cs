@@ -107,13 +107,44 @@ public sealed class DashboardCommandsTests(AppFixture fixture)
     }
 
     [Fact]
+    public async Task Change_plan_puts_a_tenant_on_a_plan_and_back_to_the_default_and_an_unknown_plan_changes_nothing()
+    {
+        using HttpClient admin = await fixture.ApiClientAsync(tenant: null, Cancellation);
+        using (HttpResponseMessage created = await admin.PostAsJsonAsync("/tenants", new { name = "cyberdyne", displayName = "Cyberdyne" }, Cancellation))
+        {
+            Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+        }
+
+        Assert.Null((await FindAsync("cyberdyne"))!.Plan);
+
+        ExecuteCommandResult named = await RunAsync(TenantCommands.Plan, ("cyberdyne", null), plan: "standard");
+        Assert.True(named.Success, named.Message);
+        Assert.Equal("cyberdyne is on plan standard", named.Message);
+        Tenant onStandard = (await FindAsync("cyberdyne"))!;
+        Assert.Equal("standard", onStandard.Plan);
+
+        // Refused with the command line's one line: the plan stays.
+        ExecuteCommandResult unknown = await RunAsync(TenantCommands.Plan, ("cyberdyne", null), plan: "platinum");
+        Assert.False(unknown.Success);
+        Assert.StartsWith("No plan named 'platinum'; the plans are: standard.", unknown.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("\n", unknown.Message, StringComparison.Ordinal);
+        Assert.Equal(onStandard, await FindAsync("cyberdyne"));
+
+        // The plan field emptied: back to the default plan, which the catalog names as none.
+        ExecuteCommandResult back = await RunAsync(TenantCommands.Plan, ("cyberdyne", null), plan: string.Empty);
+        Assert.True(back.Success, back.Message);
+        Assert.Equal("cyberdyne is on plan standard", back.Message);
+        Assert.Null((await FindAsync("cyberdyne"))!.Plan);
+    }
+
+    [Fact]
     public async Task The_dashboard_shows_the_tenant_commands_in_the_Workers_actions_menu_enabled()
     {
         IResource worker = fixture.App.Services.GetRequiredService<DistributedApplicationModel>().Resources.Single(r => r.Name == "worker");
         string[] commands = [.. worker.Annotations.OfType<ResourceCommandAnnotation>()
-            .Where(c => c.Name is TenantCommands.Add or TenantCommands.Migrate or TenantCommands.Status or TenantCommands.Deactivate or TenantCommands.Reactivate)
+            .Where(c => c.Name is TenantCommands.Add or TenantCommands.Migrate or TenantCommands.Status or TenantCommands.Deactivate or TenantCommands.Reactivate or TenantCommands.Plan)
             .Select(c => c.DisplayName)];
-        Assert.Equal(5, commands.Length);
+        Assert.Equal(6, commands.Length);
 
         // A real browser on the dashboard's resources page, the Worker's actions menu open.
         string screenshot = Path.Combine(AppContext.BaseDirectory, "dashboard-commands.png");
@@ -126,9 +157,9 @@ public sealed class DashboardCommandsTests(AppFixture fixture)
     }
 
     /// <summary>A catalog row, as far as the Api and the command line must leave it alike.</summary>
-    private sealed record Tenant(string Name, string DisplayName, string State, string Status, string? LastMigration, string? LastError);
+    private sealed record Tenant(string Name, string DisplayName, string State, string Status, string? LastMigration, string? LastError, string? Plan);
 
-    private Task<ExecuteCommandResult> RunAsync(string command, (string Name, string? DisplayName)? tenant = null)
+    private Task<ExecuteCommandResult> RunAsync(string command, (string Name, string? DisplayName)? tenant = null, string? plan = null)
     {
         List<InteractionInput> arguments = [];
         if (tenant is { } t)
@@ -138,6 +169,11 @@ public sealed class DashboardCommandsTests(AppFixture fixture)
             {
                 arguments.Add(new InteractionInput { Name = TenantCommands.DisplayNameArgument, InputType = InputType.Text, Value = t.DisplayName });
             }
+        }
+
+        if (plan is not null)
+        {
+            arguments.Add(new InteractionInput { Name = TenantCommands.PlanArgument, InputType = InputType.Text, Value = plan });
         }
 
         return fixture.App.Services.GetRequiredService<ResourceCommandService>()
@@ -159,11 +195,11 @@ public sealed class DashboardCommandsTests(AppFixture fixture)
     {
         await using NpgsqlConnection connection = await OpenAsync();
         await using var command = new NpgsqlCommand(
-            $"SELECT name, display_name, state, status, last_migration, last_error FROM {CatalogTable()} WHERE name = $1", connection);
+            $"SELECT name, display_name, state, status, last_migration, last_error, plan FROM {CatalogTable()} WHERE name = $1", connection);
         command.Parameters.Add(new NpgsqlParameter { Value = name });
         await using NpgsqlDataReader reader = await command.ExecuteReaderAsync(Cancellation);
         return await reader.ReadAsync(Cancellation)
-            ? new Tenant(reader.GetString(0), reader.GetString(1), reader.GetString(2), reader.GetString(3), reader.IsDBNull(4) ? null : reader.GetString(4), reader.IsDBNull(5) ? null : reader.GetString(5))
+            ? new Tenant(reader.GetString(0), reader.GetString(1), reader.GetString(2), reader.GetString(3), reader.IsDBNull(4) ? null : reader.GetString(4), reader.IsDBNull(5) ? null : reader.GetString(5), reader.IsDBNull(6) ? null : reader.GetString(6))
             : null;
     }
 

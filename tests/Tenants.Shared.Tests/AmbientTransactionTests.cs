@@ -55,12 +55,14 @@ public sealed class AmbientTransactionTests(PostgresFixture postgres) : LeastPri
     [Fact]
     public async Task A_context_that_kept_its_connection_is_refused_inside_a_TransactionScope_and_its_session_is_reset()
     {
+        await Host.WriteANoteAsync("ts_a");
+        await Host.WriteANoteAsync("ts_b");
         Exception? outcome;
         await using (await App.Tenants.EnterAsync("ts_a", Cancellation))
         {
             AsyncServiceScope scope = App.CreateScope();
             NotesContext db = scope.ServiceProvider.GetRequiredService<NotesContext>();
-            Assert.Equal(0, await db.Notes.CountAsync(Cancellation)); // opens, routes and keeps its connection
+            Assert.Equal(["ts_a"], await db.Notes.Select(n => n.Body).ToArrayAsync(Cancellation)); // opens, routes and keeps its connection
 
             // Disposed inside the transaction scope: an enlisted connection would go back to the pool unreset after it.
             outcome = await Record.ExceptionAsync(async () =>
@@ -82,7 +84,8 @@ public sealed class AmbientTransactionTests(PostgresFixture postgres) : LeastPri
         }
 
         Assert.IsType<NotSupportedException>(Assert.IsType<DbUpdateException>(outcome).InnerException); // SaveChanges wraps it
-        Assert.Equal((0, 0), await Host.CountRowsAsync("ts_a"));
+        Assert.Equal((1, 0), await Host.CountRowsAsync("ts_a"));
+        Assert.Equal((1, 0), await Host.CountRowsAsync("ts_b"));
     }
 
     [Fact]

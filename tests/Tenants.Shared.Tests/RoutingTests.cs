@@ -109,21 +109,22 @@ public sealed class RoutingTests(PostgresFixture postgres) : DatabaseTest(postgr
     [Fact]
     public async Task Released_kept_connections_go_back_to_the_pool_and_their_contexts_route_again_on_their_next_command()
     {
-        await Host.ProvisionAsync("release_a");
+        await Host.ProvisionWithANoteAsync("release_a");
+        await Host.ProvisionWithANoteAsync("release_b");
         await using (await Host.Tenants.EnterAsync("release_a", Cancellation))
         await using (AsyncServiceScope scope = Host.CreateScope())
         {
             NotesContext db = scope.ServiceProvider.GetRequiredService<NotesContext>();
             KeptConnections kept = scope.ServiceProvider.GetRequiredService<KeptConnections>();
             DbConnection connection = db.Database.GetDbConnection();
-            Assert.Equal(0, await db.Notes.CountAsync(Cancellation));
+            Assert.Equal(["release_a"], await BodiesAsync(db));
             Assert.Equal(ConnectionState.Open, connection.State); // kept between commands
 
             kept.Release();
             Assert.Equal(ConnectionState.Closed, connection.State);
             db.Notes.Add(new Note { Tenant = "release_a", Body = "after the release" });
             await db.SaveChangesAsync(Cancellation);
-            Assert.Equal(1, await db.Notes.CountAsync(Cancellation));
+            Assert.Equal(["after the release", "release_a"], await BodiesAsync(db));
 
             // A transaction keeps its connection whatever is released.
             await using IDbContextTransaction transaction = await db.Database.BeginTransactionAsync(Cancellation);
@@ -134,7 +135,8 @@ public sealed class RoutingTests(PostgresFixture postgres) : DatabaseTest(postgr
             await transaction.CommitAsync(Cancellation);
         }
 
-        Assert.Equal((2, 0), await Host.CountRowsAsync("release_a"));
+        Assert.Equal((3, 0), await Host.CountRowsAsync("release_a"));
+        Assert.Equal((1, 0), await Host.CountRowsAsync("release_b"));
     }
 
     [Fact]
