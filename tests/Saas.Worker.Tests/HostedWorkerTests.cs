@@ -34,6 +34,8 @@ public sealed class HostedWorkerTests(PostgresFixture postgres) : IAsyncLifetime
         [
             new("Tenancy:Migrations:PollInterval", "01:00:00"),
             new("Tenancy:Jobs:ArticleStatsInterval", "01:00:00"),
+            new("Tenancy:Plans:brief:StatementTimeout", "00:00:00.5"),
+            new("Tenancy:Plans:standard:StatementTimeout", "00:00:00"), // none: only the brief plan's ends a wait
         ]);
     }
 
@@ -99,6 +101,32 @@ public sealed class HostedWorkerTests(PostgresFixture postgres) : IAsyncLifetime
         Assert.Equal(3, counts["early_a"]);
         Assert.Equal(5, counts["early_b"]);
         Assert.Null(Tenants.Shared.TenantContext.CurrentTenant);
+    }
+
+    [Fact]
+    public async Task The_sample_job_runs_under_each_tenants_plan_and_goes_on_past_a_tenant_it_refuses()
+    {
+        using HttpClient client = Worker.CreateClient();
+        await WaitUntilHealthyAsync(client);
+        await Worker.InsertArticlesAsync("early_b", 5);
+        await Worker.Service<Tenants.Shared.Capacity.TenantPlans>().SetAsync("early_a", "brief", Cancellation);
+
+        // early_a's count waits on this lock past its plan's statement timeout, and is cancelled.
+        await using var blocker = new NpgsqlConnection(Worker.ConnectionString);
+        await blocker.OpenAsync(Cancellation);
+        await using NpgsqlTransaction held = await blocker.BeginTransactionAsync(Cancellation);
+        await using (var take = new NpgsqlCommand("LOCK TABLE early_a.articles IN ACCESS EXCLUSIVE MODE", blocker, held))
+        {
+            await take.ExecuteNonQueryAsync(Cancellation);
+        }
+
+        // Were early_a's statements not bound by its plan, its count would wait until this deadline cancels the round.
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(Cancellation);
+        deadline.CancelAfter(Eventually.Ceiling);
+        IReadOnlyDictionary<string, long> counts = await Worker.Service<ArticleStatsJob>().RunOnceAsync(deadline.Token);
+
+        Assert.False(counts.ContainsKey("early_a"));
+        Assert.Equal(5, counts["early_b"]);
     }
 #endif
 
