@@ -31,16 +31,19 @@ internal static class BenchTenant
     }
 
     /// <summary>The Api's folder, for its appsettings.json.</summary>
-    public static string ApiDirectory()
+    public static string ApiDirectory() => ProjectDirectory("Api");
+
+    /// <summary>The folder of the solution's project <paramref name="name"/> (Api, Worker), for its appsettings.json.</summary>
+    public static string ProjectDirectory(string name)
     {
         for (DirectoryInfo? d = new(AppContext.BaseDirectory); d is not null; d = d.Parent)
         {
-            if (File.Exists(Path.Combine(d.FullName, "Api", "appsettings.json")))
+            if (File.Exists(Path.Combine(d.FullName, name, "appsettings.json")))
             {
-                return Path.Combine(d.FullName, "Api");
+                return Path.Combine(d.FullName, name);
             }
         }
 
-        throw new InvalidOperationException("Api/appsettings.json is not above the benchmark's directory.");
+        throw new InvalidOperationException($"{name}/appsettings.json is not above the benchmark's directory.");
     }
 }
