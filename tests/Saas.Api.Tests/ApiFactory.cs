@@ -68,6 +68,9 @@ public sealed class ApiFactory(
             new("ConnectionStrings:appdb", AppConnectionString),
             // However busy the machine, the Worker answers within this: a test that expects 202 sets a short wait itself.
             new("Tenancy:RequestWait", Eventually.Ceiling.ToString("c", System.Globalization.CultureInfo.InvariantCulture)),
+            // Tests that send many requests of one tenant at once wait for its connections however busy the machine;
+            // the limits themselves are the default plan's (TenantPlanTests sets short waits of its own).
+            new("Tenancy:Plans:standard:ConnectionWait", "00:01:00"),
             .. (strategies ?? StrategyOrders.ClaimFirst).Select((s, i) => new KeyValuePair<string, string?>($"Tenancy:Resolution:Strategies:{i}", s)),
         ];
         foreach ((string key, string? value) in (KeyValuePair<string, string?>[])[.. pinned, .. Tokens.Configuration, .. settings ?? []])

@@ -33,6 +33,9 @@ public sealed class DedicatedPoolTests(PostgresFixture postgres) : LeastPrivileg
             db.Notes.Add(new Note { Tenant = "dp_a", Body = "dedicated" });
             await db.SaveChangesAsync(Cancellation);
             Assert.Equal(($"{Prefix}dp_a", "dp_a,shared"), await WhoAmIAsync(db));
+
+            // The plan's statement timeout too, as a startup parameter of the pool's connections.
+            Assert.Equal(["30s"], await db.Database.SqlQueryRaw<string>("SELECT current_setting('statement_timeout') AS \"Value\"").ToArrayAsync(Cancellation));
         }
 
         Assert.Equal((1, 0), await Host.CountRowsAsync("dp_a"));
