@@ -131,12 +131,9 @@ public sealed class PgBouncer : IAsyncDisposable
         await using var connection = new NpgsqlConnection(connectionString);
         await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
         await using var command = new NpgsqlCommand(
-            $"ALTER ROLE {Quote(settings.Username!)} IN DATABASE {Quote(settings.Database!)} SET search_path = {Quote(sharedSchema)}", connection);
+            $"ALTER ROLE {AppLogins.Quote(settings.Username!)} IN DATABASE {AppLogins.Quote(settings.Database!)} SET search_path = {AppLogins.Quote(sharedSchema)}", connection);
         await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
     }
-
-    // PostgreSQL's identifier quoting (test infrastructure does not reference the app's PgIdentifier).
-    private static string Quote(string identifier) => "\"" + identifier.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"";
 
     private static string Invariant(int value) => value.ToString(CultureInfo.InvariantCulture);
 }

@@ -17,9 +17,9 @@ namespace Saas.Api.Tests;
 /// as the AppHost starts it; <see cref="Worker"/>), resolving tenants in the order <paramref name="strategies"/> gives
 /// (<see cref="StrategyOrders.ClaimFirst"/> by default, whatever the template was generated with);
 /// <paramref name="services"/> may replace the Api's services after its own (a clock, a log collector). Given
-/// <paramref name="appConnectionString"/> (<see cref="CreateAppLoginAsync"/>), the Api logs in with it alone and the
-/// Worker with it and <paramref name="connectionString"/> as the owner, as the AppHost deploys them; else both log in
-/// with <paramref name="connectionString"/>.
+/// <paramref name="logins"/> (<see cref="AppLogins.CreateAsync"/>), the Api logs in as the app role alone and the
+/// Worker as the app role and the owner role (not a superuser), as the AppHost deploys them; else both log in with
+/// <paramref name="connectionString"/>, the superuser, which the test's own queries use either way.
 /// </summary>
 public sealed class ApiFactory(
     string connectionString,
@@ -27,36 +27,18 @@ public sealed class ApiFactory(
     Action<IServiceCollection>? services = null,
     IReadOnlyList<string>? strategies = null,
     bool startWorker = true,
-    string? appConnectionString = null) : WebApplicationFactory<Program>
+    (string App, string Owner)? logins = null) : WebApplicationFactory<Program>
 {
     public Tokens Tokens { get; } = new();
 
     /// <summary>The Worker beside this Api, with the same settings; started with the Api unless told otherwise.</summary>
-    public WorkerHost Worker { get; } = new(appConnectionString ?? connectionString, settings ?? [], appConnectionString is null ? null : connectionString);
+    public WorkerHost Worker { get; } = new(logins?.App ?? connectionString, settings ?? [], logins?.Owner);
 
-    /// <summary>The owner's login (the superuser of the test cluster), for the test's own queries.</summary>
+    /// <summary>The superuser's login to the test's database, for the test's own queries.</summary>
     public string ConnectionString => connectionString;
 
     /// <summary>The login the Api's requests run as.</summary>
-    public string AppConnectionString => appConnectionString ?? connectionString;
-
-    /// <summary>
-    /// A login of the app's own in the owner's database, with the attributes the AppHost's app-role.psql gives it: not a
-    /// superuser, NOINHERIT (a tenant's tables only by switching to its role), creating nothing (no TEMP on the database,
-    /// which is the test's own). Roles are cluster-wide: each call makes a new one.
-    /// </summary>
-    public static async Task<string> CreateAppLoginAsync(string ownerConnectionString, CancellationToken cancellationToken)
-    {
-        string role = $"app_{Guid.NewGuid():N}"[..16];
-        await using var connection = new NpgsqlConnection(ownerConnectionString);
-        await connection.OpenAsync(cancellationToken);
-        string database = PgIdentifier.Quote(connection.Database);
-        await using var create = new NpgsqlCommand(
-            $"CREATE ROLE {role} WITH LOGIN NOSUPERUSER NOINHERIT NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS; REVOKE TEMPORARY ON DATABASE {database} FROM PUBLIC",
-            connection);
-        await create.ExecuteNonQueryAsync(cancellationToken);
-        return new NpgsqlConnectionStringBuilder(ownerConnectionString) { Username = role }.ConnectionString;
-    }
+    public string AppConnectionString => logins?.App ?? connectionString;
 
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {

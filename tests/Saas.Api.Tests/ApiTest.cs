@@ -21,8 +21,9 @@ public abstract class ApiTest(PostgresFixture postgres) : IAsyncLifetime
     protected virtual IReadOnlyList<string> Strategies => StrategyOrders.ClaimFirst;
 
     /// <summary>
-    /// Whether this test class's Api logs in as an app role of its own and its Worker as the owner too, as the AppHost
-    /// deploys them; else both log in as the superuser.
+    /// Whether this test class's Api logs in as an app role of its own and its Worker as that and an owner role of its
+    /// own (owns the database, creates roles, not a superuser), as the AppHost deploys them; else both log in as the
+    /// superuser. The test's own queries (<see cref="ApiFactory.ConnectionString"/>) run as the superuser either way.
     /// </summary>
     protected virtual bool SplitRoles => false;
 
@@ -41,7 +42,7 @@ public abstract class ApiTest(PostgresFixture postgres) : IAsyncLifetime
         }
 
         // The Api never creates the catalog with the app's role: it starts once the Worker is ready, as in the AppHost.
-        _api = new ApiFactory(database, Settings, ConfigureServices, Strategies, appConnectionString: await ApiFactory.CreateAppLoginAsync(database, Cancellation));
+        _api = new ApiFactory(database, Settings, ConfigureServices, Strategies, logins: await AppLogins.CreateAsync(database, Cancellation));
         await _api.Worker.StartReadyAsync(Cancellation);
     }
 

@@ -12,9 +12,9 @@ public abstract class LeastPrivilegedAppTest(PostgresFixture postgres, params st
 {
     private TenancyHost? _app;
 
-    protected string AppRole { get; } = $"app_{Guid.NewGuid():N}"[..16];
+    protected string AppRole { get; } = AppLogins.NewRoleName("app");
 
-    protected string OwnerRole { get; } = $"own_{Guid.NewGuid():N}"[..16];
+    protected string OwnerRole { get; } = AppLogins.NewRoleName("own");
 
     protected string Prefix { get; } = $"t{Guid.NewGuid():N}"[..9] + "_";
 
@@ -30,10 +30,9 @@ public abstract class LeastPrivilegedAppTest(PostgresFixture postgres, params st
     public override async ValueTask InitializeAsync()
     {
         await base.InitializeAsync();
-        await ExecuteAsSuperuserAsync(
-            $"CREATE ROLE {AppRole} LOGIN NOSUPERUSER NOINHERIT",
-            $"CREATE ROLE {OwnerRole} LOGIN NOSUPERUSER INHERIT CREATEROLE");
-        OwnerConnectionString = await OwnDatabaseAsync(ConnectionString);
+        await AppLogins.CreateAppRoleAsync(ConnectionString, AppRole, Cancellation);
+        await AppLogins.CreateOwnerRoleAsync(ConnectionString, OwnerRole, Cancellation);
+        OwnerConnectionString = await AppLogins.OwnDatabaseAsync(ConnectionString, OwnerRole, Cancellation);
 
         var app = new NpgsqlConnectionStringBuilder(ConnectionString) { Username = AppRole };
         ConfigureAppConnection(app);
@@ -61,7 +60,8 @@ public abstract class LeastPrivilegedAppTest(PostgresFixture postgres, params st
     }
 
     /// <summary>A fresh database set up as the test's own (owned by the owner role, no TEMP for PUBLIC); the owner's connection string to it.</summary>
-    protected async Task<string> CreateOwnedDatabaseAsync() => await OwnDatabaseAsync(await Postgres.Cluster.CreateDatabaseAsync(Cancellation));
+    protected async Task<string> CreateOwnedDatabaseAsync() =>
+        await AppLogins.OwnDatabaseAsync(await Postgres.Cluster.CreateDatabaseAsync(Cancellation), OwnerRole, Cancellation);
 
     protected virtual void ConfigureAppConnection(NpgsqlConnectionStringBuilder connection)
     {
@@ -79,21 +79,5 @@ public abstract class LeastPrivilegedAppTest(PostgresFixture postgres, params st
             await using NpgsqlCommand command = Host.DataSource.Unrouted.CreateCommand(sql);
             await command.ExecuteNonQueryAsync(Cancellation);
         }
-    }
-
-    // As the AppHost sets up the app's database: the owner role owns it (and so its public schema), and the app role
-    // creates nothing there, temporary tables included. PostgreSQL 15 grants PUBLIC no CREATE on public already.
-    private async Task<string> OwnDatabaseAsync(string superuserConnectionString)
-    {
-        var database = new NpgsqlConnectionStringBuilder(superuserConnectionString);
-        await using (NpgsqlDataSource superuser = NpgsqlDataSource.Create(superuserConnectionString))
-        await using (NpgsqlCommand command = superuser.CreateCommand(
-            $"ALTER DATABASE {PgIdentifier.Quote(database.Database!)} OWNER TO {OwnerRole}; REVOKE TEMPORARY ON DATABASE {PgIdentifier.Quote(database.Database!)} FROM PUBLIC"))
-        {
-            await command.ExecuteNonQueryAsync(Cancellation);
-        }
-
-        database.Username = OwnerRole;
-        return database.ConnectionString;
     }
 }
