@@ -21,8 +21,11 @@ public sealed class HostedWorkerTests(PostgresFixture postgres) : IAsyncLifetime
     {
         string database = await postgres.Cluster.CreateDatabaseAsync(Cancellation);
 
+        // As the AppHost deploys it: the app's role, and an owner that is not a superuser.
+        (string App, string Owner) logins = await AppLogins.CreateAsync(database, Cancellation);
+
         // Registered before the Worker starts (through the bare tenancy core): its first pass must migrate them.
-        await using (ServiceProvider core = new ServiceCollection().AddTenancy(database, WorkerSettings.Apply).BuildServiceProvider())
+        await using (ServiceProvider core = new ServiceCollection().AddTenancy(logins.App, WorkerSettings.Apply, logins.Owner).BuildServiceProvider())
         {
             var catalog = core.GetRequiredService<ITenantCatalog>();
             await catalog.CreateAsync("early_a", "Early A", Cancellation);
@@ -36,7 +39,7 @@ public sealed class HostedWorkerTests(PostgresFixture postgres) : IAsyncLifetime
             new("Tenancy:Jobs:ArticleStatsInterval", "01:00:00"),
             new("Tenancy:Plans:brief:StatementTimeout", "00:00:00.5"),
             new("Tenancy:Plans:standard:StatementTimeout", "00:00:00"), // none: only the brief plan's ends a wait
-        ]);
+        ], logins);
     }
 
     public async ValueTask DisposeAsync()
