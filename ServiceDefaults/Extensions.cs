@@ -1,5 +1,6 @@
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
+using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Logging;
@@ -67,8 +68,12 @@ public static class Extensions
     public static WebApplication MapDefaultEndpoints(this WebApplication app)
     {
         // Mapped in every environment: the orchestrator (Aspire locally, Kubernetes in production) probes them.
-        // They reveal only Healthy/Unhealthy, never details.
-        app.MapHealthChecks(HealthEndpointPath);
+        // They reveal only Healthy/Unhealthy, never details. Readiness: Degraded (not ready yet, which is no fault
+        // and is logged as a warning, where Unhealthy is logged as an error) is not ready either.
+        app.MapHealthChecks(HealthEndpointPath, new HealthCheckOptions
+        {
+            ResultStatusCodes = { [HealthStatus.Degraded] = StatusCodes.Status503ServiceUnavailable },
+        });
         app.MapHealthChecks(AlivenessEndpointPath, new HealthCheckOptions { Predicate = r => r.Tags.Contains("live") });
         return app;
     }

@@ -2,7 +2,11 @@ using Microsoft.Extensions.Diagnostics.HealthChecks;
 
 namespace Saas.Worker;
 
-/// <summary>Ready once the first migration pass has finished: until then the Api must not serve tenants.</summary>
+/// <summary>
+/// Ready once the first migration pass has finished: until then the Api must not serve tenants. Degraded, not
+/// Unhealthy, meanwhile: /health answers 503 for both, but the health check service logs Unhealthy as an error, and a
+/// Worker starting up is no fault.
+/// </summary>
 internal sealed class MigrationReadiness : IHealthCheck
 {
     private volatile bool _firstPassDone;
@@ -12,5 +16,5 @@ internal sealed class MigrationReadiness : IHealthCheck
     public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default) =>
         Task.FromResult(_firstPassDone
             ? HealthCheckResult.Healthy("The first migration pass has finished.")
-            : HealthCheckResult.Unhealthy("The first migration pass is still running."));
+            : HealthCheckResult.Degraded("The first migration pass is still running."));
 }
