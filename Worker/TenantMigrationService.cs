@@ -1,6 +1,7 @@
 using System.Threading.Channels;
 using Microsoft.Extensions.Options;
 using Saas.Data;
+using Tenants.Shared;
 using Tenants.Shared.Catalog;
 using Tenants.Shared.Migrations;
 
@@ -89,7 +90,15 @@ internal sealed partial class TenantMigrationService(
         {
             foreach (string tenant in configuration.GetSection(SeedKey).Get<string[]>() ?? [])
             {
-                await catalog.CreateAsync(tenant, string.Concat(char.ToUpperInvariant(tenant[0]).ToString(), tenant[1..]), stoppingToken);
+                try
+                {
+                    await catalog.CreateAsync(tenant, string.Concat(char.ToUpperInvariant(tenant[0]).ToString(), tenant[1..]), stoppingToken);
+                }
+                catch (Exception e) when (e is SchemaTakenException or InvalidTenantNameException)
+                {
+                    // No retry makes it succeed: said once, and the other tenants and the first pass go on.
+                    LogSeedRefused(tenant, e.Message);
+                }
             }
 
             return true;
@@ -178,6 +187,9 @@ internal sealed partial class TenantMigrationService(
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Tenant {Tenant} failed after {Attempts} attempt(s): {Error}")]
     private partial void LogTenantFailed(string tenant, int attempts, string? error);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Seed tenant {Tenant} not registered: {Reason}")]
+    private partial void LogSeedRefused(string tenant, string reason);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Migration pass failed; retrying")]
     private partial void LogPassFailed(Exception exception);

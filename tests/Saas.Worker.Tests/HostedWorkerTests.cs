@@ -85,6 +85,33 @@ public sealed class HostedWorkerTests(PostgresFixture postgres) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_seed_tenant_that_can_never_be_registered_is_reported_once_and_the_others_are_seeded()
+    {
+        await using (var superuser = new NpgsqlConnection(Worker.ConnectionString))
+        {
+            await superuser.OpenAsync(Cancellation);
+            await using var create = new NpgsqlCommand("CREATE SCHEMA taken", superuser); // not a tenant's
+            await create.ExecuteNonQueryAsync(Cancellation);
+        }
+
+        await using WebApplicationFactory<Program> seeding = Worker.WithWebHostBuilder(b => b
+            .UseSetting("Tenancy:SeedTenants:0", "taken")
+            .UseSetting("Tenancy:SeedTenants:1", "Not A Name")
+            .UseSetting("Tenancy:SeedTenants:2", "seeded")
+            .ConfigureServices(s => s.AddFakeLogging()));
+        using HttpClient client = seeding.CreateClient();
+        await WaitUntilHealthyAsync(client);
+
+        var catalog = seeding.Services.GetRequiredService<ITenantCatalog>();
+        Assert.Equal(MigrationState.Ready, (await catalog.FindAsync("seeded", Cancellation))?.State);
+        Assert.Null(await catalog.FindAsync("taken", Cancellation));
+        IReadOnlyList<FakeLogRecord> refused = [.. seeding.Services.GetFakeLogCollector().GetSnapshot().Where(r => r.Level == LogLevel.Error)];
+        Assert.Equal(2, refused.Count);
+        Assert.Contains(refused, r => r.Message.StartsWith("Seed tenant taken not registered", StringComparison.Ordinal));
+        Assert.Contains(refused, r => r.Message.StartsWith("Seed tenant Not A Name not registered", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task A_new_registration_is_migrated_promptly()
     {
         using HttpClient client = Worker.CreateClient();
