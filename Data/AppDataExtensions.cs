@@ -29,8 +29,8 @@ public static class AppDataExtensions
             builder.Configuration.GetConnectionString(OwnerConnectionName));
         builder.Services.AddTenantDbContext<AppDbContext>();
 
-        // Enriched, not added: Aspire's AddNpgsqlDbContext would give the context a connection string of its own and
-        // pool it, so a pooled context would carry one tenant's connection to the next lease.
+        // Enriched, not added: Aspire's AddNpgsqlDbContext would give the context a connection string of its own,
+        // around the tenant data source and its routing. AddTenantDbContext pools the contexts itself.
         builder.EnrichNpgsqlDbContext<AppDbContext>();
     }
 }

@@ -77,29 +77,41 @@ public static class TenancyServiceCollectionExtensions
     }
 
     /// <summary>
-    /// Registers <typeparamref name="TContext"/> over the tenant data source, routed to the current tenant, and the
-    /// <see cref="TenantMigrator{TContext}"/> and <see cref="TenantMigrationRunner{TContext}"/> that bring tenants'
-    /// schemas to its latest migration.
+    /// Registers <typeparamref name="TContext"/> over the tenant data source, routed to the current tenant, with its
+    /// contexts pooled as <c>AddDbContextPool</c> pools them, and the <see cref="TenantMigrator{TContext}"/> and
+    /// <see cref="TenantMigrationRunner{TContext}"/> that bring tenants' schemas to its latest migration.
     /// </summary>
-    public static IServiceCollection AddTenantDbContext<TContext>(this IServiceCollection services, Action<NpgsqlDbContextOptionsBuilder>? npgsqlOptions = null)
+    /// <param name="services">The service collection.</param>
+    /// <param name="npgsqlOptions">Adjusts Npgsql's EF Core options (the migrations assembly, say).</param>
+    /// <param name="poolSize">The most contexts the pool keeps for reuse; more may be leased at once.</param>
+    public static IServiceCollection AddTenantDbContext<TContext>(
+        this IServiceCollection services,
+        Action<NpgsqlDbContextOptionsBuilder>? npgsqlOptions = null,
+        int poolSize = DefaultPoolSize)
         where TContext : DbContext
     {
         services.AddOptions<MigrationRunnerOptions>();
         services.TryAddSingleton(sp => new MigrationContextFactory<TContext>(sp, npgsqlOptions));
         services.TryAddSingleton<TenantMigrator<TContext>>();
         services.TryAddSingleton<TenantMigrationRunner<TContext>>();
-        // The options hold nothing of any one context (UseTenantSchemas): built once, not per context.
-        services.AddDbContext<TContext>(
-            (sp, builder) => builder.UseTenantSchemas(sp.GetRequiredService<TenantDataSource>(), sp.GetRequiredService<ITenantConnectionRouting>(), npgsqlOptions),
-            contextLifetime: ServiceLifetime.Scoped,
-            optionsLifetime: ServiceLifetime.Singleton);
 
-        // Activated as AddDbContext would, then told the tenant whose scope it was created in: that tenant's dedicated
+        // A leased context holds no tenant and no connection until it is used: the options are the same for every
+        // tenant (UseTenantSchemas), and a context returned to the pool gives its connection back and forgets its tenant.
+        services.AddDbContextPool<TContext>(
+            (sp, builder) => builder.UseTenantSchemas(sp.GetRequiredService<TenantDataSource>(), sp.GetRequiredService<ITenantConnectionRouting>(), npgsqlOptions),
+            poolSize);
+
+        // Leased as AddDbContextPool leases it, then told the tenant whose scope leased it: that tenant's dedicated
         // pool lends its connection, which it keeps while the scope is current, until its DI scope's KeptConnections
-        // are released.
+        // are released or the context goes back to the pool.
         services.TryAddScoped<KeptConnections>();
-        ObjectFactory<TContext> activate = ActivatorUtilities.CreateFactory<TContext>([]);
+        ServiceDescriptor leased = services.Last(d => d.ServiceType == typeof(TContext) && !d.IsKeyedService);
+        Func<IServiceProvider, object> lease = leased.ImplementationFactory
+            ?? throw new InvalidOperationException($"{typeof(TContext).Name} was registered before AddTenantDbContext; register it once, here.");
         return services.Replace(ServiceDescriptor.Scoped(sp => TenantRoutingInterceptor.CreatedFor(
-            activate(sp, null), TenantContext.CurrentTenant, sp.GetRequiredService<KeptConnections>())));
+            (TContext)lease(sp), TenantContext.CurrentTenant, sp.GetRequiredService<KeptConnections>())));
     }
+
+    /// <summary>The pool size of <c>AddDbContextPool</c> and Aspire's <c>AddNpgsqlDbContext</c>.</summary>
+    public const int DefaultPoolSize = 1024;
 }

@@ -7,7 +7,7 @@ namespace Tenants.Shared.EntityFramework;
 /// </summary>
 public sealed class KeptConnections
 {
-    private readonly List<TenantRoutingInterceptor> _contexts = [];
+    private readonly List<(TenantRoutingInterceptor Context, int Lease)> _contexts = [];
 
     /// <summary>
     /// Closes every connection a context of this scope keeps open between commands, outside any transaction; a
@@ -18,18 +18,18 @@ public sealed class KeptConnections
     {
         lock (_contexts)
         {
-            foreach (TenantRoutingInterceptor context in _contexts)
+            foreach ((TenantRoutingInterceptor context, int lease) in _contexts)
             {
-                context.ReleaseKept();
+                context.ReleaseKept(lease);
             }
         }
     }
 
-    internal void Add(TenantRoutingInterceptor context)
+    internal void Add(TenantRoutingInterceptor context, int lease)
     {
         lock (_contexts)
         {
-            _contexts.Add(context);
+            _contexts.Add((context, lease));
         }
     }
 }

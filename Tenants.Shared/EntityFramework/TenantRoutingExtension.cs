@@ -41,6 +41,7 @@ internal sealed class TenantRoutingExtension(ITenantConnectionRouting routing, T
         // Scoped in EF Core's internal provider: one per context, which reads this context's own extension.
         services.AddScoped<TenantRoutingInterceptor>();
         services.AddScoped<IInterceptor>(sp => sp.GetRequiredService<TenantRoutingInterceptor>());
+        services.AddScoped<IResettableService>(sp => sp.GetRequiredService<TenantRoutingInterceptor>());
         services.Replace(ServiceDescriptor.Scoped<IHistoryRepository, TenantHistoryRepository>());
     }
 

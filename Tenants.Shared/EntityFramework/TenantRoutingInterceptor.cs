@@ -3,6 +3,7 @@ using System.Data.Common;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Diagnostics;
 using Microsoft.EntityFrameworkCore.Infrastructure;
+using Microsoft.EntityFrameworkCore.Storage;
 using Npgsql;
 using Tenants.Shared.Routing;
 
@@ -17,18 +18,24 @@ namespace Tenants.Shared.EntityFramework;
 /// a separate command first. A context created in a tenant's scope keeps that connection until it is disposed, once
 /// it has opened it there, so that its tenant is routed once per context rather than once per query. One per context:
 /// EF Core builds it in the context's scope of its internal service provider (<see cref="TenantRoutingExtension"/>),
-/// and a context never runs two commands at once.
+/// and a context never runs two commands at once. A pooled context keeps it across leases: returned to the pool, the
+/// context gives its connection back and forgets its tenant (<see cref="ResetState"/>), so the next lease starts as a
+/// new context would.
 /// </summary>
-internal sealed class TenantRoutingInterceptor : IDbConnectionInterceptor, IDbCommandInterceptor, IDbTransactionInterceptor
+internal sealed class TenantRoutingInterceptor : IDbConnectionInterceptor, IDbCommandInterceptor, IDbTransactionInterceptor, IResettableService
 {
     private readonly ITenantConnectionRouting _routing;
 
     // Where the context's connection comes from; null when the app gives the context its connection itself.
     private readonly TenantDataSource? _dataSource;
 
-    // The tenant whose scope the context was created in (CreatedFor), if any, and the context.
+    private readonly ICurrentDbContext _context;
+
+    // The tenant whose scope the context was created (or leased from the pool) in, if any.
     private string? _createdFor;
-    private DbContext? _context;
+
+    // Counts the context's leases, so that a DI scope's KeptConnections reach the context only while it holds the lease.
+    private int _lease;
 
     // The connection made for this context here, until EF disposes it; the app may give the context another since.
     private DbConnection? _own;
@@ -48,37 +55,39 @@ internal sealed class TenantRoutingInterceptor : IDbConnectionInterceptor, IDbCo
     // Whether EF's last close was suppressed: the connection then stays open, routed for whichever scope used it last.
     private bool _kept;
 
-    public TenantRoutingInterceptor(IDbContextOptions options)
+    public TenantRoutingInterceptor(IDbContextOptions options, ICurrentDbContext context)
     {
+        _context = context;
         TenantRoutingExtension extension = options.FindExtension<TenantRoutingExtension>()
             ?? throw new InvalidOperationException("Tenant routing's interceptor runs only in a context configured with UseTenantSchemas or AddTenantRouting.");
         (_routing, _dataSource) = (extension.Routing, extension.DataSource);
     }
 
     /// <summary>
-    /// Records the tenant current as <paramref name="context"/> is created (AddTenantDbContext's activation), and
-    /// enlists the context with its DI scope's <paramref name="kept"/> connections when it will keep one.
+    /// Records the tenant current as <paramref name="context"/> is created or leased (AddTenantDbContext's
+    /// activation), and enlists the context with its DI scope's <paramref name="kept"/> connections when it will keep one.
     /// </summary>
     public static TContext CreatedFor<TContext>(TContext context, string? tenant, KeptConnections kept)
         where TContext : DbContext
     {
         // The interceptor is the context's own (scoped in EF's internal provider), so this reaches no other context.
         TenantRoutingInterceptor interceptor = context.GetService<TenantRoutingInterceptor>();
-        (interceptor._createdFor, interceptor._context) = (tenant, context);
+        interceptor._createdFor = tenant;
         if (tenant is not null)
         {
-            kept.Add(interceptor);
+            kept.Add(interceptor, interceptor._lease);
         }
 
         return context;
     }
 
     /// <summary>
-    /// Closes the connection the context keeps open between commands, unless a transaction or a command uses it.
+    /// Closes the connection the context keeps open between commands, unless a transaction or a command uses it, or
+    /// the context has gone back to the pool since <paramref name="lease"/>.
     /// </summary>
-    internal void ReleaseKept()
+    internal void ReleaseKept(int lease)
     {
-        if (_kept && _own is NpgsqlConnection { FullState: ConnectionState.Open } connection && _context?.Database.CurrentTransaction is null)
+        if (lease == _lease && _kept && _own is NpgsqlConnection { FullState: ConnectionState.Open } connection && _context.Context.Database.CurrentTransaction is null)
         {
             _kept = false;
             connection.Close(); // through the pool reset; EF opens it again for the context's next command
@@ -167,6 +176,31 @@ internal sealed class TenantRoutingInterceptor : IDbConnectionInterceptor, IDbCo
         }
 
         return result;
+    }
+
+    /// <summary>
+    /// The context goes back to the pool: EF Core has closed its connection and would keep the object for the next
+    /// lease, still bound to the pool it came from (this tenant's dedicated pool, perhaps). Disposing it instead returns
+    /// any dedicated connection now, and the next lease takes one for its own tenant, as a new context would.
+    /// </summary>
+    public void ResetState()
+    {
+        if (_own is not null)
+        {
+            _context.Context.GetService<IRelationalConnection>().Dispose(); // through ConnectionDisposed, which releases it
+        }
+
+        Forget();
+    }
+
+    public async Task ResetStateAsync(CancellationToken cancellationToken = default)
+    {
+        if (_own is not null)
+        {
+            await _context.Context.GetService<IRelationalConnection>().DisposeAsync().ConfigureAwait(false);
+        }
+
+        Forget();
     }
 
     public void ConnectionDisposed(DbConnection connection, ConnectionEndEventData eventData) => Release(connection);
@@ -356,6 +390,12 @@ internal sealed class TenantRoutingInterceptor : IDbConnectionInterceptor, IDbCo
 
         _dedicated?.Release();
         (_own, _dedicated, _keepOpenFor, _kept) = (null, null, null, false);
+    }
+
+    private void Forget()
+    {
+        (_createdFor, _prefixed, _prefixedFor) = (null, null, null);
+        _lease++;
     }
 
     private static NpgsqlConnection Npgsql(DbConnection? connection) =>

@@ -44,7 +44,7 @@ internal static class RoutingMechanisms
 
     /// <summary>
     /// No tenancy either, with context pooling (AddDbContextPool, Aspire's AddNpgsqlDbContext default): contexts and
-    /// their EF services reused across requests. Not a mode the shipped context offers (DESIGN-NOTES, Routing).
+    /// their EF services reused across requests: what a team without this template registers.
     /// </summary>
     public const string OffPooled = "off-pooled";
 
@@ -138,14 +138,15 @@ internal static class RoutingMechanisms
 
     /// <summary>
     /// The shipped context over a data source of its own whose dedicated pools are off: the main pool only. Built as
-    /// AddTenantDbContext builds it (options once, the context told the tenant it was created for).
+    /// AddTenantDbContext builds it (options once, contexts pooled, each lease told the tenant it was leased for).
     /// </summary>
     private static void AddShippedOnSharedPool(IServiceCollection services, string key, Func<IServiceProvider, ITenantConnectionRouting> routing)
     {
         services.AddKeyedSingleton(key, (sp, _) => WithoutDedicatedPools(sp, routing(sp)));
-        services.AddKeyedSingleton(key, (sp, _) => Once(sp, b => b.UseTenantSchemas(sp.GetRequiredKeyedService<TenantDataSource>(key), routing(sp))));
+        services.AddKeyedSingleton(key, (sp, _) => new PooledDbContextFactory<AppDbContext>(
+            Once(sp, b => b.UseTenantSchemas(sp.GetRequiredKeyedService<TenantDataSource>(key), routing(sp)))));
         services.AddKeyedScoped(key, (sp, _) => TenantRoutingInterceptor.CreatedFor(
-            new AppDbContext(sp.GetRequiredKeyedService<DbContextOptions<AppDbContext>>(key)), TenantContext.CurrentTenant, sp.GetRequiredService<KeptConnections>()));
+            sp.GetRequiredKeyedService<PooledDbContextFactory<AppDbContext>>(key).CreateDbContext(), TenantContext.CurrentTenant, sp.GetRequiredService<KeptConnections>()));
     }
 
     private static TenantDataSource WithoutDedicatedPools(IServiceProvider services, ITenantConnectionRouting routing)

@@ -68,8 +68,9 @@ internal static class SideBySide
         foreach ((int of, int to) in pairs ?? [])
         {
             List<double> pair = [.. throughput[of].Zip(throughput[to], (a, b) => a / b)];
+            (double low, double high) = MedianInterval(pair);
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"{sides[of].Name} x {sides[to].Name}: {Median(pair):F3} (median of rounds: {string.Join(", ", pair.Select(r => r.ToString("F3", CultureInfo.InvariantCulture)))})"));
+                $"{sides[of].Name} x {sides[to].Name}: {Median(pair):F3} (95% interval {low:F3}-{high:F3}; alloc {totals[of].KilobytesPerOp / totals[to].KilobytesPerOp:F3} x)"));
         }
     }
 

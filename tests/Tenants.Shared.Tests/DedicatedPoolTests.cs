@@ -268,34 +268,9 @@ public sealed class DedicatedPoolTests(PostgresFixture postgres) : LeastPrivileg
     private static DedicatedPoolOptions OnePool() =>
         new() { Tenants = 1, PoolSize = PoolSize, Window = TimeSpan.FromSeconds(1), MinShare = 0.5, MinRate = 1 };
 
-    /// <summary>Queries in <paramref name="tenant"/>'s scope until it holds a dedicated pool.</summary>
-    private static Task PromoteAsync(TenancyHost host, string tenant) =>
-        Eventually.UntilAsync(
-            async () =>
-            {
-                await using (await host.Tenants.EnterAsync(tenant, Cancellation))
-                await using (AsyncServiceScope scope = host.CreateScope())
-                {
-                    await scope.ServiceProvider.GetRequiredService<NotesContext>().Notes.CountAsync(Cancellation);
-                }
-
-                return host.DataSource.Dedicated.Tenants.Contains(tenant);
-            },
-            $"{tenant} to get a dedicated pool",
-            Cancellation);
-
     // The check every physical connection of a dedicated pool runs first, on this test's database.
     private bool IsPoolCheck(Activity span) =>
         span.GetTagItem("db.query.text") is string text && text.Contains("session_user", StringComparison.Ordinal)
         && span.GetTagItem("db.npgsql.data_source") is string source
         && source.Contains($"Database={new NpgsqlConnectionStringBuilder(ConnectionString).Database}", StringComparison.Ordinal);
-
-    private static async Task<(string User, string Path)> WhoAmIAsync(NotesContext db)
-    {
-        string[] row = await db.Database
-            .SqlQueryRaw<string>("SELECT current_user || '|' || array_to_string(current_schemas(false), ',') AS \"Value\"")
-            .ToArrayAsync(Cancellation);
-        string[] parts = row.Single().Split('|');
-        return (parts[0], parts[1]);
-    }
 }

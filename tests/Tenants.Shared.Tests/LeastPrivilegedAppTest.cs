@@ -1,4 +1,7 @@
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
+using Postgres.Testing;
 
 namespace Tenants.Shared.Tests;
 
@@ -41,7 +44,7 @@ public abstract class LeastPrivilegedAppTest(PostgresFixture postgres, params st
         {
             (o.TenantRoles, o.TenantRolePrefix) = (true, Prefix);
             ConfigureApp(o);
-        }, ownerConnectionString: OwnerConnectionString);
+        }, ownerConnectionString: OwnerConnectionString, contextPoolSize: ContextPoolSize);
         foreach (string tenant in tenants)
         {
             await App.ProvisionAsync(tenant);
@@ -63,6 +66,9 @@ public abstract class LeastPrivilegedAppTest(PostgresFixture postgres, params st
     protected async Task<string> CreateOwnedDatabaseAsync() =>
         await AppLogins.OwnDatabaseAsync(await Postgres.Cluster.CreateDatabaseAsync(Cancellation), OwnerRole, Cancellation);
 
+    /// <summary>How many NotesContexts the app's pool keeps for reuse.</summary>
+    protected virtual int ContextPoolSize => TenancyServiceCollectionExtensions.DefaultPoolSize;
+
     protected virtual void ConfigureAppConnection(NpgsqlConnectionStringBuilder connection)
     {
     }
@@ -79,5 +85,31 @@ public abstract class LeastPrivilegedAppTest(PostgresFixture postgres, params st
             await using NpgsqlCommand command = Host.DataSource.Unrouted.CreateCommand(sql);
             await command.ExecuteNonQueryAsync(Cancellation);
         }
+    }
+
+    /// <summary>Queries in <paramref name="tenant"/>'s scope until it holds a dedicated pool.</summary>
+    protected static Task PromoteAsync(TenancyHost host, string tenant) =>
+        Eventually.UntilAsync(
+            async () =>
+            {
+                await using (await host.Tenants.EnterAsync(tenant, Cancellation))
+                await using (AsyncServiceScope scope = host.CreateScope())
+                {
+                    await scope.ServiceProvider.GetRequiredService<NotesContext>().Notes.CountAsync(Cancellation);
+                }
+
+                return host.DataSource.Dedicated.Tenants.Contains(tenant);
+            },
+            $"{tenant} to get a dedicated pool",
+            Cancellation);
+
+    /// <summary>The role and schemas a context's next query runs as and in.</summary>
+    protected static async Task<(string User, string Path)> WhoAmIAsync(NotesContext db)
+    {
+        string[] row = await db.Database
+            .SqlQueryRaw<string>("SELECT current_user || '|' || array_to_string(current_schemas(false), ',') AS \"Value\"")
+            .ToArrayAsync(Cancellation);
+        string[] parts = row.Single().Split('|');
+        return (parts[0], parts[1]);
     }
 }

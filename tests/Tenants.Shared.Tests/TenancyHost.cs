@@ -13,7 +13,12 @@ public sealed class TenancyHost : IAsyncDisposable
 {
     private readonly ServiceProvider _services;
 
-    public TenancyHost(string connectionString, Action<TenancyOptions>? configure = null, Action<IServiceCollection>? services = null, string? ownerConnectionString = null)
+    public TenancyHost(
+        string connectionString,
+        Action<TenancyOptions>? configure = null,
+        Action<IServiceCollection>? services = null,
+        string? ownerConnectionString = null,
+        int contextPoolSize = TenancyServiceCollectionExtensions.DefaultPoolSize)
     {
         ConnectionString = connectionString;
         var collection = new ServiceCollection();
@@ -31,7 +36,7 @@ public sealed class TenancyHost : IAsyncDisposable
                 o.Plans[o.DefaultPlan].ConnectionWait = TimeSpan.FromMinutes(1);
                 configure?.Invoke(o);
             }, ownerConnectionString)
-            .AddTenantDbContext<NotesContext>()
+            .AddTenantDbContext<NotesContext>(poolSize: contextPoolSize)
             .BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = true, ValidateScopes = true });
     }
 
