@@ -4,6 +4,7 @@ using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Diagnostics;
 using Microsoft.EntityFrameworkCore.Infrastructure;
 using Microsoft.EntityFrameworkCore.Storage;
+using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
 using Tenants.Shared.Routing;
 
@@ -31,6 +32,10 @@ internal sealed class TenantRoutingInterceptor : IDbConnectionInterceptor, IDbCo
 
     private readonly ICurrentDbContext _context;
 
+    // The context's scope of EF Core's internal provider: the context itself refuses it once disposed, as it is when
+    // its user disposes it and it goes back to the pool.
+    private readonly IServiceProvider _services;
+
     // The tenant whose scope the context was created (or leased from the pool) in, if any.
     private string? _createdFor;
 
@@ -55,9 +60,9 @@ internal sealed class TenantRoutingInterceptor : IDbConnectionInterceptor, IDbCo
     // Whether EF's last close was suppressed: the connection then stays open, routed for whichever scope used it last.
     private bool _kept;
 
-    public TenantRoutingInterceptor(IDbContextOptions options, ICurrentDbContext context)
+    public TenantRoutingInterceptor(IDbContextOptions options, ICurrentDbContext context, IServiceProvider services)
     {
-        _context = context;
+        (_context, _services) = (context, services);
         TenantRoutingExtension extension = options.FindExtension<TenantRoutingExtension>()
             ?? throw new InvalidOperationException("Tenant routing's interceptor runs only in a context configured with UseTenantSchemas or AddTenantRouting.");
         (_routing, _dataSource) = (extension.Routing, extension.DataSource);
@@ -187,7 +192,7 @@ internal sealed class TenantRoutingInterceptor : IDbConnectionInterceptor, IDbCo
     {
         if (_own is not null)
         {
-            _context.Context.GetService<IRelationalConnection>().Dispose(); // through ConnectionDisposed, which releases it
+            _services.GetRequiredService<IRelationalConnection>().Dispose(); // through ConnectionDisposed, which releases it
         }
 
         Forget();
@@ -197,7 +202,7 @@ internal sealed class TenantRoutingInterceptor : IDbConnectionInterceptor, IDbCo
     {
         if (_own is not null)
         {
-            await _context.Context.GetService<IRelationalConnection>().DisposeAsync().ConfigureAwait(false);
+            await _services.GetRequiredService<IRelationalConnection>().DisposeAsync().ConfigureAwait(false);
         }
 
         Forget();

@@ -1,5 +1,6 @@
 using System.Data;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Infrastructure;
 using Microsoft.EntityFrameworkCore.Storage;
 using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
@@ -81,6 +82,24 @@ public sealed class PooledContextTests(PostgresFixture postgres) : LeastPrivileg
             Assert.Equal(($"{Prefix}pc_b", "pc_b,shared"), await WhoAmIAsync(db));
             Assert.True(await CanRentAsync("pc_a"));
         }
+    }
+
+    [Fact]
+    public async Task A_context_of_a_pooled_factory_goes_back_to_the_pool_clean_when_its_user_disposes_it()
+    {
+        // EF Core's own pooled factory over the registered options: disposing the context returns it to the pool.
+        var factory = new PooledDbContextFactory<NotesContext>(App.Services.GetRequiredService<DbContextOptions<NotesContext>>(), poolSize: 1);
+        NotesContext first;
+        await using (await App.Tenants.EnterAsync("pc_b", Cancellation))
+        {
+            first = await factory.CreateDbContextAsync(Cancellation);
+            Assert.Equal(($"{Prefix}pc_b", "pc_b,shared"), await WhoAmIAsync(first));
+            await first.DisposeAsync();
+        }
+
+        await using NotesContext second = await factory.CreateDbContextAsync(Cancellation);
+        Assert.Same(first, second);
+        Assert.Equal((AppRole, "shared"), await WhoAmIAsync(second));
     }
 
     [Fact]
