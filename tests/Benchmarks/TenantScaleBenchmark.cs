@@ -53,11 +53,15 @@ internal static class TenantScaleBenchmark
         var clock = Stopwatch.StartNew();
         string owner = await cluster.CreateDatabaseAsync();
         string appRole = $"app_{label}";
+        await AppLogins.CreateAppRoleAsync(owner, appRole, CancellationToken.None);
         await using (var admin = new NpgsqlConnection(owner))
         {
+            // As the AppHost sets a database up: the app's role may create nothing, temporary tables included (the
+            // Api refuses to start otherwise).
             await admin.OpenAsync();
-            await using var create = new NpgsqlCommand($"CREATE ROLE {appRole} LOGIN NOSUPERUSER NOINHERIT", admin);
-            await create.ExecuteNonQueryAsync();
+            string database = PgIdentifier.Quote(admin.Database);
+            await using var revoke = new NpgsqlCommand($"REVOKE CREATE ON SCHEMA public FROM PUBLIC; REVOKE TEMPORARY ON DATABASE {database} FROM PUBLIC", admin);
+            await revoke.ExecuteNonQueryAsync();
         }
 
         string app = new NpgsqlConnectionStringBuilder(owner) { Username = appRole }.ConnectionString;
