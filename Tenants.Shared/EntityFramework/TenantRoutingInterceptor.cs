@@ -20,8 +20,9 @@ namespace Tenants.Shared.EntityFramework;
 /// it has opened it there, so that its tenant is routed once per context rather than once per query. One per context:
 /// EF Core builds it in the context's scope of its internal service provider (<see cref="TenantRoutingExtension"/>),
 /// and a context never runs two commands at once. A pooled context keeps it across leases: returned to the pool, the
-/// context gives its connection back and forgets its tenant (<see cref="ResetState"/>), so the next lease starts as a
-/// new context would.
+/// context gives back any dedicated connection and forgets its tenant (<see cref="ResetState"/>); EF Core closes its
+/// main-pool connection object, which serves the next lease, whatever its tenant, unless that tenant holds a dedicated
+/// pool.
 /// </summary>
 internal sealed class TenantRoutingInterceptor : IDbConnectionInterceptor, IDbCommandInterceptor, IDbTransactionInterceptor, IResettableService
 {
@@ -48,11 +49,6 @@ internal sealed class TenantRoutingInterceptor : IDbConnectionInterceptor, IDbCo
     // The connection lent to this context by its tenant's dedicated pool, if any: released when disposed.
     private DedicatedTenantPools.DedicatedConnection? _dedicated;
 
-    // The tenant the context's own connection was made for: while its scope is current, EF's close after each query is
-    // suppressed, after which EF treats the connection as opened by the app and leaves it open until it disposes the
-    // context. Null keeps EF's open and close per query.
-    private string? _keepOpenFor;
-
     // The command that carries the routing prefix, until it has run, and the tenant the prefix routes to.
     private DbCommand? _prefixed;
     private string? _prefixedFor;
@@ -77,7 +73,7 @@ internal sealed class TenantRoutingInterceptor : IDbConnectionInterceptor, IDbCo
     {
         // The interceptor is the context's own (scoped in EF's internal provider), so this reaches no other context.
         TenantRoutingInterceptor interceptor = context.GetService<TenantRoutingInterceptor>();
-        interceptor._createdFor = tenant;
+        interceptor.Lease(tenant);
         if (tenant is not null)
         {
             kept.Add(interceptor, interceptor._lease);
@@ -109,7 +105,6 @@ internal sealed class TenantRoutingInterceptor : IDbConnectionInterceptor, IDbCo
         }
 
         _dedicated = _createdFor is not null ? _dataSource.Dedicated.TryRent(_createdFor) : null;
-        _keepOpenFor = _createdFor;
         _own = _dedicated?.Connection ?? _dataSource.Unrouted.CreateConnection();
         return InterceptionResult<DbConnection>.SuppressWithResult(_own);
     }
@@ -184,13 +179,13 @@ internal sealed class TenantRoutingInterceptor : IDbConnectionInterceptor, IDbCo
     }
 
     /// <summary>
-    /// The context goes back to the pool: EF Core has closed its connection and would keep the object for the next
-    /// lease, still bound to the pool it came from (this tenant's dedicated pool, perhaps). Disposing it instead returns
-    /// any dedicated connection now, and the next lease takes one for its own tenant, as a new context would.
+    /// The context goes back to the pool: EF Core closes its connection and keeps the object for the next lease. A
+    /// main-pool connection object serves any tenant, routed as it opens; a dedicated pool's is bound to its tenant,
+    /// so it is disposed, which gives it back to that pool now.
     /// </summary>
     public void ResetState()
     {
-        if (_own is not null)
+        if (_dedicated is not null)
         {
             _services.GetRequiredService<IRelationalConnection>().Dispose(); // through ConnectionDisposed, which releases it
         }
@@ -200,7 +195,7 @@ internal sealed class TenantRoutingInterceptor : IDbConnectionInterceptor, IDbCo
 
     public async Task ResetStateAsync(CancellationToken cancellationToken = default)
     {
-        if (_own is not null)
+        if (_dedicated is not null)
         {
             await _services.GetRequiredService<IRelationalConnection>().DisposeAsync().ConfigureAwait(false);
         }
@@ -366,10 +361,10 @@ internal sealed class TenantRoutingInterceptor : IDbConnectionInterceptor, IDbCo
     // statements and a reset per query instead of per context. Only the context's own connection, in the scope it was
     // taken in, when healthy: elsewhere, or broken, the context closes and reopens as EF would.
     private bool KeepOpen(DbConnection connection) =>
-        _kept = _keepOpenFor is not null
+        _kept = _createdFor is not null
             && ReferenceEquals(connection, _own)
             && connection.State == ConnectionState.Open
-            && string.Equals(TenantContext.CurrentTenant, _keepOpenFor, StringComparison.Ordinal);
+            && string.Equals(TenantContext.CurrentTenant, _createdFor, StringComparison.Ordinal);
 
     // The context's own connection, made here from the main pool (not lent by a dedicated pool, nor the app's own).
     private bool FromMainPool(DbConnection connection) => _dataSource is not null && _dedicated is null && ReferenceEquals(connection, _own);
@@ -394,12 +389,24 @@ internal sealed class TenantRoutingInterceptor : IDbConnectionInterceptor, IDbCo
         }
 
         _dedicated?.Release();
-        (_own, _dedicated, _keepOpenFor, _kept) = (null, null, null, false);
+        (_own, _dedicated, _kept) = (null, null, false);
+    }
+
+    // A lease begins in tenant's scope (null: outside any), and counts toward the tenant's share of the window. The
+    // main-pool connection object a former lease kept serves it, unless the tenant holds a dedicated pool: EF then
+    // asks for a connection anew, as it first needs one.
+    private void Lease(string? tenant)
+    {
+        _createdFor = tenant;
+        if (tenant is not null && _dataSource is not null && _dataSource.Dedicated.Leased(tenant) && _own is not null)
+        {
+            _services.GetRequiredService<IRelationalConnection>().Dispose(); // closed: EF Core's reset closed it
+        }
     }
 
     private void Forget()
     {
-        (_createdFor, _prefixed, _prefixedFor) = (null, null, null);
+        (_createdFor, _prefixed, _prefixedFor, _kept) = (null, null, null, false);
         _lease++;
     }
 

@@ -10,8 +10,8 @@ namespace Tenants.Shared.Routing;
 /// Pools of their own for the few busiest tenants, in front of the one main pool. A dedicated pool's connections
 /// carry the tenant's search_path (and role) as startup parameters, which the pool reset keeps, so they serve the
 /// tenant with no routing statement at all. Every other tenant, and a busy tenant whose pool is full, uses the shared
-/// pool and its batched SET. The EF Core contexts created in each tenant's scope that took a connection during a
-/// window decide which tenants hold a pool in the next; pools are built and disposed in the background, never on a
+/// pool and its batched SET. The EF Core contexts leased in each tenant's scope during a window decide which tenants
+/// hold a pool in the next; pools are built and disposed in the background, never on a
 /// request. Open connections stay bounded by configuration: a demoted pool frees its slot only once disposed, so
 /// dedicated pools never hold more than <see cref="DedicatedPoolOptions.Tenants"/> ×
 /// <see cref="DedicatedPoolOptions.PoolSize"/> connections.
@@ -51,26 +51,35 @@ public sealed partial class DedicatedTenantPools : IAsyncDisposable
     public IReadOnlyCollection<string> Tenants => [.. _hot.Keys];
 
     /// <summary>
-    /// For an EF Core context created in <paramref name="tenant"/>'s scope, as it first needs a connection: one from
-    /// the tenant's own pool, or null (use the main pool) when it has none or every one of its connections is lent.
-    /// Counts toward the tenant's share of the window either way.
+    /// Counts an EF Core context leased in <paramref name="tenant"/>'s scope toward the tenant's share of the window.
+    /// True when the tenant holds a pool now, from which the context should ask for its connection.
     /// </summary>
-    public DedicatedConnection? TryRent(string tenant)
+    public bool Leased(string tenant)
     {
         if (_off)
         {
-            return null;
+            return false;
         }
 
-        // A pool's connections carry its plan's statement timeout as a startup parameter: one built under another plan
-        // lends nothing, and the next rebalance builds it anew.
         long timeout = TimeoutOf(TenantContext.CurrentLimits);
         Use use = _uses.GetOrAdd(tenant, static _ => new Use());
         Interlocked.Increment(ref use.Count);
         Interlocked.Exchange(ref use.TimeoutMs, timeout);
         EndWindowIfDue();
-        return _hot.TryGetValue(tenant, out Pool? pool) && pool.TimeoutMs == timeout ? pool.TryRent() : null;
+        return HotPool(tenant, timeout) is not null;
     }
+
+    /// <summary>
+    /// For a context leased in <paramref name="tenant"/>'s scope, as it first needs a connection: one from the tenant's
+    /// own pool, or null (use the main pool) when it has none or every one of its connections is lent.
+    /// </summary>
+    public DedicatedConnection? TryRent(string tenant) =>
+        _off ? null : HotPool(tenant, TimeoutOf(TenantContext.CurrentLimits))?.TryRent();
+
+    // A pool's connections carry its plan's statement timeout as a startup parameter: one built under another plan
+    // lends nothing, and the next rebalance builds it anew.
+    private Pool? HotPool(string tenant, long timeoutMs) =>
+        _hot.TryGetValue(tenant, out Pool? pool) && pool.TimeoutMs == timeoutMs ? pool : null;
 
     public async ValueTask DisposeAsync()
     {

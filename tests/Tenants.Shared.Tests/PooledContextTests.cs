@@ -1,4 +1,5 @@
 using System.Data;
+using System.Data.Common;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Infrastructure;
 using Microsoft.EntityFrameworkCore.Storage;
@@ -82,6 +83,49 @@ public sealed class PooledContextTests(PostgresFixture postgres) : LeastPrivileg
             Assert.Equal(($"{Prefix}pc_b", "pc_b,shared"), await WhoAmIAsync(db));
             Assert.True(await CanRentAsync("pc_a"));
         }
+    }
+
+    [Fact]
+    public async Task A_main_pool_connection_object_serves_the_next_lease_unless_its_tenant_holds_a_dedicated_pool()
+    {
+        await PromoteAsync(App, "pc_a");
+        DbConnection kept;
+        await using (await App.Tenants.EnterAsync("pc_b", Cancellation))
+        using (IServiceScope scope = App.Services.CreateScope()) // EF Core's synchronous return
+        {
+            NotesContext db = scope.ServiceProvider.GetRequiredService<NotesContext>();
+            Assert.Equal(($"{Prefix}pc_b", "pc_b,shared"), await WhoAmIAsync(db));
+            kept = db.Database.GetDbConnection();
+        }
+
+        // Outside any scope: the same object, closed on return, routed anew as it opens.
+        Assert.Equal(ConnectionState.Closed, kept.State);
+        await using (AsyncServiceScope scope = App.CreateScope()) // and the asynchronous one
+        {
+            NotesContext db = scope.ServiceProvider.GetRequiredService<NotesContext>();
+            Assert.Same(kept, db.Database.GetDbConnection());
+            Assert.Equal((AppRole, "shared"), await WhoAmIAsync(db));
+        }
+
+        await using (await App.Tenants.EnterAsync("pc_b", Cancellation))
+        await using (AsyncServiceScope scope = App.CreateScope())
+        {
+            NotesContext db = scope.ServiceProvider.GetRequiredService<NotesContext>();
+            Assert.Same(kept, db.Database.GetDbConnection());
+            Assert.Equal(($"{Prefix}pc_b", "pc_b,shared"), await WhoAmIAsync(db));
+        }
+
+        // In pc_a's scope: pc_a's dedicated connection instead.
+        await using (await App.Tenants.EnterAsync("pc_a", Cancellation))
+        await using (AsyncServiceScope scope = App.CreateScope())
+        {
+            NotesContext db = scope.ServiceProvider.GetRequiredService<NotesContext>();
+            Assert.NotSame(kept, db.Database.GetDbConnection());
+            Assert.Equal(($"{Prefix}pc_a", "pc_a,shared"), await WhoAmIAsync(db));
+            Assert.False(await CanRentAsync("pc_a")); // its only connection is lent to the context
+        }
+
+        Assert.True(await CanRentAsync("pc_a"));
     }
 
     [Fact]
