@@ -20,9 +20,9 @@ namespace Tenants.Shared.EntityFramework;
 /// it has opened it there, so that its tenant is routed once per context rather than once per query. One per context:
 /// EF Core builds it in the context's scope of its internal service provider (<see cref="TenantRoutingExtension"/>),
 /// and a context never runs two commands at once. A pooled context keeps it across leases: returned to the pool, the
-/// context gives back any dedicated connection and forgets its tenant (<see cref="ResetState"/>); EF Core closes its
-/// main-pool connection object, which serves the next lease, whatever its tenant, unless that tenant holds a dedicated
-/// pool.
+/// context's connection is closed, any dedicated pool's place is given back, and the tenant forgotten
+/// (<see cref="ResetState"/>). The connection object serves the next lease if it fits that lease's tenant: a main-pool
+/// object any tenant without a dedicated pool, a dedicated pool's object its own tenant while that pool has a place.
 /// </summary>
 internal sealed class TenantRoutingInterceptor : IDbConnectionInterceptor, IDbCommandInterceptor, IDbTransactionInterceptor, IResettableService
 {
@@ -180,14 +180,16 @@ internal sealed class TenantRoutingInterceptor : IDbConnectionInterceptor, IDbCo
 
     /// <summary>
     /// The context goes back to the pool: EF Core closes its connection and keeps the object for the next lease. A
-    /// main-pool connection object serves any tenant, routed as it opens; a dedicated pool's is bound to its tenant,
-    /// so it is disposed, which gives it back to that pool now.
+    /// dedicated pool's connection gives its place in that pool back at once; <see cref="Lease"/> decides whether the
+    /// object may serve the next lease.
     /// </summary>
     public void ResetState()
     {
         if (_dedicated is not null)
         {
-            _services.GetRequiredService<IRelationalConnection>().Dispose(); // through ConnectionDisposed, which releases it
+            // Closed first (EF Core's own reset, which may come later, finds it closed): only then is its place free.
+            _services.GetRequiredService<IRelationalConnection>().ResetState();
+            _dedicated.Release();
         }
 
         Forget();
@@ -197,7 +199,8 @@ internal sealed class TenantRoutingInterceptor : IDbConnectionInterceptor, IDbCo
     {
         if (_dedicated is not null)
         {
-            await _services.GetRequiredService<IRelationalConnection>().DisposeAsync().ConfigureAwait(false);
+            await _services.GetRequiredService<IRelationalConnection>().ResetStateAsync(cancellationToken).ConfigureAwait(false);
+            _dedicated.Release();
         }
 
         Forget();
@@ -393,14 +396,16 @@ internal sealed class TenantRoutingInterceptor : IDbConnectionInterceptor, IDbCo
     }
 
     // A lease begins in tenant's scope (null: outside any), and counts toward the tenant's share of the window. The
-    // main-pool connection object a former lease kept serves it, unless the tenant holds a dedicated pool: EF then
-    // asks for a connection anew, as it first needs one.
+    // connection object a former lease kept serves it if it fits: a main-pool object when the tenant holds no
+    // dedicated pool, a dedicated pool's object when it is the tenant's pool now and has a place free. Otherwise it
+    // is disposed (closed, it holds no connection), and EF asks for one anew as it first needs one.
     private void Lease(string? tenant)
     {
         _createdFor = tenant;
-        if (tenant is not null && _dataSource is not null && _dataSource.Dedicated.Leased(tenant) && _own is not null)
+        DedicatedTenantPools.Pool? pool = tenant is not null && _dataSource is not null ? _dataSource.Dedicated.Leased(tenant) : null;
+        if (_own is not null && (_dedicated is null ? pool is not null : pool is null || !_dedicated.TryRenew(pool)))
         {
-            _services.GetRequiredService<IRelationalConnection>().Dispose(); // closed: EF Core's reset closed it
+            _services.GetRequiredService<IRelationalConnection>().Dispose(); // through ConnectionDisposed, which forgets it
         }
     }
 

@@ -52,13 +52,13 @@ public sealed partial class DedicatedTenantPools : IAsyncDisposable
 
     /// <summary>
     /// Counts an EF Core context leased in <paramref name="tenant"/>'s scope toward the tenant's share of the window.
-    /// True when the tenant holds a pool now, from which the context should ask for its connection.
+    /// Returns the tenant's pool, if it holds one now: the context's connection should come from it.
     /// </summary>
-    public bool Leased(string tenant)
+    internal Pool? Leased(string tenant)
     {
         if (_off)
         {
-            return false;
+            return null;
         }
 
         long timeout = TimeoutOf(TenantContext.CurrentLimits);
@@ -66,7 +66,7 @@ public sealed partial class DedicatedTenantPools : IAsyncDisposable
         Interlocked.Increment(ref use.Count);
         Interlocked.Exchange(ref use.TimeoutMs, timeout);
         EndWindowIfDue();
-        return HotPool(tenant, timeout) is not null;
+        return HotPool(tenant, timeout);
     }
 
     /// <summary>
@@ -267,16 +267,20 @@ public sealed partial class DedicatedTenantPools : IAsyncDisposable
 
         public bool IsDisposed => Volatile.Read(ref _disposed) == 1;
 
-        public DedicatedConnection? TryRent()
+        public DedicatedConnection? TryRent() =>
+            TryLend() ? new DedicatedConnection(tenant, source.CreateConnection(), this) : null;
+
+        /// <summary>Takes one of the pool's places, if one is free and the pool still lends.</summary>
+        public bool TryLend()
         {
-            // Never more connection objects than the pool has connections: a context then never waits on the pool.
+            // Never more connections lent than the pool has: a context then never waits on the pool.
             if (Interlocked.Increment(ref _lent) > size || Volatile.Read(ref _retired) == 1)
             {
                 Release();
-                return null;
+                return false;
             }
 
-            return new DedicatedConnection(tenant, source.CreateConnection(), this);
+            return true;
         }
 
         public void Release()
@@ -341,12 +345,28 @@ public sealed partial class DedicatedTenantPools : IAsyncDisposable
 
         public NpgsqlConnection Connection { get; }
 
+        /// <summary>Gives the connection's place in its pool back (once); the object may be lent again by <see cref="TryRenew"/>.</summary>
         public void Release()
         {
             if (Interlocked.Exchange(ref _released, 1) == 0)
             {
                 _pool.Release();
             }
+        }
+
+        /// <summary>
+        /// Lends the released connection again, to a new lease in its tenant's scope, if <paramref name="current"/>
+        /// (the tenant's pool now) is the pool it came from and has a place free.
+        /// </summary>
+        internal bool TryRenew(Pool current)
+        {
+            if (!ReferenceEquals(current, _pool) || Volatile.Read(ref _released) == 0 || !_pool.TryLend())
+            {
+                return false;
+            }
+
+            Volatile.Write(ref _released, 0);
+            return true;
         }
     }
 }

@@ -129,6 +129,48 @@ public sealed class PooledContextTests(PostgresFixture postgres) : LeastPrivileg
     }
 
     [Fact]
+    public async Task A_dedicated_connection_object_serves_its_tenants_next_lease_while_its_pool_has_a_place()
+    {
+        await PromoteAsync(App, "pc_a");
+        DbConnection kept;
+        await using (await App.Tenants.EnterAsync("pc_a", Cancellation))
+        {
+            await using (AsyncServiceScope scope = App.CreateScope())
+            {
+                NotesContext db = scope.ServiceProvider.GetRequiredService<NotesContext>();
+                Assert.Equal(($"{Prefix}pc_a", "pc_a,shared"), await WhoAmIAsync(db));
+                kept = db.Database.GetDbConnection();
+            }
+
+            Assert.True(await CanRentAsync("pc_a")); // the object is kept, its place given back
+            await using (AsyncServiceScope scope = App.CreateScope())
+            {
+                NotesContext db = scope.ServiceProvider.GetRequiredService<NotesContext>();
+                Assert.Same(kept, db.Database.GetDbConnection());
+                Assert.False(await CanRentAsync("pc_a")); // lent again to this lease
+                using var commands = new CommandRecorder(ConnectionString);
+                Assert.Equal(($"{Prefix}pc_a", "pc_a,shared"), await WhoAmIAsync(db));
+                Assert.DoesNotContain(commands.Texts, text => text.Contains("SET ", StringComparison.Ordinal)); // pc_a's own pool
+            }
+
+            // With the pool's one place taken, the next lease leaves the object and takes a main-pool connection.
+            DedicatedTenantPools.DedicatedConnection? taken = App.DataSource.Dedicated.TryRent("pc_a");
+            Assert.NotNull(taken);
+            try
+            {
+                await using AsyncServiceScope scope = App.CreateScope();
+                NotesContext db = scope.ServiceProvider.GetRequiredService<NotesContext>();
+                Assert.Equal(($"{Prefix}pc_a", "pc_a,shared"), await WhoAmIAsync(db));
+                Assert.NotSame(kept, db.Database.GetDbConnection());
+            }
+            finally
+            {
+                taken.Release();
+            }
+        }
+    }
+
+    [Fact]
     public async Task A_context_of_a_pooled_factory_goes_back_to_the_pool_clean_when_its_user_disposes_it()
     {
         // EF Core's own pooled factory over the registered options: disposing the context returns it to the pool.
