@@ -125,9 +125,7 @@ public sealed class TenantCatalog : ITenantRegistry, ITenantCatalog, IDisposable
 
         // The bootstrap runs once per process; blocking on it here keeps one implementation of it.
         EnsureCatalogAsync(CancellationToken.None).AsTask().GetAwaiter().GetResult();
-        using NpgsqlCommand command = _dataSource.CreateCommand(_sql.PlanIfRegistered);
-        command.Parameters.Add(new NpgsqlParameter { Value = name });
-        return RememberPlan(name, command.ExecuteScalar());
+        return ReadPlan(name) is not null;
     }
 
     public async Task<TenantRecord?> FindAsync(string name, CancellationToken cancellationToken = default)
@@ -274,19 +272,20 @@ public sealed class TenantCatalog : ITenantRegistry, ITenantCatalog, IDisposable
     /// </summary>
     internal string? PlanOf(string name)
     {
-        if (_known.TryGet(name, out string? plan))
-        {
-            return plan;
-        }
+        return _known.TryGet(name, out string? plan) ? plan : ReadPlan(name) as string;
+    }
 
+    private bool IsKnown(string name) => _known.TryGet(name, out _);
+
+    // One round trip, remembered: null when the tenant is not registered, else its plan (DBNull for the default).
+    private object? ReadPlan(string name)
+    {
         using NpgsqlCommand command = _dataSource.CreateCommand(_sql.PlanIfRegistered);
         command.Parameters.Add(new NpgsqlParameter { Value = name });
         object? found = command.ExecuteScalar();
         RememberPlan(name, found);
-        return found as string;
+        return found;
     }
-
-    private bool IsKnown(string name) => _known.TryGet(name, out _);
 
     // The answer of PlanIfRegistered: no row (null) is not registered; a row holds the plan, NULL for the default.
     private bool RememberPlan(string name, object? plan) =>

@@ -1,3 +1,4 @@
+using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
 using Saas.Data;
@@ -28,6 +29,15 @@ internal static class BenchTenant
     {
         IReadOnlyCollection<string> hot = services.GetRequiredService<TenantDataSource>().Dedicated.Tenants;
         Console.WriteLine($"dedicated pools at the end: [{string.Join(", ", hot)}]");
+    }
+
+    /// <summary>The standard plan with no practical limits: a side that measures something else than fairness.</summary>
+    public static void LiftPlanLimits(IWebHostBuilder builder)
+    {
+        builder.UseSetting("Tenancy:Plans:standard:RequestsPerSecond", "1000000");
+        builder.UseSetting("Tenancy:Plans:standard:Burst", "1000000");
+        builder.UseSetting("Tenancy:Plans:standard:ConcurrentRequests", "100000");
+        builder.UseSetting("Tenancy:Plans:standard:ConcurrentConnections", "100000");
     }
 
     /// <summary>The Api's folder, for its appsettings.json.</summary>

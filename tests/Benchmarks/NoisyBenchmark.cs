@@ -209,10 +209,7 @@ internal static class NoisyBenchmark
             builder.UseSetting("Logging:LogLevel:Default", "Error");
             if (!fair)
             {
-                builder.UseSetting("Tenancy:Plans:standard:RequestsPerSecond", "1000000");
-                builder.UseSetting("Tenancy:Plans:standard:Burst", "1000000");
-                builder.UseSetting("Tenancy:Plans:standard:ConcurrentRequests", "100000");
-                builder.UseSetting("Tenancy:Plans:standard:ConcurrentConnections", "100000");
+                BenchTenant.LiftPlanLimits(builder);
                 builder.UseSetting("Tenancy:Plans:standard:StatementTimeout", "00:00:00");
             }
 

@@ -210,10 +210,7 @@ internal static class TenantScaleChild
             builder.UseSetting("Logging:LogLevel:Default", "Warning");
 
             // Flatness, not fairness: the small side's ten tenants share the whole load, far past a plan's rate.
-            builder.UseSetting("Tenancy:Plans:standard:RequestsPerSecond", "1000000");
-            builder.UseSetting("Tenancy:Plans:standard:Burst", "1000000");
-            builder.UseSetting("Tenancy:Plans:standard:ConcurrentRequests", "100000");
-            builder.UseSetting("Tenancy:Plans:standard:ConcurrentConnections", "100000");
+            BenchTenant.LiftPlanLimits(builder);
             builder.ConfigureTestServices(services => services.AddSingleton<IStartupFilter>(new ModelRecorder(models)));
         }
     }
