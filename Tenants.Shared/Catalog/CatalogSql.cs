@@ -17,8 +17,12 @@ internal sealed class CatalogSql
         string table = Table(sharedSchema);
         string requests = $"{schema}.\"tenant_requests\"";
 
+        // On a Citus cluster with schema-based sharding the shared schema stays on the coordinator, a schema of its
+        // own rather than a distributed one (whose tables could not carry the catalog's triggers). Without Citus the
+        // setting is a placeholder nothing reads.
         Bootstrap = $"""
             SELECT pg_advisory_xact_lock({BootstrapLockKey});
+            SET LOCAL citus.enable_schema_based_sharding = off;
             CREATE SCHEMA IF NOT EXISTS {schema};
             CREATE TABLE IF NOT EXISTS {table} (
                 name text PRIMARY KEY CHECK (name ~ '^[a-z][a-z0-9_]*$' AND octet_length(name) <= 63),

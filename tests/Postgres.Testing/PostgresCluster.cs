@@ -9,7 +9,7 @@ namespace Postgres.Testing;
 /// A PostgreSQL server for a test run: a throwaway cluster from the installed binaries (initdb into a temp dir, a free
 /// loopback port, fsync off; as the postgres user when running as root), or the server named by the
 /// <see cref="ConnectionStringVariable"/> environment variable. Each test gets a database of its own from
-/// <see cref="CreateDatabaseAsync"/>. A watchdog script removes the cluster when the test host ends, however it ends.
+/// <see cref="CreateDatabaseAsync(CancellationToken)"/>. A watchdog script removes the cluster when the test host ends, however it ends.
 /// A throwaway cluster can also be stopped and started again (<see cref="StopServerAsync"/>,
 /// <see cref="StartServerAsync"/>), to test outages; a test that does so starts a cluster of its own, since the one a
 /// fixture shares serves other tests at the same time.
@@ -39,17 +39,20 @@ public sealed class PostgresCluster : IAsyncDisposable
     public static async Task<PostgresCluster> StartAsync(CancellationToken cancellationToken = default)
     {
         string? external = Environment.GetEnvironmentVariable(ConnectionStringVariable);
-        if (!string.IsNullOrWhiteSpace(external))
-        {
-            return new PostgresCluster(external, watchdog: null, directory: null, errors: null);
-        }
+        return string.IsNullOrWhiteSpace(external)
+            ? await StartThrowawayAsync([], cancellationToken).ConfigureAwait(false)
+            : new PostgresCluster(external, watchdog: null, directory: null, errors: null);
+    }
 
+    /// <summary>A throwaway cluster whose server also runs with <paramref name="settings"/> (<c>name=value</c>).</summary>
+    internal static async Task<PostgresCluster> StartThrowawayAsync(IReadOnlyList<string> settings, CancellationToken cancellationToken)
+    {
         string bin = FindPostgresBin();
         int port = Watchdog.FreeLoopbackPort();
         string directory = Path.Combine(Path.GetTempPath(), $"tenant-saas-pg-{Environment.ProcessId}-{Guid.NewGuid():N}");
         Process watchdog = Watchdog.Start(
             "pg-cluster.sh",
-            [directory, port.ToString(System.Globalization.CultureInfo.InvariantCulture), Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture), bin]);
+            [directory, port.ToString(System.Globalization.CultureInfo.InvariantCulture), Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture), bin, .. settings]);
         Task<string> errors = watchdog.StandardError.ReadToEndAsync(cancellationToken);
         _ = watchdog.StandardOutput.ReadToEndAsync(cancellationToken);
 
@@ -97,9 +100,12 @@ public sealed class PostgresCluster : IAsyncDisposable
     }
 
     /// <summary>Creates a fresh, empty database and returns a connection string to it (pooling on).</summary>
-    public async Task<string> CreateDatabaseAsync(CancellationToken cancellationToken = default)
+    public Task<string> CreateDatabaseAsync(CancellationToken cancellationToken = default) =>
+        CreateDatabaseAsync($"test_{Guid.NewGuid():N}", cancellationToken);
+
+    /// <summary>Creates the empty database <paramref name="name"/> and returns a connection string to it (pooling on).</summary>
+    internal async Task<string> CreateDatabaseAsync(string name, CancellationToken cancellationToken)
     {
-        string name = $"test_{Guid.NewGuid():N}";
         await using (var connection = new NpgsqlConnection(AdminConnectionString))
         {
             await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
@@ -178,7 +184,7 @@ public sealed class PostgresCluster : IAsyncDisposable
         }
     }
 
-    private static string FindPostgresBin()
+    internal static string FindPostgresBin()
     {
         string? configured = Environment.GetEnvironmentVariable("PG_BIN");
         if (!string.IsNullOrEmpty(configured))

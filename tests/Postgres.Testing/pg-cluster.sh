@@ -4,9 +4,12 @@
 # A "down" file asks for an outage: a fast shutdown (clean: WAL flushed, so acknowledged commits survive even with
 # fsync and synchronous_commit off), a "stopped" file once the server is gone, and a start on the same port and data
 # directory once "down" is removed again.
-# usage: pg-cluster.sh DIR PORT OWNER_PID PG_BIN_DIR
+# usage: pg-cluster.sh DIR PORT OWNER_PID PG_BIN_DIR [NAME=VALUE ...] (further server settings)
 set -u
 dir=$1 port=$2 owner=$3 bin=$4
+shift 4
+settings=()
+for setting in "$@"; do settings+=(-c "$setting"); done
 pg=
 trap '' PIPE # the test host may be gone: a write to its closed pipe must not kill the clean-up
 
@@ -27,7 +30,7 @@ trap 'cleanup; exit 0' TERM INT HUP
 start_server() {
   "$bin/postgres" -D "$dir/data" -p "$port" -k "$dir" \
     -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off \
-    -c max_connections=400 -c shared_buffers=128MB -c max_locks_per_transaction=256 \
+    -c max_connections=400 -c shared_buffers=128MB -c max_locks_per_transaction=256 "${settings[@]}" \
     >>"$dir/postgres.log" 2>&1 &
   pg=$!
 }
