@@ -36,6 +36,8 @@ internal static class MigrationBenchmark
         await RegisterAsync(naive, tenants);
         TimeSpan naiveFresh = await TimeAsync(() => NaiveLoopAsync(naive));
         TimeSpan naiveNothing = await TimeAsync(() => NaiveLoopAsync(naive));
+        await CheckMigratedAsync(ours, tenants);
+        await CheckMigratedAsync(naive, tenants);
 
         Console.WriteLine();
         Console.WriteLine($"{"measure",-34} {"ours",10} {"naive",10} {"naive/ours",11}");
@@ -111,6 +113,34 @@ internal static class MigrationBenchmark
         if (report.Failed > 0 || report.Outcomes.Count != expected)
         {
             throw new InvalidOperationException($"The runner migrated {report.Outcomes.Count} tenant(s), {report.Failed} failed; expected {expected}.");
+        }
+    }
+
+    /// <summary>Refuses a side that skipped work (its time would mean nothing): every tenant's history holds every migration.</summary>
+    private static async Task CheckMigratedAsync(ServiceProvider services, int tenants)
+    {
+        int migrations;
+        await using (AsyncServiceScope scope = services.CreateAsyncScope())
+        {
+            migrations = scope.ServiceProvider.GetRequiredService<AppDbContext>().Database.GetMigrations().Count();
+        }
+
+        var dataSource = services.GetRequiredService<TenantDataSource>();
+        long applied = 0;
+        for (int i = 0; i < tenants; i++)
+        {
+            string history = $"{PgIdentifier.Quote($"t_{i:D5}")}.\"__EFMigrationsHistory\"";
+            await using NpgsqlCommand exists = dataSource.Unrouted.CreateCommand($"SELECT to_regclass('{history}') IS NOT NULL");
+            if ((bool)(await exists.ExecuteScalarAsync())!)
+            {
+                await using NpgsqlCommand count = dataSource.Unrouted.CreateCommand($"SELECT count(*) FROM {history}");
+                applied += (long)(await count.ExecuteScalarAsync())!;
+            }
+        }
+
+        if (applied != (long)tenants * migrations)
+        {
+            throw new InvalidOperationException($"{applied} of {tenants} x {migrations} migrations are recorded applied: a side skipped work.");
         }
     }
 

@@ -1,3 +1,5 @@
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
 
 namespace Tenants.Shared.Tests;
@@ -81,6 +83,36 @@ public sealed class MigratorTests(PostgresFixture postgres) : DatabaseTest(postg
         await Assert.ThrowsAsync<UnknownTenantException>(() => Host.Migrator.MigrateAsync("mig_ghost", Cancellation));
         Assert.Null(await Host.Catalog.FindAsync("mig_ghost", Cancellation));
         Assert.DoesNotContain("mig_ghost", await Host.SchemasAsync());
+    }
+
+    [Fact]
+    public async Task A_pooled_app_context_migrates_each_tenant_it_is_leased_in_against_that_tenants_own_history()
+    {
+        // The app's pool hands the same context object to every lease below, as it does to consecutive requests.
+        string[] tenants = ["mig_p1", "mig_p2", "mig_p3"];
+        NotesContext? previous = null;
+        string[] all = [];
+        foreach (string tenant in tenants)
+        {
+            await Host.Registry.RegisterAsync(tenant, Cancellation);
+            await using (await Host.Tenants.EnterAsync(tenant, Cancellation))
+            await using (AsyncServiceScope scope = Host.CreateScope())
+            {
+                NotesContext db = scope.ServiceProvider.GetRequiredService<NotesContext>();
+                Assert.Same(previous ?? db, db);
+                previous = db;
+                all = [.. db.Database.GetMigrations()];
+                Assert.NotEmpty(await db.Database.GetPendingMigrationsAsync(Cancellation));
+                await db.Database.MigrateAsync(Cancellation);
+                Assert.Empty(await db.Database.GetPendingMigrationsAsync(Cancellation));
+            }
+        }
+
+        foreach (string tenant in tenants)
+        {
+            Assert.Equal(all, await RelationsAsync($"SELECT \"MigrationId\" FROM {tenant}.\"__EFMigrationsHistory\" ORDER BY 1"));
+            Assert.Equal(["notes"], await RelationsAsync($"SELECT relname::text FROM pg_class WHERE relnamespace = '{tenant}'::regnamespace AND relkind = 'r' AND relname <> '__EFMigrationsHistory'"));
+        }
     }
 
     private async Task<List<string>> RelationsAsync(string sql)
