@@ -9,6 +9,7 @@ using Tenants.Shared.Catalog;
 using Tenants.Shared.EntityFramework;
 using Tenants.Shared.Migrations;
 using Tenants.Shared.Offboarding;
+using Tenants.Shared.Placement;
 using Tenants.Shared.Routing;
 using Tenants.Shared.Security;
 
@@ -54,6 +55,7 @@ public static class TenancyServiceCollectionExtensions
         services.TryAddSingleton<TenantContext>();
         services.TryAddSingleton<CatalogNotifications>();
         services.TryAddSingleton<TenantOffboarding>();
+        services.TryAddSingleton<TenantPlacement>();
         services.TryAddSingleton<TenantRequests>();
         services.TryAddSingleton<Capacity.TenantPlans>();
 

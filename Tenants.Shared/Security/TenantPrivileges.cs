@@ -148,14 +148,20 @@ public sealed class TenantPrivileges(OwnerDataSource owner, IOptions<TenancyOpti
             // A role is granted only when its comment marks it as this tenant's (marks, like roles, are cluster-wide:
             // the same tenant name in another database shares it); any other role of that name fails the migration.
             // The shared schema comes through PUBLIC (SharedSchemaGrants).
+            // On Citus the coordinator opens its connections to the workers as the role a query runs as, so there a
+            // tenant role must be able to log in. It has no password: nothing logs in as it unless the cluster's
+            // authentication lets the coordinator in (pg_dist_authinfo, or trust from the coordinator alone).
             string mark = OwnerMark(tenant);
             sql = $"""
                 SELECT pg_advisory_xact_lock({RoleLockKey});
-                DO $do$ DECLARE existing oid; BEGIN
+                DO $do$ DECLARE
+                    existing oid;
+                    login boolean := EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'citus');
+                BEGIN
                     SELECT oid INTO existing FROM pg_roles WHERE rolname = {roleLiteral};
                     IF existing IS NULL THEN
                         BEGIN
-                            CREATE ROLE {role} NOLOGIN NOINHERIT;
+                            EXECUTE format('CREATE ROLE %I %s NOINHERIT', {roleLiteral}, CASE WHEN login THEN 'LOGIN' ELSE 'NOLOGIN' END);
                             COMMENT ON ROLE {role} IS {mark};
                             RETURN;
                         EXCEPTION WHEN duplicate_object OR unique_violation THEN
@@ -167,6 +173,10 @@ public sealed class TenantPrivileges(OwnerDataSource owner, IOptions<TenancyOpti
                         RAISE EXCEPTION 'Role % already exists and was not created for tenant %: it gets none of the tenant''s privileges.', {roleLiteral}, {PgIdentifier.QuoteLiteral(tenant)}
                             USING ERRCODE = 'duplicate_object',
                                   HINT = 'Give each app on the cluster a Tenancy:TenantRolePrefix of its own, or drop the role if it is a leftover.';
+                    END IF;
+
+                    IF login AND NOT (SELECT rolcanlogin FROM pg_roles WHERE oid = existing) THEN
+                        EXECUTE format('ALTER ROLE %I LOGIN', {roleLiteral}); -- made before Citus came
                     END IF;
                 END $do$;
                 {sql}

@@ -2,25 +2,33 @@ using System.Text.Json;
 using Saas.Data;
 using Tenants.Shared.Catalog;
 using Tenants.Shared.Migrations;
+using Tenants.Shared.Placement;
 
 namespace Saas.Worker.Commands;
 
-/// <summary><c>tenants list</c> and <c>tenants status</c>: what the catalog holds, as a table or as JSON.</summary>
-internal sealed class CatalogReport(ITenantCatalog catalog, TenantMigrationRunner<AppDbContext> runner, TextWriter output)
+/// <summary>
+/// <c>tenants list</c> and <c>tenants status</c>: what the catalog holds, as a table or as JSON, with each tenant's
+/// node on a Citus cluster.
+/// </summary>
+internal sealed class CatalogReport(ITenantCatalog catalog, TenantMigrationRunner<AppDbContext> runner, TenantPlacement placement, TextWriter output)
 {
     public async Task<int> ListAsync(bool json, CancellationToken cancellationToken)
     {
         IReadOnlyList<TenantRecord> tenants = await catalog.ListAsync(cancellationToken);
+        IReadOnlyDictionary<string, TenantNode> nodes = await placement.NodesAsync(cancellationToken);
+        string? NodeOf(TenantRecord t) => nodes.TryGetValue(t.Name, out TenantNode? node) ? node.ToString() : null;
         if (json)
         {
-            await output.WriteLineAsync(JsonSerializer.Serialize([.. tenants.Select(TenantJson.From)], CommandJson.Default.IReadOnlyListTenantJson));
+            await output.WriteLineAsync(JsonSerializer.Serialize([.. tenants.Select(t => TenantJson.From(t, NodeOf(t)))], CommandJson.Default.IReadOnlyListTenantJson));
             return ExitCodes.Success;
         }
 
-        await output.WriteLineAsync($"{"NAME",-24} {"STATE",-8} {"STATUS",-11} {"LAST MIGRATION",-40} DISPLAY NAME");
+        // The node column only on a Citus cluster: on one server every tenant is on it.
+        string NodeColumn(string? node) => nodes.Count == 0 ? string.Empty : $"{node ?? "-",-22} ";
+        await output.WriteLineAsync($"{"NAME",-24} {"STATE",-8} {"STATUS",-11} {NodeColumn("NODE")}{"LAST MIGRATION",-40} DISPLAY NAME");
         foreach (TenantRecord t in tenants)
         {
-            await output.WriteLineAsync($"{t.Name,-24} {CommandJson.Lower(t.State),-8} {CommandJson.Lower(t.Status),-11} {t.LastMigration ?? "-",-40} {t.DisplayName}");
+            await output.WriteLineAsync($"{t.Name,-24} {CommandJson.Lower(t.State),-8} {CommandJson.Lower(t.Status),-11} {NodeColumn(NodeOf(t))}{t.LastMigration ?? "-",-40} {t.DisplayName}");
         }
 
         await output.WriteLineAsync($"{tenants.Count} tenant(s)");
@@ -33,6 +41,7 @@ internal sealed class CatalogReport(ITenantCatalog catalog, TenantMigrationRunne
         // A deleted tenant's row only keeps its name: it is not registered any more.
         List<TenantRecord> tenants = [.. (await catalog.ListAsync(cancellationToken)).Where(t => t.Status != TenantStatus.Deleted)];
         IReadOnlyList<string> behind = await catalog.BehindAsync(latest, cancellationToken);
+        IReadOnlyDictionary<string, TenantNode> nodes = await placement.NodesAsync(cancellationToken);
         var status = new StatusJson(
             latest,
             tenants.Count,
@@ -41,7 +50,9 @@ internal sealed class CatalogReport(ITenantCatalog catalog, TenantMigrationRunne
             tenants.Count(t => t.State == MigrationState.Failed),
             tenants.Count(t => t.Status == TenantStatus.Deactivated),
             behind.Count,
-            [.. tenants.Where(t => t.State == MigrationState.Failed).Select(t => new FailedTenantJson(t.Name, t.Attempts, t.LastError))]);
+            [.. tenants.Where(t => t.State == MigrationState.Failed).Select(t => new FailedTenantJson(t.Name, t.Attempts, t.LastError))],
+            tenants.Where(t => nodes.ContainsKey(t.Name)).GroupBy(t => nodes[t.Name].ToString()).OrderBy(g => g.Key, StringComparer.Ordinal)
+                .ToDictionary(g => g.Key, g => g.Count(), StringComparer.Ordinal));
         if (json)
         {
             await output.WriteLineAsync(JsonSerializer.Serialize(status, CommandJson.Default.StatusJson));
@@ -55,6 +66,11 @@ internal sealed class CatalogReport(ITenantCatalog catalog, TenantMigrationRunne
         await output.WriteLineAsync($"failed: {status.Failed}");
         await output.WriteLineAsync($"deactivated: {status.Deactivated}");
         await output.WriteLineAsync($"behind the latest migration: {status.Behind}");
+        if (status.Nodes.Count > 0)
+        {
+            await output.WriteLineAsync($"tenants by node: {string.Join(", ", status.Nodes.Select(n => $"{n.Key} {n.Value}"))}");
+        }
+
         foreach (FailedTenantJson failed in status.Failures)
         {
             await output.WriteLineAsync($"  failed {failed.Name} (attempts {failed.Attempts}): {failed.LastError}");

@@ -4,7 +4,10 @@ using Tenants.Shared.Catalog;
 
 namespace Saas.Worker.Commands;
 
-/// <summary>A tenant in <c>tenants list --json</c>: the fields and values of the Api's <c>GET /tenants</c>.</summary>
+/// <summary>
+/// A tenant in <c>tenants list --json</c>: the fields and values of the Api's <c>GET /tenants</c>, and on a Citus
+/// cluster the node its schema is on (<c>HOST:PORT</c>; null on a single server).
+/// </summary>
 internal sealed record TenantJson(
     string Name,
     string DisplayName,
@@ -15,13 +18,17 @@ internal sealed record TenantJson(
     string? LastError,
     DateTimeOffset RegisteredAt,
     DateTimeOffset UpdatedAt,
-    string? ArchivedAs)
+    string? ArchivedAs,
+    string? Node)
 {
-    public static TenantJson From(TenantRecord r) => new(
-        r.Name, r.DisplayName, CommandJson.Lower(r.State), CommandJson.Lower(r.Status), r.LastMigration, r.Attempts, r.LastError, r.RegisteredAt, r.UpdatedAt, r.ArchivedAs);
+    public static TenantJson From(TenantRecord r, string? node) => new(
+        r.Name, r.DisplayName, CommandJson.Lower(r.State), CommandJson.Lower(r.Status), r.LastMigration, r.Attempts, r.LastError, r.RegisteredAt, r.UpdatedAt, r.ArchivedAs, node);
 }
 
-/// <summary><c>tenants status --json</c>: counts over the registered (not deleted) tenants, and each failed one.</summary>
+/// <summary>
+/// <c>tenants status --json</c>: counts over the registered (not deleted) tenants, each failed one, and on a Citus
+/// cluster how many tenants each node holds (empty on a single server).
+/// </summary>
 internal sealed record StatusJson(
     string? LatestMigration,
     int Registered,
@@ -30,7 +37,8 @@ internal sealed record StatusJson(
     int Failed,
     int Deactivated,
     int Behind,
-    IReadOnlyList<FailedTenantJson> Failures);
+    IReadOnlyList<FailedTenantJson> Failures,
+    IReadOnlyDictionary<string, int> Nodes);
 
 /// <summary>A failed tenant in <c>tenants status --json</c>.</summary>
 internal sealed record FailedTenantJson(string Name, int Attempts, string? LastError);

@@ -7,11 +7,12 @@ using Tenants.Shared.Capacity;
 using Tenants.Shared.Catalog;
 using Tenants.Shared.Migrations;
 using Tenants.Shared.Offboarding;
+using Tenants.Shared.Placement;
 
 namespace Saas.Worker.Commands;
 
 /// <summary>
-/// The operators' command line, <c>tenants list | status | add | migrate | deactivate | reactivate | delete | plan</c>: its
+/// The operators' command line, <c>tenants list | status | add | migrate | deactivate | reactivate | delete | plan | move</c>: its
 /// grammar and help, and usage errors as exit code 2 with one line on stderr. Each command runs in a <see cref="CommandHost"/>.
 /// </summary>
 internal static class TenantCommandLine
@@ -41,11 +42,11 @@ internal static class TenantCommandLine
 
         var listJson = JsonOption("A JSON array of tenants: the fields of the Api's GET /tenants.");
         var list = new Command("list", "Every tenant in the catalog, deleted ones included: state, status, last migration, display name.") { listJson };
-        list.SetAction((parse, ct) => RunAsync(parse, (s, output, _) => new CatalogReport(s.GetRequiredService<ITenantCatalog>(), Runner(s), output).ListAsync(parse.GetValue(listJson), ct), ct));
+        list.SetAction((parse, ct) => RunAsync(parse, (s, output, _) => Report(s, output).ListAsync(parse.GetValue(listJson), ct), ct));
 
         var statusJson = JsonOption("A JSON object: latestMigration, registered, pending, ready, failed, deactivated, behind, failures.");
         var status = new Command("status", "Counts by state, how many are behind the latest migration, and each failed tenant with its error.") { statusJson };
-        status.SetAction((parse, ct) => RunAsync(parse, (s, output, _) => new CatalogReport(s.GetRequiredService<ITenantCatalog>(), Runner(s), output).StatusAsync(parse.GetValue(statusJson), ct), ct));
+        status.SetAction((parse, ct) => RunAsync(parse, (s, output, _) => Report(s, output).StatusAsync(parse.GetValue(statusJson), ct), ct));
 
         var addName = NameArgument("The new tenant's name (also its schema's): a lowercase letter, then lowercase letters, digits and _.");
         var displayName = new Option<string>("--display-name") { Description = "Its display name (default: the name).", HelpName = "TEXT" };
@@ -91,7 +92,18 @@ internal static class TenantCommandLine
         };
         plan.SetAction((parse, ct) => RunAsync(parse, (s, output, _) => Lifecycle(s, output).SetPlanAsync(parse.GetValue(planName)!, parse.GetValue(planValue), ct), ct));
 
-        foreach (Command command in (Command[])[list, status, add, migrate, deactivate, reactivate, delete, plan])
+        var moveName = NameArgument("The tenant to move.");
+        var moveTo = new Option<string>("--to") { Description = "The node to move it to, as 'tenants list' shows nodes.", HelpName = "HOST:PORT", Required = true };
+        var move = new Command(
+            "move",
+            "Move a tenant's schema to another node of a Citus cluster (citus_schema_move): its requests are served throughout. " +
+            "Exit 1 without Citus, for a node not in the cluster, or an unknown tenant.")
+        {
+            moveName, moveTo,
+        };
+        move.SetAction((parse, ct) => RunAsync(parse, (s, output, _) => Lifecycle(s, output).MoveAsync(parse.GetValue(moveName)!, parse.GetValue(moveTo)!, ct), ct));
+
+        foreach (Command command in (Command[])[list, status, add, migrate, deactivate, reactivate, delete, plan, move])
         {
             tenants.Subcommands.Add(command);
         }
@@ -105,11 +117,15 @@ internal static class TenantCommandLine
 
     private static TenantMigrationRunner<AppDbContext> Runner(IServiceProvider services) => services.GetRequiredService<TenantMigrationRunner<AppDbContext>>();
 
+    private static CatalogReport Report(IServiceProvider services, TextWriter output) =>
+        new(services.GetRequiredService<ITenantCatalog>(), Runner(services), services.GetRequiredService<TenantPlacement>(), output);
+
     private static TenantLifecycle Lifecycle(IServiceProvider services, TextWriter output) => new(
         services.GetRequiredService<ITenantCatalog>(),
         services.GetRequiredService<TenantMigrator<AppDbContext>>(),
         services.GetRequiredService<TenantOffboarding>(),
         services.GetRequiredService<TenantPlans>(),
+        services.GetRequiredService<TenantPlacement>(),
         services.GetRequiredService<IOptions<TenancyOptions>>(),
         output);
 

@@ -1,3 +1,4 @@
+using System.Globalization;
 using Microsoft.Extensions.Options;
 using Saas.Data;
 using Tenants.Shared;
@@ -5,18 +6,21 @@ using Tenants.Shared.Capacity;
 using Tenants.Shared.Catalog;
 using Tenants.Shared.Migrations;
 using Tenants.Shared.Offboarding;
+using Tenants.Shared.Placement;
 
 namespace Saas.Worker.Commands;
 
 /// <summary>
-/// <c>tenants add | deactivate | reactivate | delete | plan</c>: one tenant's provisioning, offboarding and plan, through the same
-/// catalog, migrator and offboarding the Api's <c>/tenants</c> endpoints use, so the catalog ends as the Api leaves it.
+/// <c>tenants add | deactivate | reactivate | delete | plan | move</c>: one tenant's provisioning, offboarding, plan and
+/// node, through the same catalog, migrator and offboarding the Api's <c>/tenants</c> endpoints use, so the catalog
+/// ends as the Api leaves it.
 /// </summary>
 internal sealed class TenantLifecycle(
     ITenantCatalog catalog,
     TenantMigrator<AppDbContext> migrator,
     TenantOffboarding offboarding,
     TenantPlans plans,
+    TenantPlacement placement,
     IOptions<TenancyOptions> options,
     TextWriter output)
 {
@@ -129,6 +133,31 @@ internal sealed class TenantLifecycle(
         TenantRecord? record = await plans.SetAsync(name, plan, cancellationToken);
         Changed(name, record);
         await output.WriteLineAsync($"{name} is on plan {plans.NameOf(record!)}");
+        return ExitCodes.Success;
+    }
+
+    /// <summary>Moves the tenant's schema to <paramref name="to"/> (<c>HOST:PORT</c>), a node of its Citus cluster.</summary>
+    public async Task<int> MoveAsync(string name, string to, CancellationToken cancellationToken)
+    {
+        EnsureValidName(name);
+        TenantNode node = TenantNode.Parse(to) ?? throw CommandFailure.Usage($"'{to}' is not a node: give HOST:PORT, as 'tenants list' shows a tenant's node.");
+        TenantMove move;
+        try
+        {
+            move = await placement.MoveAsync(name, node, cancellationToken);
+        }
+        catch (UnknownTenantException)
+        {
+            throw NotFound(name);
+        }
+        catch (InvalidOperationException e)
+        {
+            throw CommandFailure.Tenant(e.Message);
+        }
+
+        await output.WriteLineAsync(move.Moved
+            ? string.Create(CultureInfo.InvariantCulture, $"{name} moved from {move.From} to {move.To} in {move.Elapsed.TotalSeconds:F1} s")
+            : $"{name} is already on {move.To}: nothing changed");
         return ExitCodes.Success;
     }
 

@@ -57,6 +57,7 @@ public sealed class CommandLineLifecycleTests(PostgresFixture postgres) : IAsync
         Assert.Equal(AppMigrations.Latest, tenant.GetProperty("lastMigration").GetString());
         Assert.Equal(JsonValueKind.Null, tenant.GetProperty("lastError").ValueKind);
         Assert.Equal(JsonValueKind.Null, tenant.GetProperty("archivedAs").ValueKind);
+        Assert.Equal(JsonValueKind.Null, tenant.GetProperty("node").ValueKind); // one server, no Citus
         Assert.True(tenant.GetProperty("registeredAt").TryGetDateTimeOffset(out _));
 
         // Idempotent for the same details, as POST /tenants answers 200; other details are a conflict, changing nothing.
@@ -180,6 +181,20 @@ public sealed class CommandLineLifecycleTests(PostgresFixture postgres) : IAsync
         Assert.Null(await Catalog.FindAsync("life_audit", Cancellation));
         Assert.False(await RoleExistsAsync("life_audit"));
         Assert.Equal(1, await ScalarAsync("SELECT count(*) FROM life_audit.trail WHERE x::text = $1", "1"));
+    }
+
+    [Fact]
+    public async Task Move_on_a_single_server_exits_one_saying_there_is_no_citus_and_a_malformed_node_exits_two()
+    {
+        Assert.Equal(0, (await RunAsync(_database, ["tenants", "add", "life_single"])).Exit);
+
+        Run move = await RunAsync(_database, ["tenants", "move", "life_single", "--to", "127.0.0.1:5432"]);
+        Assert.Equal(1, move.Exit);
+        Assert.Contains("no Citus", Assert.Single(move.ErrorLines), StringComparison.Ordinal);
+
+        Run malformed = await RunAsync(_database, ["tenants", "move", "life_single", "--to", "somewhere"]);
+        Assert.Equal(2, malformed.Exit);
+        Assert.Contains("HOST:PORT", Assert.Single(malformed.ErrorLines), StringComparison.Ordinal);
     }
 
     private async Task<bool> SchemaExistsAsync(string schema) =>

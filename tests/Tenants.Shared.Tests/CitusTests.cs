@@ -2,37 +2,26 @@ using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
 using Postgres.Testing;
+using Tenants.Shared.Migrations;
+using Tenants.Shared.Offboarding;
+using Tenants.Shared.Placement;
+using Tenants.Shared.Security;
 
 namespace Tenants.Shared.Tests;
 
 /// <summary>
 /// The tenancy core on a real Citus cluster (a coordinator and two workers on loopback), with schema-based sharding on
-/// for the app's database: each tenant's schema is a distributed schema, placed on one worker, and routed there by
+/// for each test's database: each tenant's schema is a distributed schema, placed on one worker, and routed there by
 /// the same search_path as on a single server.
 /// </summary>
-public sealed class CitusTests : IAsyncLifetime
+public sealed class CitusTests(CitusFixture citus) : IClassFixture<CitusFixture>
 {
-    private CitusCluster? _cluster;
-
     private static CancellationToken Cancellation => TestContext.Current.CancellationToken;
-
-    private CitusCluster Cluster => _cluster ?? throw new InvalidOperationException("Not initialised.");
-
-    public async ValueTask InitializeAsync() => _cluster = await CitusCluster.StartAsync(Cancellation);
-
-    public async ValueTask DisposeAsync()
-    {
-        if (_cluster is not null)
-        {
-            await _cluster.DisposeAsync();
-        }
-    }
 
     [Fact]
     public async Task Tenants_migrated_on_a_citus_cluster_are_distributed_schemas_spread_over_both_workers_each_seeing_only_its_own_rows()
     {
-        string database = await Cluster.CreateDatabaseAsync(Cancellation);
-        await ExecuteAsync(database, $"ALTER DATABASE {new NpgsqlConnectionStringBuilder(database).Database} SET citus.enable_schema_based_sharding = on");
+        string database = await ShardedDatabaseAsync();
         await using var host = new TenancyHost(database);
 
         string[] tenants = [.. Enumerable.Range(1, 8).Select(i => $"citus_{i}")];
@@ -44,7 +33,7 @@ public sealed class CitusTests : IAsyncLifetime
         // Each tenant's schema is distributed, on one worker; together they use both.
         Dictionary<string, int> placement = await PlacementAsync(database);
         Assert.Equal(tenants.Order(StringComparer.Ordinal), placement.Keys.Order(StringComparer.Ordinal));
-        Assert.Equal(Cluster.Workers.Select(CitusCluster.PortOf).Order(), placement.Values.Distinct().Order());
+        Assert.Equal(WorkerPorts, placement.Values.Distinct().Order());
 
         // Routed by search_path through the coordinator: each tenant reads its own note only.
         foreach (string tenant in tenants)
@@ -58,13 +47,257 @@ public sealed class CitusTests : IAsyncLifetime
         }
     }
 
+    [Fact]
+    public async Task A_hundred_tenants_migrated_by_the_runner_are_spread_over_both_workers_each_migrated_once()
+    {
+        string database = await ShardedDatabaseAsync();
+        await using var host = new TenancyHost(database);
+        string[] tenants = [.. Enumerable.Range(0, 100).Select(i => $"many_{i:D3}")];
+        foreach (string tenant in tenants)
+        {
+            await host.Registry.RegisterAsync(tenant, Cancellation);
+        }
+
+        MigrationRunReport first = await host.Runner.RunAsync(cancellationToken: Cancellation);
+        Assert.Equal((100, 0), (first.Migrated, first.Failed));
+
+        Dictionary<string, int> placement = await PlacementAsync(database);
+        Assert.Equal(tenants, placement.Keys.Order(StringComparer.Ordinal));
+        Assert.Equal(WorkerPorts, placement.Values.Distinct().Order());
+
+        // Each history, read through the coordinator from its worker, has every migration once.
+        int migrations = first.Outcomes.Max(o => o.AppliedCount);
+        Assert.True(migrations > 0);
+        Assert.All(first.Outcomes, o => Assert.Equal(migrations, o.AppliedCount));
+        foreach (string tenant in tenants)
+        {
+            Assert.Equal(migrations, await ScalarAsync<long>(database, $"SELECT count(DISTINCT \"MigrationId\") FROM {tenant}.\"__EFMigrationsHistory\""));
+        }
+
+        MigrationRunReport second = await host.Runner.RunAsync(cancellationToken: Cancellation);
+        Assert.Empty(second.Outcomes);
+    }
+
+    [Fact]
+    public async Task A_thousand_concurrent_requests_over_twenty_tenants_on_both_workers_see_and_write_only_their_own_rows()
+    {
+        string database = await ShardedDatabaseAsync();
+        await using var host = new TenancyHost(database, o => (o.TenantRoles, o.TenantRolePrefix) = (true, NewRolePrefix())); // as shipped
+        string[] tenants = [.. Enumerable.Range(0, 20).Select(i => $"busy_{i:D2}")];
+        foreach (string tenant in tenants)
+        {
+            await host.Registry.RegisterAsync(tenant, Cancellation);
+        }
+
+        Assert.Equal(0, (await host.Runner.RunAsync(cancellationToken: Cancellation)).Failed);
+        Assert.Equal(WorkerPorts, (await PlacementAsync(database)).Values.Distinct().Order());
+
+        // Each request writes a note of its tenant's and reads every note it can see: only its tenant's, ever.
+        var foreign = new List<string>();
+        await Parallel.ForEachAsync(Enumerable.Range(0, 1000), new ParallelOptions { MaxDegreeOfParallelism = 32, CancellationToken = Cancellation }, async (i, ct) =>
+        {
+            string tenant = tenants[i % tenants.Length];
+            await using (await host.Tenants.EnterAsync(tenant, ct))
+            await using (AsyncServiceScope scope = host.CreateScope())
+            {
+                NotesContext db = scope.ServiceProvider.GetRequiredService<NotesContext>();
+                db.Notes.Add(new Note { Tenant = tenant, Body = $"request {i}" });
+                await db.SaveChangesAsync(ct);
+                List<string> seen = await db.Notes.AsNoTracking().Select(n => n.Tenant).ToListAsync(ct);
+                lock (foreign)
+                {
+                    foreign.AddRange(seen.Where(t => t != tenant).Select(t => $"{tenant} saw {t}"));
+                }
+            }
+        });
+
+        Assert.Empty(foreign);
+        foreach (string tenant in tenants)
+        {
+            Assert.Equal((50, 0), await host.CountRowsAsync(tenant));
+        }
+    }
+
+    [Fact]
+    public async Task With_tenant_roles_each_tenant_reads_its_own_rows_on_its_worker_and_is_refused_another_tenants_schema()
+    {
+        string database = await ShardedDatabaseAsync();
+        string prefix = NewRolePrefix();
+        await using var host = new TenancyHost(database, o => (o.TenantRoles, o.TenantRolePrefix) = (true, prefix));
+        string[] tenants = [.. Enumerable.Range(0, 6).Select(i => $"role_{i}")];
+        foreach (string tenant in tenants)
+        {
+            await host.ProvisionWithANoteAsync(tenant);
+        }
+
+        Assert.Equal(WorkerPorts, (await PlacementAsync(database)).Values.Distinct().Order());
+        foreach (string tenant in tenants)
+        {
+            await using (await host.Tenants.EnterAsync(tenant, Cancellation))
+            await using (AsyncServiceScope scope = host.CreateScope())
+            {
+                NotesContext db = scope.ServiceProvider.GetRequiredService<NotesContext>();
+                Assert.Equal([tenant], await db.Notes.Select(n => n.Body).ToListAsync(Cancellation));
+                string other = tenants[(Array.IndexOf(tenants, tenant) + 1) % tenants.Length];
+                string foreign = $"SELECT \"Body\" AS \"Value\" FROM {other}.notes";
+                PostgresException refused = await Assert.ThrowsAsync<PostgresException>(() => db.Database.SqlQueryRaw<string>(foreign).ToListAsync(Cancellation));
+                Assert.Equal(PostgresErrorCodes.InsufficientPrivilege, refused.SqlState);
+            }
+        }
+
+        // A role made before the database had Citus could not log in: its tenant's next migration lets it.
+        string role = TenantRoleNames.NameFor("role_0", prefix);
+        await ScalarAsync<object>(database, $"ALTER ROLE {role} NOLOGIN");
+        await host.Migrator.MigrateAsync("role_0", Cancellation);
+        Assert.True(await ScalarAsync<bool>(database, $"SELECT rolcanlogin FROM pg_roles WHERE rolname = '{role}'"));
+        await using (await host.Tenants.EnterAsync("role_0", Cancellation))
+        await using (AsyncServiceScope scope = host.CreateScope())
+        {
+            Assert.Equal(["role_0"], await scope.ServiceProvider.GetRequiredService<NotesContext>().Notes.Select(n => n.Body).ToListAsync(Cancellation));
+        }
+    }
+
+    [Fact]
+    public async Task A_tenant_moved_to_the_other_worker_under_load_serves_every_request_during_and_after_the_move()
+    {
+        string database = await ShardedDatabaseAsync();
+        await using var host = new TenancyHost(database, o => (o.TenantRoles, o.TenantRolePrefix) = (true, NewRolePrefix()));
+        string[] tenants = ["mover", "neighbour"];
+        foreach (string tenant in tenants)
+        {
+            await host.ProvisionAsync(tenant);
+        }
+
+        var placement = host.Services.GetRequiredService<TenantPlacement>();
+        TenantNode from = (await placement.NodesAsync(Cancellation))["mover"];
+        TenantNode to = Workers.Single(w => w != from);
+
+        // Requests on both tenants, each writing a note and reading what it sees, from before the move until after it.
+        using var stop = new CancellationTokenSource();
+        var failures = new List<string>();
+        var served = new Dictionary<string, int>(StringComparer.Ordinal) { ["mover"] = 0, ["neighbour"] = 0 };
+        int duringMove = 0;
+        bool moving = false;
+        Task[] load = [.. Enumerable.Range(0, 4).Select(worker => Task.Run(async () =>
+        {
+            for (int i = 0; !stop.IsCancellationRequested; i++)
+            {
+                string tenant = tenants[(worker + i) % tenants.Length];
+                try
+                {
+                    await using (await host.Tenants.EnterAsync(tenant, Cancellation))
+                    await using (AsyncServiceScope scope = host.CreateScope())
+                    {
+                        NotesContext db = scope.ServiceProvider.GetRequiredService<NotesContext>();
+                        db.Notes.Add(new Note { Tenant = tenant, Body = $"{worker}/{i}" });
+                        await db.SaveChangesAsync(Cancellation);
+                        List<string> seen = await db.Notes.AsNoTracking().Select(n => n.Tenant).Distinct().ToListAsync(Cancellation);
+                        lock (failures)
+                        {
+                            served[tenant]++;
+                            duringMove += Volatile.Read(ref moving) ? 1 : 0;
+                            failures.AddRange(seen.Where(t => t != tenant).Select(t => $"{tenant} saw {t}"));
+                        }
+                    }
+                }
+                catch (Exception e) when (e is not OperationCanceledException)
+                {
+                    lock (failures)
+                    {
+                        failures.Add($"{tenant}: {e.GetBaseException().Message}");
+                    }
+                }
+            }
+        }, Cancellation))];
+
+        int Served(string tenant)
+        {
+            lock (failures)
+            {
+                return served[tenant];
+            }
+        }
+
+        await Eventually.UntilAsync(() => Task.FromResult(Served("mover") > 20), "requests before the move", Cancellation);
+        Volatile.Write(ref moving, true);
+        TenantMove move = await placement.MoveAsync("mover", to, Cancellation);
+        Volatile.Write(ref moving, false);
+        int before = Served("mover");
+        await Eventually.UntilAsync(() => Task.FromResult(Served("mover") > before + 20), "requests after the move", Cancellation);
+        await stop.CancelAsync();
+        await Task.WhenAll(load);
+
+        Assert.Equal((true, from, to), (move.Moved, move.From, move.To));
+        Assert.Equal(to, (await placement.NodesAsync(Cancellation))["mover"]);
+        Assert.Empty(failures);
+        Assert.True(duringMove > 0, "no request was served while the tenant moved");
+        foreach (string tenant in tenants)
+        {
+            Assert.Equal((served[tenant], 0), await host.CountRowsAsync(tenant));
+        }
+
+        // Asked again, it stays; a node outside the cluster, an unknown tenant and a bad name are refused, naming why.
+        Assert.False((await placement.MoveAsync("mover", to, Cancellation)).Moved);
+        InvalidOperationException nowhere = await Assert.ThrowsAsync<InvalidOperationException>(() => placement.MoveAsync("mover", new TenantNode("127.0.0.1", 1), Cancellation));
+        Assert.Contains(to.ToString(), nowhere.Message, StringComparison.Ordinal);
+        await Assert.ThrowsAsync<UnknownTenantException>(() => placement.MoveAsync("ghost", to, Cancellation));
+        await Assert.ThrowsAsync<InvalidTenantNameException>(() => placement.MoveAsync("Mover; DROP", to, Cancellation));
+    }
+
+    [Fact]
+    public async Task Offboarding_archives_one_distributed_schema_with_its_rows_and_drops_another_leaving_no_shard()
+    {
+        string database = await ShardedDatabaseAsync();
+        await using var host = new TenancyHost(database, o => (o.TenantRoles, o.TenantRolePrefix) = (true, NewRolePrefix()));
+        foreach (string tenant in (string[])["kept", "gone", "stays"])
+        {
+            await host.ProvisionWithANoteAsync(tenant);
+        }
+
+        var offboarding = host.Services.GetRequiredService<TenantOffboarding>();
+        await offboarding.DeactivateAsync("kept", Cancellation);
+        await offboarding.DeactivateAsync("gone", Cancellation);
+        TenantDeletion archived = await offboarding.DeleteAsync("kept", SchemaDisposal.Archive, releaseName: false, Cancellation);
+        TenantDeletion dropped = await offboarding.DeleteAsync("gone", SchemaDisposal.Drop, releaseName: false, Cancellation);
+
+        // The archive keeps the tenant's rows, still on a worker; the dropped tenant leaves no schema and no shard.
+        Assert.Equal("kept", await ScalarAsync<string>(database, $"SELECT \"Body\" FROM {PgIdentifier.Quote(archived.ArchivedAs!)}.notes"));
+        Dictionary<string, int> placement = await PlacementAsync(database);
+        Assert.Equal([archived.ArchivedAs!, "stays"], placement.Keys.Order(StringComparer.Ordinal));
+        Assert.Null(dropped.ArchivedAs);
+        Assert.DoesNotContain("gone", await host.SchemasAsync());
+        Assert.DoesNotContain("kept", await host.SchemasAsync());
+
+        // The tenant left standing is served as before.
+        await using (await host.Tenants.EnterAsync("stays", Cancellation))
+        await using (AsyncServiceScope scope = host.CreateScope())
+        {
+            Assert.Equal(["stays"], await scope.ServiceProvider.GetRequiredService<NotesContext>().Notes.Select(n => n.Body).ToListAsync(Cancellation));
+        }
+    }
+
+    /// <summary>Roles are cluster-wide: each test's tenant roles get a prefix of their own.</summary>
+    private static string NewRolePrefix() => $"t{Guid.NewGuid():N}"[..9] + "_";
+
+    private int[] WorkerPorts => [.. citus.Cluster.Workers.Select(CitusCluster.PortOf).Order()];
+
+    private TenantNode[] Workers => [.. citus.Cluster.Workers.Select(w => new TenantNode("127.0.0.1", CitusCluster.PortOf(w)))];
+
+    /// <summary>A fresh database on every node, with schema-based sharding on for it: each new schema is distributed.</summary>
+    private async Task<string> ShardedDatabaseAsync()
+    {
+        string database = await citus.Cluster.CreateDatabaseAsync(Cancellation);
+        await ScalarAsync<object>(database, $"ALTER DATABASE {new NpgsqlConnectionStringBuilder(database).Database} SET citus.enable_schema_based_sharding = on");
+        return database;
+    }
+
     /// <summary>Each distributed schema's worker port, from Citus's own catalog.</summary>
     private static async Task<Dictionary<string, int>> PlacementAsync(string database)
     {
         await using var connection = new NpgsqlConnection(database);
         await connection.OpenAsync(Cancellation);
         await using var command = new NpgsqlCommand(
-            "SELECT DISTINCT s.schema_name::text, sh.nodeport FROM citus_schemas s JOIN citus_shards sh ON sh.colocation_id = s.colocation_id",
+            "SELECT DISTINCT n.nspname::text, sh.nodeport FROM citus_schemas s JOIN pg_namespace n ON n.oid = s.schema_name JOIN citus_shards sh ON sh.colocation_id = s.colocation_id",
             connection);
         await using NpgsqlDataReader reader = await command.ExecuteReaderAsync(Cancellation);
         var placement = new Dictionary<string, int>(StringComparer.Ordinal);
@@ -76,11 +309,11 @@ public sealed class CitusTests : IAsyncLifetime
         return placement;
     }
 
-    private static async Task ExecuteAsync(string database, string sql)
+    private static async Task<T> ScalarAsync<T>(string database, string sql)
     {
         await using var connection = new NpgsqlConnection(database);
         await connection.OpenAsync(Cancellation);
         await using var command = new NpgsqlCommand(sql, connection);
-        await command.ExecuteNonQueryAsync(Cancellation);
+        return (T)(await command.ExecuteScalarAsync(Cancellation))!;
     }
 }

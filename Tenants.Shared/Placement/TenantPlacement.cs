@@ -1,0 +1,155 @@
+using System.Diagnostics;
+using Microsoft.Extensions.Options;
+using Npgsql;
+using Tenants.Shared.Catalog;
+
+namespace Tenants.Shared.Placement;
+
+/// <summary>
+/// Where tenants' schemas live on a Citus cluster with schema-based sharding (each tenant's schema a distributed schema
+/// on one node), and moving one to another node. Without Citus every tenant is on the one server: no placements.
+/// </summary>
+public sealed class TenantPlacement(OwnerDataSource owner, ITenantCatalog catalog, IOptions<TenancyOptions> options)
+{
+    // From Citus's catalog tables (in pg_catalog, whatever the search_path): a distributed schema's tables are
+    // colocated, so all their shards are on one node.
+    private const string PlacementSql = """
+        SELECT DISTINCT ns.nspname::text, n.nodename, n.nodeport
+        FROM pg_dist_schema s
+        JOIN pg_namespace ns ON ns.oid = s.schemaid
+        JOIN pg_dist_partition p ON p.colocationid = s.colocationid
+        JOIN pg_dist_shard sh ON sh.logicalrelid = p.logicalrelid
+        JOIN pg_dist_placement pl ON pl.shardid = sh.shardid
+        JOIN pg_dist_node n ON n.groupid = pl.groupid
+        """;
+
+    /// <summary>Each distributed tenant schema's node; empty when the database has no Citus.</summary>
+    public async Task<IReadOnlyDictionary<string, TenantNode>> NodesAsync(CancellationToken cancellationToken = default)
+    {
+        await using NpgsqlConnection connection = await owner.Source.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        return await NodesAsync(connection, null, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Moves <paramref name="tenant"/>'s schema to <paramref name="to"/> (a node of the cluster) with Citus's
+    /// <c>citus_schema_move</c>: its requests are served throughout, and its writes wait only while the move switches
+    /// over. Holds the tenant's schema lock, so no migration or deletion of the tenant runs meanwhile. A tenant already
+    /// on that node is left where it is.
+    /// </summary>
+    /// <exception cref="InvalidTenantNameException">The name is not a valid tenant name.</exception>
+    /// <exception cref="UnknownTenantException">No such tenant, or a deleted one.</exception>
+    /// <exception cref="InvalidOperationException">No Citus, a schema not distributed, or <paramref name="to"/> not a node of the cluster.</exception>
+    public async Task<TenantMove> MoveAsync(string tenant, TenantNode to, CancellationToken cancellationToken = default)
+    {
+        TenantNames.EnsureValid(tenant, options.Value.SharedSchema);
+        ArgumentNullException.ThrowIfNull(to);
+        var clock = Stopwatch.StartNew();
+        await using NpgsqlConnection connection = await owner.Source.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await ExecuteAsync(connection, TenantSchemaLock.LockSql, tenant, cancellationToken).ConfigureAwait(false);
+        try
+        {
+            if (await catalog.FindAsync(tenant, cancellationToken).ConfigureAwait(false) is null or { Status: TenantStatus.Deleted })
+            {
+                throw new UnknownTenantException(tenant);
+            }
+
+            IReadOnlyDictionary<string, TenantNode> placement = await NodesAsync(connection, tenant, cancellationToken).ConfigureAwait(false);
+            if (!placement.TryGetValue(tenant, out TenantNode? from))
+            {
+                throw new InvalidOperationException(await HasCitusAsync(connection, cancellationToken).ConfigureAwait(false)
+                    ? $"Tenant '{tenant}' has no distributed schema to move: it is not migrated yet, or was made before schema-based sharding was on (SELECT citus_schema_distribute('{tenant}') distributes it)."
+                    : "This database has no Citus: every tenant is on its one server, and there is nowhere to move one to.");
+            }
+
+            if (from == to)
+            {
+                return new TenantMove(tenant, from, to, Moved: false, clock.Elapsed);
+            }
+
+            List<TenantNode> nodes = await WorkersAsync(connection, cancellationToken).ConfigureAwait(false);
+            if (!nodes.Contains(to))
+            {
+                throw new InvalidOperationException($"{to} is not a node of this Citus cluster that holds tenants; its nodes: {string.Join(", ", nodes)}.");
+            }
+
+            await using (var move = new NpgsqlCommand("SELECT citus_schema_move($1::regnamespace, $2, $3)", connection))
+            {
+                move.Parameters.Add(new NpgsqlParameter { Value = PgIdentifier.Quote(tenant) });
+                move.Parameters.Add(new NpgsqlParameter { Value = to.Host });
+                move.Parameters.Add(new NpgsqlParameter { Value = to.Port });
+                move.CommandTimeout = 0; // as long as the copy takes
+                try
+                {
+                    await move.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+                }
+                catch (PostgresException e) when (e.MessageText.Contains("wal_level", StringComparison.Ordinal))
+                {
+                    throw new InvalidOperationException(
+                        $"Tenant '{tenant}' stays on {from}: Citus moves a schema online by logical replication, which needs wal_level = logical on every node (set it, and restart each node).", e);
+                }
+            }
+
+            return new TenantMove(tenant, from, to, Moved: true, clock.Elapsed);
+        }
+        finally
+        {
+            // A session lock outlives Close() on a pooled connection: release it; a broken connection took it along.
+            if (connection.State == System.Data.ConnectionState.Open)
+            {
+                await ExecuteAsync(connection, TenantSchemaLock.UnlockSql, tenant, CancellationToken.None).ConfigureAwait(false);
+            }
+        }
+    }
+
+    private static async Task<IReadOnlyDictionary<string, TenantNode>> NodesAsync(NpgsqlConnection connection, string? tenant, CancellationToken cancellationToken)
+    {
+        var placement = new Dictionary<string, TenantNode>(StringComparer.Ordinal);
+        if (!await HasCitusAsync(connection, cancellationToken).ConfigureAwait(false))
+        {
+            return placement;
+        }
+
+        await using var command = new NpgsqlCommand(tenant is null ? PlacementSql : $"{PlacementSql} WHERE ns.nspname = $1", connection);
+        if (tenant is not null)
+        {
+            command.Parameters.Add(new NpgsqlParameter { Value = tenant });
+        }
+
+        await using NpgsqlDataReader reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            placement[reader.GetString(0)] = new TenantNode(reader.GetString(1), reader.GetInt32(2));
+        }
+
+        return placement;
+    }
+
+    /// <summary>The active primary nodes that may hold distributed schemas.</summary>
+    private static async Task<List<TenantNode>> WorkersAsync(NpgsqlConnection connection, CancellationToken cancellationToken)
+    {
+        await using var command = new NpgsqlCommand(
+            "SELECT nodename, nodeport FROM pg_dist_node WHERE isactive AND noderole = 'primary' AND shouldhaveshards ORDER BY nodename, nodeport",
+            connection);
+        await using NpgsqlDataReader reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        var nodes = new List<TenantNode>();
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            nodes.Add(new TenantNode(reader.GetString(0), reader.GetInt32(1)));
+        }
+
+        return nodes;
+    }
+
+    private static async Task<bool> HasCitusAsync(NpgsqlConnection connection, CancellationToken cancellationToken)
+    {
+        await using var command = new NpgsqlCommand("SELECT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'citus')", connection);
+        return (bool)(await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!;
+    }
+
+    private static async Task ExecuteAsync(NpgsqlConnection connection, string sql, string argument, CancellationToken cancellationToken)
+    {
+        await using var command = new NpgsqlCommand(sql, connection);
+        command.Parameters.Add(new NpgsqlParameter { Value = argument });
+        await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+    }
+}
