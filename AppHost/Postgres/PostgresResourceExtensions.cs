@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Globalization;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
@@ -7,9 +8,10 @@ namespace Aspire.Hosting;
 
 /// <summary>
 /// Picks where the app's PostgreSQL comes from. <c>Postgres:Mode</c>: <c>auto</c> (default), <c>container</c>,
-/// <c>local</c> or <c>external</c>. Auto takes an existing server when <c>ConnectionStrings:{name}</c> is set, else the
-/// container when a container engine answers, else the installed server binaries: never the container without an
-/// engine, where it would wait forever.
+/// <c>local</c>, <c>citus</c> or <c>external</c>. Auto takes an existing server when <c>ConnectionStrings:{name}</c> is
+/// set, else the container when a container engine answers, else the installed server binaries: never the container
+/// without an engine, where it would wait forever. Citus runs a Citus cluster from the installed binaries (a
+/// coordinator and <c>Postgres:CitusWorkers</c> workers, default 2), each tenant's schema on one worker.
 /// </summary>
 public static class PostgresResourceExtensions
 {
@@ -27,10 +29,10 @@ public static class PostgresResourceExtensions
         {
             "auto" when external => "external",
             "auto" => ContainerEngineAnswers() ? "container" : "local",
-            "external" or "container" or "local" => mode,
-            _ => throw new DistributedApplicationException($"Postgres:Mode is '{mode}'; use auto, container, local or external."),
+            "external" or "container" or "local" or "citus" => mode,
+            _ => throw new DistributedApplicationException($"Postgres:Mode is '{mode}'; use auto, container, local, citus or external."),
         };
-        Console.WriteLine($"PostgreSQL: {choice} (Postgres:Mode={mode}; set it to container, local or external to choose)");
+        Console.WriteLine($"PostgreSQL: {choice} (Postgres:Mode={mode}; set it to container, local, citus or external to choose)");
 
         string ownerName = $"{name}-owner";
         if (choice == "external")
@@ -60,17 +62,24 @@ public static class PostgresResourceExtensions
             return new AppDatabase(Connection(builder, name, endpoint, appRole, name), Connection(builder, ownerName, endpoint, ownerRole, name), server);
         }
 
-        IResourceBuilder<LocalPostgresResource> local = WithLoginRoles(builder.AddLocalPostgres("postgres", name), appRole, ownerRole);
+        IResourceBuilder<LocalPostgresResource> local = WithLoginRoles(
+            choice == "citus" ? builder.AddLocalPostgres("citus", name, CitusWorkers(builder)) : builder.AddLocalPostgres("postgres", name),
+            appRole,
+            ownerRole);
         EndpointReference localEndpoint = local.Resource.Endpoint;
         return new AppDatabase(Connection(builder, name, localEndpoint, appRole, name), Connection(builder, ownerName, localEndpoint, ownerRole, name), local);
     }
 
-    /// <summary>PostgreSQL from the installed binaries, its data in <c>Postgres:DataDirectory</c> (default <c>AppHost/.data/postgres</c>).</summary>
-    public static IResourceBuilder<LocalPostgresResource> AddLocalPostgres(this IDistributedApplicationBuilder builder, string name, string databaseName)
+    /// <summary>
+    /// PostgreSQL from the installed binaries, its data in <c>Postgres:DataDirectory</c> (default
+    /// <c>AppHost/.data/{name}</c>): one server, or with <paramref name="citusWorkers"/> a Citus coordinator and that
+    /// many workers, schema-based sharding on for the app's database.
+    /// </summary>
+    public static IResourceBuilder<LocalPostgresResource> AddLocalPostgres(this IDistributedApplicationBuilder builder, string name, string databaseName, int citusWorkers = 0)
     {
         ParameterResource password = ParameterResourceBuilderExtensions.CreateDefaultPasswordParameter(builder, $"{name}-password");
         string dataDirectory = Path.GetFullPath(builder.Configuration["Postgres:DataDirectory"]
-            ?? Path.Combine(builder.AppHostDirectory, ".data", "postgres"));
+            ?? Path.Combine(builder.AppHostDirectory, ".data", name));
         string script = Path.Combine(AppContext.BaseDirectory, "Postgres", "run-postgres.sh");
         var resource = new LocalPostgresResource(name, "bash", builder.AppHostDirectory, password, databaseName);
 
@@ -83,8 +92,14 @@ public static class PostgresResourceExtensions
             .WithEnvironment("PGDATA_ROOT", dataDirectory)
             .WithEnvironment("POSTGRES_DB", databaseName)
             .WithEnvironment("POSTGRES_PASSWORD", password)
+            .WithEnvironment("CITUS_WORKERS", citusWorkers.ToString(CultureInfo.InvariantCulture))
             .WithHealthCheck(healthCheck);
     }
+
+    private static int CitusWorkers(IDistributedApplicationBuilder builder) =>
+        builder.Configuration["Postgres:CitusWorkers"] is not { } text ? 2
+        : int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out int workers) && workers is >= 1 and <= 16 ? workers
+        : throw new DistributedApplicationException($"Postgres:CitusWorkers is '{text}'; use a whole number from 1 to 16.");
 
     private static IResourceBuilder<T> WithLoginRoles<T>(IResourceBuilder<T> server, LoginRole app, LoginRole owner)
         where T : IResourceWithEnvironment =>

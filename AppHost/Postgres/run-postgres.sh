@@ -1,12 +1,20 @@
 #!/usr/bin/env bash
-# Runs PostgreSQL from the installed server binaries as an Aspire executable resource (no container engine needed).
+# Runs PostgreSQL from the installed server binaries as an Aspire executable resource (no container engine needed):
+# one server, or with CITUS_WORKERS > 0 a Citus cluster, a coordinator on PGPORT and that many workers, the app's
+# database on each with the extension, the workers registered and schema-based sharding on (each tenant's schema is
+# placed on one worker).
 # Environment (set by the AppHost): PGDATA_ROOT, PGPORT, POSTGRES_PASSWORD, POSTGRES_DB, APP_ROLE, APP_PASSWORD,
-# OWNER_ROLE, OWNER_PASSWORD, PG_BIN (optional). Data survives restarts in PGDATA_ROOT; the passwords are (re)applied
-# on every start, so a new one never locks you out.
+# OWNER_ROLE, OWNER_PASSWORD, CITUS_WORKERS (optional, 0), PG_BIN (optional). Data survives restarts in PGDATA_ROOT;
+# the passwords are (re)applied on every start, so a new one never locks you out.
 set -euo pipefail
 
 bin=${PG_BIN:-$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)}
 [ -x "$bin/postgres" ] || { echo "No PostgreSQL server binaries found (apt-get install postgresql)." >&2; exit 1; }
+workers=${CITUS_WORKERS:-0}
+if [ "$workers" -gt 0 ] && [ ! -e "$(dirname "$bin")/lib/citus.so" ]; then
+  echo "Citus is not installed for $("$bin/postgres" --version): install Citus's packages for it (https://docs.citusdata.com/en/stable/installation/)." >&2
+  exit 1
+fi
 
 as_postgres=()
 if [ "$(id -u)" = 0 ]; then
@@ -15,31 +23,103 @@ if [ "$(id -u)" = 0 ]; then
   mkdir -p "$PGDATA_ROOT"
   chown postgres:postgres "$PGDATA_ROOT"
 fi
-data="$PGDATA_ROOT/data"
 socket="$PGDATA_ROOT"
+pids=()
+trap 'kill -INT "${pids[@]}" 2>/dev/null' TERM INT # a fast shutdown, whatever signal the orchestrator sends
 
-if [ ! -s "$data/PG_VERSION" ]; then
-  echo "Creating a PostgreSQL cluster in $data"
-  "${as_postgres[@]}" "$bin/initdb" -D "$data" -U postgres --auth-local=trust --auth-host=scram-sha-256 \
-    --encoding=UTF8 --locale=C.UTF-8 >/dev/null
+# start DATA-DIR PORT HOST-AUTH [SETTING...]: creates the cluster on first use, then runs it in the background.
+start() {
+  local data=$1 port=$2 auth=$3
+  shift 3
+  if [ ! -s "$data/PG_VERSION" ]; then
+    echo "Creating a PostgreSQL cluster in $data"
+    "${as_postgres[@]}" "$bin/initdb" -D "$data" -U postgres --auth-local=trust --auth-host="$auth" \
+      --encoding=UTF8 --locale=C.UTF-8 >/dev/null
+  fi
+  local settings=()
+  for s in "$@"; do settings+=(-c "$s"); done
+  "${as_postgres[@]}" "$bin/postgres" -D "$data" -p "$port" -k "$socket" -c listen_addresses=localhost "${settings[@]}" &
+  pids+=($!)
+  for _ in $(seq 1 100); do
+    "$bin/pg_isready" -q -h "$socket" -p "$port" -U postgres && return 0
+    sleep 0.2
+  done
+}
+
+# The first port from $1 on that nothing listens on.
+free_port() {
+  local port=$1
+  while (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null || [ -e "$socket/.s.PGSQL.$port" ]; do port=$((port + 1)); done
+  echo "$port"
+}
+
+psql_on() { # psql_on PORT DATABASE [ARGS...]
+  local port=$1 db=$2
+  shift 2
+  PGOPTIONS='-c client_min_messages=warning' "${as_postgres[@]}" "$bin/psql" -X -q -v ON_ERROR_STOP=1 -h "$socket" -p "$port" -U postgres -d "$db" "$@"
+}
+vars=(-v db="$POSTGRES_DB" -v app_role="$APP_ROLE" -v app_pw="$APP_PASSWORD" -v owner_role="$OWNER_ROLE" -v owner_pw="$OWNER_PASSWORD")
+
+citus=()
+auth=scram-sha-256
+if [ "$workers" -gt 0 ]; then
+  # Logical WAL: Citus moves a tenant between nodes online by logical replication. The nodes connect to each other on
+  # loopback as the role a query runs as, tenant roles included, which have no password: this development cluster
+  # trusts loopback (it listens on nothing else), and asks for no TLS there.
+  citus=(shared_preload_libraries=citus wal_level=logical citus.node_conninfo=sslmode=disable)
+  auth=trust
 fi
-
-"${as_postgres[@]}" "$bin/postgres" -D "$data" -p "$PGPORT" -k "$socket" -c listen_addresses=localhost &
-pg=$!
-trap 'kill -INT "$pg" 2>/dev/null' TERM INT # a fast shutdown, whatever signal the orchestrator sends
-
-for _ in $(seq 1 100); do
-  "$bin/pg_isready" -q -h "$socket" -p "$PGPORT" -U postgres && break
-  sleep 0.2
-done
-psql=("${as_postgres[@]}" "$bin/psql" -X -q -v ON_ERROR_STOP=1 -h "$socket" -p "$PGPORT" -U postgres)
-"${psql[@]}" -d postgres -v pw="$POSTGRES_PASSWORD" <<'SQL'
+start "$PGDATA_ROOT/data" "$PGPORT" "$auth" "${citus[@]}"
+psql_on "$PGPORT" postgres -v pw="$POSTGRES_PASSWORD" <<'SQL'
 ALTER ROLE postgres PASSWORD :'pw';
 SQL
-vars=(-v db="$POSTGRES_DB" -v app_role="$APP_ROLE" -v app_pw="$APP_PASSWORD" -v owner_role="$OWNER_ROLE" -v owner_pw="$OWNER_PASSWORD")
-"${psql[@]}" -d postgres "${vars[@]}" <"$(dirname "$0")/init/roles.psql"
-"${psql[@]}" -d "$POSTGRES_DB" "${vars[@]}" <"$(dirname "$0")/init/database.psql"
+
+roles_in=postgres
+if [ "$workers" -gt 0 ]; then
+  # The cluster first, then the roles, made in the app's database where Citus sees them: it creates them on every
+  # node as the superuser and records them as its own. A role it does not know it would copy to a worker later as the
+  # role that first depends on it, and only a superuser may set a role's attributes there.
+  psql_on "$PGPORT" postgres -v db="$POSTGRES_DB" <<'SQL'
+SELECT format('CREATE DATABASE %I', :'db') WHERE NOT EXISTS (SELECT 1 FROM pg_database WHERE datname = :'db') \gexec
+SQL
+  psql_on "$PGPORT" "$POSTGRES_DB" -c "CREATE EXTENSION IF NOT EXISTS citus"
+  # Each worker keeps the port it first got (the coordinator's metadata names it), so a restart finds it there. Chosen
+  # away from the ports the orchestrator hands out (next to PGPORT), which it may not have bound yet.
+  ports=()
+  next=55433
+  for i in $(seq 1 "$workers"); do
+    data="$PGDATA_ROOT/worker-$i"
+    if [ -s "$data.port" ]; then
+      port=$(cat "$data.port")
+    else
+      port=$(free_port "$next")
+    fi
+    next=$((port + 1))
+    start "$data" "$port" trust "${citus[@]}"
+    echo "$port" >"$data.port"
+    psql_on "$port" postgres -v db="$POSTGRES_DB" <<'SQL'
+SELECT format('CREATE DATABASE %I', :'db') WHERE NOT EXISTS (SELECT 1 FROM pg_database WHERE datname = :'db') \gexec
+SQL
+    psql_on "$port" "$POSTGRES_DB" -c "CREATE EXTENSION IF NOT EXISTS citus"
+    ports+=("$port")
+  done
+
+  psql_on "$PGPORT" "$POSTGRES_DB" -c "SELECT citus_set_coordinator_host('localhost', $PGPORT)" >/dev/null
+  for port in "${ports[@]}"; do
+    psql_on "$PGPORT" "$POSTGRES_DB" -c "SELECT citus_add_node('localhost', $port) WHERE NOT EXISTS (SELECT 1 FROM pg_dist_node WHERE nodeport = $port)" >/dev/null
+  done
+  psql_on "$PGPORT" "$POSTGRES_DB" -v db="$POSTGRES_DB" <<'SQL'
+ALTER DATABASE :"db" SET citus.enable_schema_based_sharding = on;
+SQL
+  roles_in=$POSTGRES_DB
+  echo "Citus: coordinator on localhost:$PGPORT, workers on $(printf 'localhost:%s ' "${ports[@]}")"
+fi
+psql_on "$PGPORT" "$roles_in" "${vars[@]}" <"$(dirname "$0")/init/roles.psql"
+
+# Last: what the AppHost's health check waits for.
+psql_on "$PGPORT" "$POSTGRES_DB" "${vars[@]}" <"$(dirname "$0")/init/database.psql"
 echo "PostgreSQL is ready on localhost:$PGPORT, database $POSTGRES_DB"
 
-wait "$pg" || true
-wait "$pg" 2>/dev/null || true
+wait "${pids[0]}" || true # the coordinator: the workers go with it
+kill -INT "${pids[@]}" 2>/dev/null || true
+wait "${pids[@]}" 2>/dev/null || true

@@ -10,6 +10,7 @@ using Benchmarks;
 // dotnet run --project tests/Benchmarks -c Release -- tenants [large] [trafficked] [seconds per run] [warm-up seconds]
 // dotnet run --project tests/Benchmarks -c Release -- roles [large] [trafficked] [seconds per side] [rounds]
 // dotnet run --project tests/Benchmarks -c Release -- noisy [seconds per side] [rounds]
+// dotnet run --project tests/Benchmarks -c Release -- citus [seconds per side] [concurrency] [rounds] [tenants placed]
 switch (args)
 {
     case ["http", .. var rest]:
@@ -44,12 +45,15 @@ switch (args)
     case ["noisy", .. var rest]:
         await NoisyBenchmark.RunAsync(seconds: Number(rest, 0, 8), rounds: Number(rest, 1, 5));
         return 0;
+    case ["citus", .. var rest]:
+        await CitusBenchmark.RunAsync(seconds: Number(rest, 0, 3), concurrency: Number(rest, 1, 16), rounds: Number(rest, 2, 8), placed: Number(rest, 3, 1_000));
+        return 0;
     case ["tenants-child", var app, var owner, var prefix, var trafficked, var stride, var seconds, var warmUp]:
         // One side of `tenants`, started by it in a process of its own; not meant to be run by hand.
         return await TenantScaleChild.RunAsync(app, owner, prefix,
             int.Parse(trafficked, CultureInfo.InvariantCulture), int.Parse(stride, CultureInfo.InvariantCulture), int.Parse(seconds, CultureInfo.InvariantCulture), int.Parse(warmUp, CultureInfo.InvariantCulture));
     default:
-        Console.Error.WriteLine("usage: migrations [tenants=1000] [provisioning samples=100] | p1 [seconds per side=1] [concurrency=16] [rounds=500] | http|ef|pipeline [seconds per side=3] [concurrency=16] [rounds=8] | tenants [large=10000] [trafficked=1000] [seconds=15] [warm-up=12] | allocations [seconds=8] [baseline path] [compared path] | roles [large=10000] [trafficked=1000] [seconds per side=3] [rounds=8] | noisy [seconds per side=8] [rounds=5]");
+        Console.Error.WriteLine("usage: migrations [tenants=1000] [provisioning samples=100] | p1 [seconds per side=1] [concurrency=16] [rounds=500] | http|ef|pipeline [seconds per side=3] [concurrency=16] [rounds=8] | tenants [large=10000] [trafficked=1000] [seconds=15] [warm-up=12] | allocations [seconds=8] [baseline path] [compared path] | roles [large=10000] [trafficked=1000] [seconds per side=3] [rounds=8] | noisy [seconds per side=8] [rounds=5] | citus [seconds per side=3] [concurrency=16] [rounds=8] [tenants placed=1000]");
         return 2;
 }
 

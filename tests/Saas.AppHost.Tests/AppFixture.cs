@@ -56,11 +56,17 @@ public sealed class AppFixture : IAsyncLifetime
     /// A client of the Api whose requests carry a token made as README shows (<c>dotnet user-jwts create --project Api
     /// ...</c>): a member of <paramref name="tenant"/>, or the operator with the admin role when it is null.
     /// </summary>
-    public async Task<HttpClient> ApiClientAsync(string? tenant, CancellationToken cancellationToken)
+    public Task<HttpClient> ApiClientAsync(string? tenant, CancellationToken cancellationToken) => ApiClientAsync(App, tenant, cancellationToken);
+
+    /// <summary>
+    /// Like <see cref="ApiClientAsync(string?, CancellationToken)"/>, for the Api of another app started from the
+    /// AppHost in this process: it reads the same user secrets, so it accepts the same tokens.
+    /// </summary>
+    public async Task<HttpClient> ApiClientAsync(DistributedApplication app, string? tenant, CancellationToken cancellationToken)
     {
         string[] claims = tenant is null ? ["--role", "admin", "--name", "operator"] : ["--claim", $"tenant={tenant}"];
         string token = await UserJwtsAsync([.. claims, "--output", "token"], cancellationToken);
-        HttpClient client = App.CreateHttpClient("api");
+        HttpClient client = app.CreateHttpClient("api");
         client.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", token);
         return client;
     }
