@@ -4,6 +4,7 @@ using Saas.Data;
 using Tenants.Shared;
 using Tenants.Shared.Catalog;
 using Tenants.Shared.Migrations;
+using Tenants.Shared.Placement;
 
 namespace Saas.Worker;
 
@@ -16,6 +17,7 @@ internal sealed partial class TenantMigrationService(
     CatalogNotifications notifications,
     MigrationReadiness readiness,
     ITenantCatalog catalog,
+    TenantPlacement placement,
     IConfiguration configuration,
     IOptions<MigrationRunnerOptions> options,
     ILogger<TenantMigrationService> logger) : BackgroundService
@@ -27,6 +29,7 @@ internal sealed partial class TenantMigrationService(
     {
         CatalogSubscription subscription = await ListenThenCatchUpAsync(stoppingToken);
         readiness.FirstPassDone();
+        await DescribeClusterAsync(stoppingToken);
 
         var wake = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
         Task listening = ListenAsync(subscription, wake.Writer, stoppingToken);
@@ -81,6 +84,27 @@ internal sealed partial class TenantMigrationService(
             }
 
             await Task.Delay(TimeSpan.FromSeconds(2), stoppingToken);
+        }
+    }
+
+    /// <summary>Says, once, whether the database is a Citus coordinator, and warns when its tenants stay on it.</summary>
+    private async Task DescribeClusterAsync(CancellationToken stoppingToken)
+    {
+        try
+        {
+            switch (await placement.ClusterAsync(stoppingToken))
+            {
+                case { SchemaSharding: true } cluster:
+                    LogCitus(cluster);
+                    break;
+                case { } cluster:
+                    LogCitusWithoutSharding(cluster);
+                    break;
+            }
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            LogClusterUnknown(e);
         }
     }
 
@@ -181,6 +205,15 @@ internal sealed partial class TenantMigrationService(
             await subscription.DisposeAsync();
         }
     }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Citus coordinator ({Cluster}): each tenant's schema is placed on a worker")]
+    private partial void LogCitus(CitusTopology cluster);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Citus coordinator ({Cluster}): tenants stay on the coordinator. ALTER DATABASE ... SET citus.enable_schema_based_sharding = on, then 'tenants migrate --tenant NAME' distributes an existing tenant")]
+    private partial void LogCitusWithoutSharding(CitusTopology cluster);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Could not tell whether the database is a Citus coordinator")]
+    private partial void LogClusterUnknown(Exception exception);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Tenant {Tenant} registered: migrating")]
     private partial void LogAnnounced(string tenant);

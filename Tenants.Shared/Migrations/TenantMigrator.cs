@@ -7,6 +7,7 @@ using Microsoft.Extensions.Options;
 using Npgsql;
 using Tenants.Shared.Catalog;
 using Tenants.Shared.EntityFramework;
+using Tenants.Shared.Placement;
 using Tenants.Shared.Security;
 
 namespace Tenants.Shared.Migrations;
@@ -15,8 +16,9 @@ namespace Tenants.Shared.Migrations;
 /// Brings one tenant's schema to <typeparamref name="TContext"/>'s latest migration, safely:
 /// a session advisory lock per tenant on a dedicated connection (EF Core's own lock lasts one transaction), the schema
 /// created and marked as the tenant's first (an unmarked one is refused), then migrate with search_path = that schema
-/// alone and the history table pinned to it, inside the tenant's context so logs and spans carry the tenant. The
-/// outcome goes to the catalog.
+/// alone and the history table pinned to it, inside the tenant's context so logs and spans carry the tenant. On a
+/// Citus cluster with schema-based sharding, a schema made before sharding was on is distributed then. The outcome
+/// goes to the catalog.
 /// </summary>
 public sealed partial class TenantMigrator<TContext>(
     OwnerDataSource owner,
@@ -52,6 +54,7 @@ public sealed partial class TenantMigrator<TContext>(
                 // A schema of that name that the migrator did not create is refused, never adopted.
                 await ExecuteAsync(lockConnection, TenantSchemas.CreateSql(tenant), null, cancellationToken).ConfigureAwait(false);
                 (IReadOnlyList<string> applied, string? last) = await ApplyAsync(tenant, cancellationToken).ConfigureAwait(false);
+                await TenantPlacement.DistributeAsync(lockConnection, tenant, cancellationToken).ConfigureAwait(false);
                 await privileges.GrantTenantAsync(tenant, cancellationToken).ConfigureAwait(false);
                 await catalog.MarkReadyAsync(tenant, last, cancellationToken).ConfigureAwait(false);
                 LogMigrated(tenant, applied.Count, clock.ElapsedMilliseconds);

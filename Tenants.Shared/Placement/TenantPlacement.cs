@@ -30,6 +30,20 @@ public sealed class TenantPlacement(OwnerDataSource owner, ITenantCatalog catalo
         return await NodesAsync(connection, null, cancellationToken).ConfigureAwait(false);
     }
 
+    /// <summary>The Citus cluster the database is on (its workers, and whether new schemas are distributed); null without Citus.</summary>
+    public async Task<CitusTopology?> ClusterAsync(CancellationToken cancellationToken = default)
+    {
+        await using NpgsqlConnection connection = await owner.Source.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        if (!await HasCitusAsync(connection, cancellationToken).ConfigureAwait(false))
+        {
+            return null;
+        }
+
+        List<TenantNode> workers = await WorkersAsync(connection, cancellationToken).ConfigureAwait(false);
+        await using var sharding = new NpgsqlCommand("SELECT current_setting('citus.enable_schema_based_sharding')::boolean", connection);
+        return new CitusTopology(workers, (bool)(await sharding.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!);
+    }
+
     /// <summary>
     /// Moves <paramref name="tenant"/>'s schema to <paramref name="to"/> (a node of the cluster) with Citus's
     /// <c>citus_schema_move</c>: its requests are served throughout, and its writes wait only while the move switches
@@ -99,6 +113,31 @@ public sealed class TenantPlacement(OwnerDataSource owner, ITenantCatalog catalo
                 await ExecuteAsync(connection, TenantSchemaLock.UnlockSql, tenant, CancellationToken.None).ConfigureAwait(false);
             }
         }
+    }
+
+    /// <summary>
+    /// Makes <paramref name="tenant"/>'s schema a distributed schema where the database has Citus with schema-based
+    /// sharding on and the schema is not one yet (made before sharding was turned on: new schemas are distributed as
+    /// they are created). Does nothing elsewhere. Run by the migrator, as the schema's owner, under its lock.
+    /// </summary>
+    internal static async Task DistributeAsync(NpgsqlConnection connection, string tenant, CancellationToken cancellationToken)
+    {
+        if (!await HasCitusAsync(connection, cancellationToken).ConfigureAwait(false))
+        {
+            return;
+        }
+
+        await using var command = new NpgsqlCommand(
+            """
+            SELECT citus_schema_distribute(n.oid::regnamespace)
+            FROM pg_namespace n
+            WHERE n.nspname = $1
+              AND current_setting('citus.enable_schema_based_sharding')::boolean
+              AND NOT EXISTS (SELECT 1 FROM pg_dist_schema s WHERE s.schemaid = n.oid)
+            """,
+            connection);
+        command.Parameters.Add(new NpgsqlParameter { Value = tenant });
+        await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
     }
 
     private static async Task<IReadOnlyDictionary<string, TenantNode>> NodesAsync(NpgsqlConnection connection, string? tenant, CancellationToken cancellationToken)

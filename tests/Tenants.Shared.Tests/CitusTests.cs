@@ -48,6 +48,32 @@ public sealed class CitusTests(CitusFixture citus) : IClassFixture<CitusFixture>
     }
 
     [Fact]
+    public async Task A_tenant_made_before_schema_based_sharding_was_on_is_distributed_at_its_next_migration_rows_and_all()
+    {
+        string database = await citus.Cluster.CreateDatabaseAsync(Cancellation); // sharding off: schemas stay on the coordinator
+        await using (var before = new TenancyHost(database))
+        {
+            await before.ProvisionWithANoteAsync("early");
+            Assert.False((await before.Services.GetRequiredService<TenantPlacement>().ClusterAsync(Cancellation))!.SchemaSharding);
+        }
+
+        Assert.Empty(await PlacementAsync(database));
+        await ScalarAsync<object>(database, $"ALTER DATABASE {new NpgsqlConnectionStringBuilder(database).Database} SET citus.enable_schema_based_sharding = on");
+
+        await using var host = new TenancyHost(database); // new sessions, which see the setting
+        CitusTopology cluster = (await host.Services.GetRequiredService<TenantPlacement>().ClusterAsync(Cancellation))!;
+        Assert.Equal(Workers.OrderBy(w => w.Port), cluster.Workers.OrderBy(w => w.Port));
+        Assert.True(cluster.SchemaSharding);
+        await host.Migrator.MigrateAsync("early", Cancellation);
+        Assert.Contains(Assert.Single(await PlacementAsync(database)) is { Key: "early" } p ? p.Value : 0, WorkerPorts);
+        await using (await host.Tenants.EnterAsync("early", Cancellation))
+        await using (AsyncServiceScope scope = host.CreateScope())
+        {
+            Assert.Equal(["early"], await scope.ServiceProvider.GetRequiredService<NotesContext>().Notes.Select(n => n.Body).ToListAsync(Cancellation));
+        }
+    }
+
+    [Fact]
     public async Task A_hundred_tenants_migrated_by_the_runner_are_spread_over_both_workers_each_migrated_once()
     {
         string database = await ShardedDatabaseAsync();
