@@ -63,10 +63,10 @@ vars=(-v db="$POSTGRES_DB" -v app_role="$APP_ROLE" -v app_pw="$APP_PASSWORD" -v 
 citus=()
 auth=scram-sha-256
 if [ "$workers" -gt 0 ]; then
-  # Logical WAL: Citus moves a tenant between nodes online by logical replication. The nodes connect to each other on
-  # loopback as the role a query runs as, tenant roles included, which have no password: this development cluster
-  # trusts loopback (it listens on nothing else), and asks for no TLS there.
-  citus=(shared_preload_libraries=citus wal_level=logical citus.node_conninfo=sslmode=disable)
+  # The nodes connect to each other on loopback as the role a query runs as, tenant roles included, which have no
+  # password: this development cluster trusts loopback (it listens on nothing else), and asks for no TLS there.
+  # Per-tenant statistics on (citus_stat_tenants: 'tenants status').
+  citus=(shared_preload_libraries=citus citus.node_conninfo=sslmode=disable citus.stat_tenants_track=all)
   auth=trust
 fi
 start "$PGDATA_ROOT/data" "$PGPORT" "$auth" "${citus[@]}"
@@ -115,6 +115,12 @@ SQL
   echo "Citus: coordinator on localhost:$PGPORT, workers on $(printf 'localhost:%s ' "${ports[@]}")"
 fi
 psql_on "$PGPORT" "$roles_in" "${vars[@]}" <"$(dirname "$0")/init/roles.psql"
+if [ "$workers" -gt 0 ]; then
+  # The owner reads per-tenant activity (citus_stat_tenants) for 'tenants status'.
+  psql_on "$PGPORT" "$POSTGRES_DB" -v owner_role="$OWNER_ROLE" <<'SQL'
+GRANT pg_monitor TO :"owner_role";
+SQL
+fi
 
 # Last: what the AppHost's health check waits for.
 psql_on "$PGPORT" "$POSTGRES_DB" "${vars[@]}" <"$(dirname "$0")/init/database.psql"

@@ -45,10 +45,51 @@ public sealed class TenantPlacement(OwnerDataSource owner, ITenantCatalog catalo
     }
 
     /// <summary>
+    /// Each tenant's queries and CPU time on a Citus cluster that tracks them (<c>citus_stat_tenants</c>, with
+    /// <c>citus.stat_tenants_track = 'all'</c>), busiest first; null without Citus or with tracking off.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The owner role may not read the statistics (it needs <c>pg_monitor</c>).</exception>
+    public async Task<IReadOnlyList<TenantActivity>?> ActivityAsync(CancellationToken cancellationToken = default)
+    {
+        await using NpgsqlConnection connection = await owner.Source.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        if (!await HasCitusAsync(connection, cancellationToken).ConfigureAwait(false) || !await TracksTenantsAsync(connection, cancellationToken).ConfigureAwait(false))
+        {
+            return null;
+        }
+
+        await using var command = new NpgsqlCommand(
+            """
+            SELECT ns.nspname::text, sum(t.query_count_in_this_period)::int, sum(t.query_count_in_last_period)::int,
+                   sum(t.cpu_usage_in_this_period)::float8, sum(t.cpu_usage_in_last_period)::float8
+            FROM citus_stat_tenants t
+            JOIN pg_dist_schema s ON s.colocationid = t.colocation_id -- a distributed schema's statistics name no attribute
+            JOIN pg_namespace ns ON ns.oid = s.schemaid
+            GROUP BY 1
+            ORDER BY sum(t.query_count_in_this_period) + sum(t.query_count_in_last_period) DESC, 1
+            """,
+            connection);
+        try
+        {
+            await using NpgsqlDataReader reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            var activity = new List<TenantActivity>();
+            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                activity.Add(new TenantActivity(reader.GetString(0), reader.GetInt32(1), reader.GetInt32(2), reader.GetDouble(3), reader.GetDouble(4)));
+            }
+
+            return activity;
+        }
+        catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.InsufficientPrivilege)
+        {
+            throw new InvalidOperationException("Reading per-tenant activity (citus_stat_tenants) needs pg_monitor for the owner role: GRANT pg_monitor TO <owner role>.", e);
+        }
+    }
+
+    /// <summary>
     /// Moves <paramref name="tenant"/>'s schema to <paramref name="to"/> (a node of the cluster) with Citus's
-    /// <c>citus_schema_move</c>: its requests are served throughout, and its writes wait only while the move switches
-    /// over. Holds the tenant's schema lock, so no migration or deletion of the tenant runs meanwhile. A tenant already
-    /// on that node is left where it is.
+    /// <c>citus_schema_move</c>, writes blocked while its tables are copied: its requests are served throughout, its
+    /// reads at once, its writes once the copy is done. Holds the tenant's schema lock, so no migration or deletion of
+    /// the tenant runs meanwhile. A tenant already on that node is left where it is.
     /// </summary>
     /// <exception cref="InvalidTenantNameException">The name is not a valid tenant name.</exception>
     /// <exception cref="UnknownTenantException">No such tenant, or a deleted one.</exception>
@@ -86,21 +127,15 @@ public sealed class TenantPlacement(OwnerDataSource owner, ITenantCatalog catalo
                 throw new InvalidOperationException($"{to} is not a node of this Citus cluster that holds tenants; its nodes: {string.Join(", ", nodes)}.");
             }
 
-            await using (var move = new NpgsqlCommand("SELECT citus_schema_move($1::regnamespace, $2, $3)", connection))
+            // Writes wait for the copy rather than go on during it: with Citus's default mode (logical replication),
+            // writes acknowledged while the move ran were missing after it, under load.
+            await using (var move = new NpgsqlCommand("SELECT citus_schema_move($1::regnamespace, $2, $3, shard_transfer_mode => 'block_writes')", connection))
             {
                 move.Parameters.Add(new NpgsqlParameter { Value = PgIdentifier.Quote(tenant) });
                 move.Parameters.Add(new NpgsqlParameter { Value = to.Host });
                 move.Parameters.Add(new NpgsqlParameter { Value = to.Port });
                 move.CommandTimeout = 0; // as long as the copy takes
-                try
-                {
-                    await move.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
-                }
-                catch (PostgresException e) when (e.MessageText.Contains("wal_level", StringComparison.Ordinal))
-                {
-                    throw new InvalidOperationException(
-                        $"Tenant '{tenant}' stays on {from}: Citus moves a schema online by logical replication, which needs wal_level = logical on every node (set it, and restart each node).", e);
-                }
+                await move.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
             }
 
             return new TenantMove(tenant, from, to, Moved: true, clock.Elapsed);
@@ -177,6 +212,12 @@ public sealed class TenantPlacement(OwnerDataSource owner, ITenantCatalog catalo
         }
 
         return nodes;
+    }
+
+    private static async Task<bool> TracksTenantsAsync(NpgsqlConnection connection, CancellationToken cancellationToken)
+    {
+        await using var command = new NpgsqlCommand("SELECT current_setting('citus.stat_tenants_track') <> 'none'", connection);
+        return (bool)(await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!;
     }
 
     private static async Task<bool> HasCitusAsync(NpgsqlConnection connection, CancellationToken cancellationToken)

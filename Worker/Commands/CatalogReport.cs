@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text.Json;
 using Saas.Data;
 using Tenants.Shared.Catalog;
@@ -42,6 +43,7 @@ internal sealed class CatalogReport(ITenantCatalog catalog, TenantMigrationRunne
         List<TenantRecord> tenants = [.. (await catalog.ListAsync(cancellationToken)).Where(t => t.Status != TenantStatus.Deleted)];
         IReadOnlyList<string> behind = await catalog.BehindAsync(latest, cancellationToken);
         IReadOnlyDictionary<string, TenantNode> nodes = await placement.NodesAsync(cancellationToken);
+        IReadOnlyList<TenantActivity>? activity = await placement.ActivityAsync(cancellationToken);
         var status = new StatusJson(
             latest,
             tenants.Count,
@@ -52,7 +54,8 @@ internal sealed class CatalogReport(ITenantCatalog catalog, TenantMigrationRunne
             behind.Count,
             [.. tenants.Where(t => t.State == MigrationState.Failed).Select(t => new FailedTenantJson(t.Name, t.Attempts, t.LastError))],
             tenants.Where(t => nodes.ContainsKey(t.Name)).GroupBy(t => nodes[t.Name].ToString()).OrderBy(g => g.Key, StringComparer.Ordinal)
-                .ToDictionary(g => g.Key, g => g.Count(), StringComparer.Ordinal));
+                .ToDictionary(g => g.Key, g => g.Count(), StringComparer.Ordinal),
+            activity);
         if (json)
         {
             await output.WriteLineAsync(JsonSerializer.Serialize(status, CommandJson.Default.StatusJson));
@@ -69,6 +72,17 @@ internal sealed class CatalogReport(ITenantCatalog catalog, TenantMigrationRunne
         if (status.Nodes.Count > 0)
         {
             await output.WriteLineAsync($"tenants by node: {string.Join(", ", status.Nodes.Select(n => $"{n.Key} {n.Value}"))}");
+        }
+
+        if (activity is { Count: > 0 })
+        {
+            // The current period and the one before it (citus.stat_tenants_period): queries, then CPU seconds.
+            await output.WriteLineAsync("busiest tenants (queries, CPU s; this period + the one before):");
+            foreach (TenantActivity a in activity.Take(10))
+            {
+                await output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
+                    $"  {a.Tenant,-24} {a.Queries + a.QueriesLastPeriod,8} {a.CpuSeconds + a.CpuSecondsLastPeriod,10:F3}"));
+            }
         }
 
         foreach (FailedTenantJson failed in status.Failures)

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using Tenants.Shared.Catalog;
+using Tenants.Shared.Placement;
 
 namespace Saas.Worker.Commands;
 
@@ -27,7 +28,8 @@ internal sealed record TenantJson(
 
 /// <summary>
 /// <c>tenants status --json</c>: counts over the registered (not deleted) tenants, each failed one, and on a Citus
-/// cluster how many tenants each node holds (empty on a single server).
+/// cluster how many tenants each node holds (empty on a single server) and each tenant's queries and CPU time, busiest
+/// first (null where Citus does not track tenants).
 /// </summary>
 internal sealed record StatusJson(
     string? LatestMigration,
@@ -38,7 +40,8 @@ internal sealed record StatusJson(
     int Deactivated,
     int Behind,
     IReadOnlyList<FailedTenantJson> Failures,
-    IReadOnlyDictionary<string, int> Nodes);
+    IReadOnlyDictionary<string, int> Nodes,
+    IReadOnlyList<TenantActivity>? Activity);
 
 /// <summary>A failed tenant in <c>tenants status --json</c>.</summary>
 internal sealed record FailedTenantJson(string Name, int Attempts, string? LastError);

@@ -96,7 +96,7 @@ internal static class TenantCommandLine
         var moveTo = new Option<string>("--to") { Description = "The node to move it to, as 'tenants list' shows nodes.", HelpName = "HOST:PORT", Required = true };
         var move = new Command(
             "move",
-            "Move a tenant's schema to another node of a Citus cluster (citus_schema_move): its requests are served throughout. " +
+            "Move a tenant's schema to another node of a Citus cluster (citus_schema_move): its requests are served throughout, its writes once its tables are copied. " +
             "Exit 1 without Citus, for a node not in the cluster, or an unknown tenant.")
         {
             moveName, moveTo,

@@ -15,9 +15,10 @@ public sealed class CitusCluster : IAsyncDisposable
     public const int WorkerCount = 2;
 
     // The coordinator reaches the workers through libpq inside its server. Loopback needs no TLS, and asking for none
-    // keeps libpq from reading certificates in a home directory the server's user may not read. Logical WAL, as on a
-    // production cluster: Citus moves a schema between nodes online by logical replication.
-    private static readonly string[] Settings = ["shared_preload_libraries=citus", "citus.node_conninfo=sslmode=disable", "wal_level=logical"];
+    // keeps libpq from reading certificates in a home directory the server's user may not read. Per-tenant statistics
+    // on, in periods no test outlasts.
+    private static readonly string[] Settings =
+        ["shared_preload_libraries=citus", "citus.node_conninfo=sslmode=disable", "citus.stat_tenants_track=all", "citus.stat_tenants_period=3600"];
 
     private CitusCluster(PostgresCluster coordinator, PostgresCluster[] workers) => (Coordinator, Workers) = (coordinator, workers);
 

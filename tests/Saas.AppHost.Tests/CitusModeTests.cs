@@ -82,5 +82,11 @@ public sealed class CitusModeTests(AppFixture fixture) : IAsyncLifetime
 
         Assert.Equal(["acme", "globex", "initech"], onWorkers.Keys);
         Assert.All(onWorkers.Values, Assert.True);
+
+        // The owner may read per-tenant activity, which the cluster tracks: the dashboard's Tenant status shows it.
+        await using var owner = new NpgsqlConnection(await App.GetConnectionStringAsync("appdb-owner", Cancellation));
+        await owner.OpenAsync(Cancellation);
+        await using var activity = new NpgsqlCommand("SELECT count(*) FROM citus_stat_tenants WHERE query_count_in_this_period + query_count_in_last_period > 0", owner);
+        Assert.True((long)(await activity.ExecuteScalarAsync(Cancellation))! > 0);
     }
 }

@@ -42,6 +42,11 @@ public sealed class CommandLineCitusTests(CitusFixture citus) : IClassFixture<Ci
             Dictionary<string, int> byNode = json.RootElement.GetProperty("nodes").EnumerateObject().ToDictionary(n => n.Name, n => n.Value.GetInt32());
             Assert.Equal(tenants.Length, byNode.Values.Sum());
             Assert.Equal((await NodesAsync(database)).Values.Count(n => n == to), byNode[to]);
+
+            // Each tenant's queries so far (its migration's), from citus_stat_tenants.
+            JsonElement[] activity = [.. json.RootElement.GetProperty("activity").EnumerateArray()];
+            Assert.Equal(tenants, activity.Select(a => a.GetProperty("tenant").GetString()).Order(StringComparer.Ordinal));
+            Assert.All(activity, a => Assert.True(a.GetProperty("queries").GetInt32() + a.GetProperty("queriesLastPeriod").GetInt32() > 0));
         }
 
         Run again = await RunAsync(database, ["tenants", "move", "node_a", "--to", to]);

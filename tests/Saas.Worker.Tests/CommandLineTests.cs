@@ -146,6 +146,8 @@ public sealed class CommandLineTests(PostgresFixture postgres) : IAsyncLifetime
         Assert.Equal(1, document.RootElement.GetProperty("ready").GetInt32());
         Assert.Equal(1, document.RootElement.GetProperty("failed").GetInt32());
         Assert.Equal(1, document.RootElement.GetProperty("behind").GetInt32());
+        Assert.Empty(document.RootElement.GetProperty("nodes").EnumerateObject()); // one server: no Citus
+        Assert.Equal(System.Text.Json.JsonValueKind.Null, document.RootElement.GetProperty("activity").ValueKind);
         System.Text.Json.JsonElement failed = Assert.Single(document.RootElement.GetProperty("failures").EnumerateArray());
         Assert.Equal("cli_bad", failed.GetProperty("name").GetString());
         Assert.Equal(3, failed.GetProperty("attempts").GetInt32());

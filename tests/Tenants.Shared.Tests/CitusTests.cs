@@ -16,6 +16,8 @@ namespace Tenants.Shared.Tests;
 /// </summary>
 public sealed class CitusTests(CitusFixture citus) : IClassFixture<CitusFixture>
 {
+    private static readonly string[] Phases = ["before", "during", "after"];
+
     private static CancellationToken Cancellation => TestContext.Current.CancellationToken;
 
     [Fact]
@@ -71,6 +73,41 @@ public sealed class CitusTests(CitusFixture citus) : IClassFixture<CitusFixture>
         {
             Assert.Equal(["early"], await scope.ServiceProvider.GetRequiredService<NotesContext>().Notes.Select(n => n.Body).ToListAsync(Cancellation));
         }
+    }
+
+    [Fact]
+    public async Task Each_tenants_queries_are_counted_for_it_busiest_first()
+    {
+        string database = await ShardedDatabaseAsync();
+        await using var host = new TenancyHost(database);
+        foreach (string tenant in (string[])["loud", "quiet", "idle"])
+        {
+            await host.ProvisionAsync(tenant);
+        }
+
+        var placement = host.Services.GetRequiredService<TenantPlacement>();
+        Dictionary<string, int> before = Queries((await placement.ActivityAsync(Cancellation))!); // the migrations' own
+        foreach ((string tenant, int count) in (ValueTuple<string, int>[])[("quiet", 5), ("loud", 30)])
+        {
+            for (int i = 0; i < count; i++)
+            {
+                await using (await host.Tenants.EnterAsync(tenant, Cancellation))
+                await using (AsyncServiceScope scope = host.CreateScope())
+                {
+                    await scope.ServiceProvider.GetRequiredService<NotesContext>().Notes.CountAsync(Cancellation);
+                }
+            }
+        }
+
+        IReadOnlyList<TenantActivity> activity = (await placement.ActivityAsync(Cancellation))!;
+        Dictionary<string, int> queries = Queries(activity).ToDictionary(q => q.Key, q => q.Value - before.GetValueOrDefault(q.Key));
+        Assert.Equal(activity.OrderByDescending(a => a.Queries + a.QueriesLastPeriod).Select(a => a.Tenant), activity.Select(a => a.Tenant)); // busiest first
+        Assert.Equal(30, queries["loud"]);
+        Assert.Equal(5, queries["quiet"]);
+        Assert.Equal(0, queries.GetValueOrDefault("idle"));
+
+        static Dictionary<string, int> Queries(IReadOnlyList<TenantActivity> activity) =>
+            activity.ToDictionary(a => a.Tenant, a => a.Queries + a.QueriesLastPeriod, StringComparer.Ordinal);
     }
 
     [Fact]
@@ -202,8 +239,9 @@ public sealed class CitusTests(CitusFixture citus) : IClassFixture<CitusFixture>
         using var stop = new CancellationTokenSource();
         var failures = new List<string>();
         var served = new Dictionary<string, int>(StringComparer.Ordinal) { ["mover"] = 0, ["neighbour"] = 0 };
+        var written = new List<(string Tenant, string Body, string Phase)>();
         int duringMove = 0;
-        bool moving = false;
+        int phase = 0; // 0 before the move, 1 during it, 2 after
         Task[] load = [.. Enumerable.Range(0, 4).Select(worker => Task.Run(async () =>
         {
             for (int i = 0; !stop.IsCancellationRequested; i++)
@@ -221,7 +259,9 @@ public sealed class CitusTests(CitusFixture citus) : IClassFixture<CitusFixture>
                         lock (failures)
                         {
                             served[tenant]++;
-                            duringMove += Volatile.Read(ref moving) ? 1 : 0;
+                            int now = Volatile.Read(ref phase);
+                            duringMove += now == 1 ? 1 : 0;
+                            written.Add((tenant, $"{worker}/{i}", Phases[now]));
                             failures.AddRange(seen.Where(t => t != tenant).Select(t => $"{tenant} saw {t}"));
                         }
                     }
@@ -245,9 +285,9 @@ public sealed class CitusTests(CitusFixture citus) : IClassFixture<CitusFixture>
         }
 
         await Eventually.UntilAsync(() => Task.FromResult(Served("mover") > 20), "requests before the move", Cancellation);
-        Volatile.Write(ref moving, true);
+        Volatile.Write(ref phase, 1);
         TenantMove move = await placement.MoveAsync("mover", to, Cancellation);
-        Volatile.Write(ref moving, false);
+        Volatile.Write(ref phase, 2);
         int before = Served("mover");
         await Eventually.UntilAsync(() => Task.FromResult(Served("mover") > before + 20), "requests after the move", Cancellation);
         await stop.CancelAsync();
@@ -259,6 +299,10 @@ public sealed class CitusTests(CitusFixture citus) : IClassFixture<CitusFixture>
         Assert.True(duringMove > 0, "no request was served while the tenant moved");
         foreach (string tenant in tenants)
         {
+            // Every acknowledged write is there, whenever it was made.
+            HashSet<string> kept = [.. await BodiesAsync(database, tenant)];
+            string[] lost = [.. written.Where(w => w.Tenant == tenant && !kept.Contains(w.Body)).GroupBy(w => w.Phase).Select(g => $"{g.Count()} {g.Key}")];
+            Assert.True(lost.Length == 0, $"{tenant}: acknowledged writes lost, by when they were acknowledged: {string.Join(", ", lost)}");
             Assert.Equal((served[tenant], 0), await host.CountRowsAsync(tenant));
         }
 
@@ -333,6 +377,21 @@ public sealed class CitusTests(CitusFixture citus) : IClassFixture<CitusFixture>
         }
 
         return placement;
+    }
+
+    private static async Task<List<string>> BodiesAsync(string database, string tenant)
+    {
+        await using var connection = new NpgsqlConnection(database);
+        await connection.OpenAsync(Cancellation);
+        await using var command = new NpgsqlCommand($"SELECT \"Body\" FROM {PgIdentifier.Quote(tenant)}.notes", connection);
+        await using NpgsqlDataReader reader = await command.ExecuteReaderAsync(Cancellation);
+        var bodies = new List<string>();
+        while (await reader.ReadAsync(Cancellation))
+        {
+            bodies.Add(reader.GetString(0));
+        }
+
+        return bodies;
     }
 
     private static async Task<T> ScalarAsync<T>(string database, string sql)
