@@ -112,7 +112,7 @@ public sealed class TenantPlacement(OwnerDataSource owner, ITenantCatalog catalo
             if (!placement.TryGetValue(tenant, out TenantNode? from))
             {
                 throw new InvalidOperationException(await HasCitusAsync(connection, cancellationToken).ConfigureAwait(false)
-                    ? $"Tenant '{tenant}' has no distributed schema to move: it is not migrated yet, or was made before schema-based sharding was on (SELECT citus_schema_distribute('{tenant}') distributes it)."
+                    ? $"Tenant '{tenant}' has no distributed schema to move: it is not migrated yet, or was made before schema-based sharding was on (migrated again with sharding on, it is distributed)."
                     : "This database has no Citus: every tenant is on its one server, and there is nowhere to move one to.");
             }
 

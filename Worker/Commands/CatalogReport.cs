@@ -43,7 +43,17 @@ internal sealed class CatalogReport(ITenantCatalog catalog, TenantMigrationRunne
         List<TenantRecord> tenants = [.. (await catalog.ListAsync(cancellationToken)).Where(t => t.Status != TenantStatus.Deleted)];
         IReadOnlyList<string> behind = await catalog.BehindAsync(latest, cancellationToken);
         IReadOnlyDictionary<string, TenantNode> nodes = await placement.NodesAsync(cancellationToken);
-        IReadOnlyList<TenantActivity>? activity = await placement.ActivityAsync(cancellationToken);
+        IReadOnlyList<TenantActivity>? activity = null;
+        string? activityUnavailable = null;
+        try
+        {
+            activity = await placement.ActivityAsync(cancellationToken);
+        }
+        catch (InvalidOperationException e)
+        {
+            activityUnavailable = e.Message; // the rest of the status still stands
+        }
+
         var status = new StatusJson(
             latest,
             tenants.Count,
@@ -72,6 +82,11 @@ internal sealed class CatalogReport(ITenantCatalog catalog, TenantMigrationRunne
         if (status.Nodes.Count > 0)
         {
             await output.WriteLineAsync($"tenants by node: {string.Join(", ", status.Nodes.Select(n => $"{n.Key} {n.Value}"))}");
+        }
+
+        if (activityUnavailable is not null)
+        {
+            await output.WriteLineAsync($"busiest tenants: unavailable. {activityUnavailable}");
         }
 
         if (activity is { Count: > 0 })

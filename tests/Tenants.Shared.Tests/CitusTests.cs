@@ -111,6 +111,19 @@ public sealed class CitusTests(CitusFixture citus) : IClassFixture<CitusFixture>
     }
 
     [Fact]
+    public async Task An_owner_without_pg_monitor_is_told_what_reading_activity_needs()
+    {
+        string database = await ShardedDatabaseAsync();
+        string role = $"own_{Guid.NewGuid():N}"[..16];
+        await ScalarAsync<object>(database, $"CREATE ROLE {role} LOGIN"); // made where Citus sees it: on every node
+        var owner = new NpgsqlConnectionStringBuilder(database) { Username = role };
+        await using var host = new TenancyHost(database, ownerConnectionString: owner.ConnectionString);
+
+        InvalidOperationException refused = await Assert.ThrowsAsync<InvalidOperationException>(() => host.Services.GetRequiredService<TenantPlacement>().ActivityAsync(Cancellation));
+        Assert.Contains("GRANT pg_monitor", refused.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task A_hundred_tenants_migrated_by_the_runner_are_spread_over_both_workers_each_migrated_once()
     {
         string database = await ShardedDatabaseAsync();
