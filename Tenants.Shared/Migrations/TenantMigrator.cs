@@ -42,36 +42,25 @@ public sealed partial class TenantMigrator<TContext>(
         try
         {
             await using NpgsqlConnection lockConnection = await owner.Source.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
-            await ExecuteAsync(lockConnection, TenantSchemaLock.LockSql, tenant, cancellationToken).ConfigureAwait(false);
-            try
-            {
-                // Deleted while this waited for the lock: creating the schema again would bring it back from the dead.
-                if (await catalog.FindAsync(tenant, cancellationToken).ConfigureAwait(false) is null or { Status: TenantStatus.Deleted })
-                {
-                    throw new UnknownTenantException(tenant);
-                }
+            await using IAsyncDisposable held = await TenantSchemaLock.HoldAsync(lockConnection, tenant, cancellationToken).ConfigureAwait(false);
 
-                // A schema of that name that the migrator did not create is refused, never adopted.
-                await ExecuteAsync(lockConnection, TenantSchemas.CreateSql(tenant), null, cancellationToken).ConfigureAwait(false);
-                (IReadOnlyList<string> applied, string? last) = await ApplyAsync(tenant, cancellationToken).ConfigureAwait(false);
-                await TenantPlacement.DistributeAsync(lockConnection, tenant, cancellationToken).ConfigureAwait(false);
-                await privileges.GrantTenantAsync(tenant, cancellationToken).ConfigureAwait(false);
-                await catalog.MarkReadyAsync(tenant, last, cancellationToken).ConfigureAwait(false);
-                LogMigrated(tenant, applied.Count, clock.ElapsedMilliseconds);
-                TenancyTelemetry.MigrationsApplied.Add(applied.Count);
-                TenancyTelemetry.MigrationDuration.Record(clock.Elapsed.TotalSeconds);
-                span?.SetTag("tenant_saas.migrations.applied", applied.Count);
-                return new TenantMigrationResult(tenant, applied, last, clock.Elapsed);
-            }
-            finally
+            // Deleted while this waited for the lock: creating the schema again would bring it back from the dead.
+            if (await catalog.FindAsync(tenant, cancellationToken).ConfigureAwait(false) is null or { Status: TenantStatus.Deleted })
             {
-                // A session lock outlives Close() on a pooled connection until its reuse: release it explicitly. A
-                // broken connection has ended its session, and the lock with it; the original error is what matters.
-                if (lockConnection.State == System.Data.ConnectionState.Open)
-                {
-                    await ExecuteAsync(lockConnection, TenantSchemaLock.UnlockSql, tenant, CancellationToken.None).ConfigureAwait(false);
-                }
+                throw new UnknownTenantException(tenant);
             }
+
+            // A schema of that name that the migrator did not create is refused, never adopted.
+            await ExecuteAsync(lockConnection, TenantSchemas.CreateSql(tenant), null, cancellationToken).ConfigureAwait(false);
+            (IReadOnlyList<string> applied, string? last) = await ApplyAsync(tenant, cancellationToken).ConfigureAwait(false);
+            await TenantPlacement.DistributeAsync(lockConnection, tenant, cancellationToken).ConfigureAwait(false);
+            await privileges.GrantTenantAsync(tenant, cancellationToken).ConfigureAwait(false);
+            await catalog.MarkReadyAsync(tenant, last, cancellationToken).ConfigureAwait(false);
+            LogMigrated(tenant, applied.Count, clock.ElapsedMilliseconds);
+            TenancyTelemetry.MigrationsApplied.Add(applied.Count);
+            TenancyTelemetry.MigrationDuration.Record(clock.Elapsed.TotalSeconds);
+            span?.SetTag("tenant_saas.migrations.applied", applied.Count);
+            return new TenantMigrationResult(tenant, applied, last, clock.Elapsed);
         }
         catch (Exception e) when (e is not UnknownTenantException && (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested))
         {

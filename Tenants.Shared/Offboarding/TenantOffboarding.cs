@@ -35,55 +35,44 @@ public sealed class TenantOffboarding(TenantCatalog catalog, TenantPrivileges pr
         await catalog.EnsureBootstrappedAsync(cancellationToken).ConfigureAwait(false);
 
         await using NpgsqlConnection lockConnection = await catalog.Owner.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
-        await ExecuteAsync(lockConnection, null, TenantSchemaLock.LockSql, cancellationToken, name).ConfigureAwait(false);
-        try
+        await using IAsyncDisposable held = await TenantSchemaLock.HoldAsync(lockConnection, name, cancellationToken).ConfigureAwait(false);
+        await using NpgsqlConnection connection = await catalog.Owner.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using NpgsqlTransaction transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+        (TenantStatus Status, string? ArchivedAs)? row = await LockRowAsync(connection, transaction, name, cancellationToken).ConfigureAwait(false);
+        if (row is not { } found)
         {
-            await using NpgsqlConnection connection = await catalog.Owner.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
-            await using NpgsqlTransaction transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
-            (TenantStatus Status, string? ArchivedAs)? row = await LockRowAsync(connection, transaction, name, cancellationToken).ConfigureAwait(false);
-            if (row is not { } found)
-            {
-                return new TenantDeletion(name, DeletionOutcome.NotFound, null, NameReleased: false);
-            }
-
-            if (found.Status == TenantStatus.Active)
-            {
-                return new TenantDeletion(name, DeletionOutcome.StillActive, null, NameReleased: false);
-            }
-
-            string? archivedAs = found.ArchivedAs;
-            if (found.Status == TenantStatus.Deactivated)
-            {
-                archivedAs = disposal == SchemaDisposal.Archive ? ArchiveName(name) : null;
-                await ExecuteAsync(connection, transaction, DisposeSchemaSql(name, archivedAs), cancellationToken).ConfigureAwait(false);
-                string revoke = privileges.RevokeTenant(name, archivedAs);
-                if (revoke.Length > 0)
-                {
-                    await ExecuteAsync(connection, transaction, revoke, cancellationToken).ConfigureAwait(false);
-                }
-            }
-
-            if (releaseName)
-            {
-                await ExecuteAsync(connection, transaction, catalog.Sql.Remove, cancellationToken, name).ConfigureAwait(false);
-            }
-            else
-            {
-                await ExecuteAsync(connection, transaction, catalog.Sql.MarkDeleted, cancellationToken, name, archivedAs).ConfigureAwait(false);
-            }
-
-            await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
-            catalog.Forget(name);
-            return new TenantDeletion(name, DeletionOutcome.Deleted, archivedAs, releaseName);
+            return new TenantDeletion(name, DeletionOutcome.NotFound, null, NameReleased: false);
         }
-        finally
+
+        if (found.Status == TenantStatus.Active)
         {
-            // A broken connection has ended its session, and the lock with it.
-            if (lockConnection.State == System.Data.ConnectionState.Open)
+            return new TenantDeletion(name, DeletionOutcome.StillActive, null, NameReleased: false);
+        }
+
+        string? archivedAs = found.ArchivedAs;
+        if (found.Status == TenantStatus.Deactivated)
+        {
+            archivedAs = disposal == SchemaDisposal.Archive ? ArchiveName(name) : null;
+            await ExecuteAsync(connection, transaction, DisposeSchemaSql(name, archivedAs), cancellationToken).ConfigureAwait(false);
+            string revoke = privileges.RevokeTenant(name, archivedAs);
+            if (revoke.Length > 0)
             {
-                await ExecuteAsync(lockConnection, null, TenantSchemaLock.UnlockSql, CancellationToken.None, name).ConfigureAwait(false);
+                await ExecuteAsync(connection, transaction, revoke, cancellationToken).ConfigureAwait(false);
             }
         }
+
+        if (releaseName)
+        {
+            await ExecuteAsync(connection, transaction, catalog.Sql.Remove, cancellationToken, name).ConfigureAwait(false);
+        }
+        else
+        {
+            await ExecuteAsync(connection, transaction, catalog.Sql.MarkDeleted, cancellationToken, name, archivedAs).ConfigureAwait(false);
+        }
+
+        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+        catalog.Forget(name);
+        return new TenantDeletion(name, DeletionOutcome.Deleted, archivedAs, releaseName);
     }
 
     private async Task<TenantRecord?> SetStatusAsync(string name, TenantStatus status, CancellationToken cancellationToken)

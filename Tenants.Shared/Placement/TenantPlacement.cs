@@ -100,54 +100,43 @@ public sealed class TenantPlacement(OwnerDataSource owner, ITenantCatalog catalo
         ArgumentNullException.ThrowIfNull(to);
         var clock = Stopwatch.StartNew();
         await using NpgsqlConnection connection = await owner.Source.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
-        await ExecuteAsync(connection, TenantSchemaLock.LockSql, tenant, cancellationToken).ConfigureAwait(false);
-        try
+        await using IAsyncDisposable held = await TenantSchemaLock.HoldAsync(connection, tenant, cancellationToken).ConfigureAwait(false);
+        if (await catalog.FindAsync(tenant, cancellationToken).ConfigureAwait(false) is null or { Status: TenantStatus.Deleted })
         {
-            if (await catalog.FindAsync(tenant, cancellationToken).ConfigureAwait(false) is null or { Status: TenantStatus.Deleted })
-            {
-                throw new UnknownTenantException(tenant);
-            }
-
-            IReadOnlyDictionary<string, TenantNode> placement = await NodesAsync(connection, tenant, cancellationToken).ConfigureAwait(false);
-            if (!placement.TryGetValue(tenant, out TenantNode? from))
-            {
-                throw new InvalidOperationException(await HasCitusAsync(connection, cancellationToken).ConfigureAwait(false)
-                    ? $"Tenant '{tenant}' has no distributed schema to move: it is not migrated yet, or was made before schema-based sharding was on (migrated again with sharding on, it is distributed)."
-                    : "This database has no Citus: every tenant is on its one server, and there is nowhere to move one to.");
-            }
-
-            if (from == to)
-            {
-                return new TenantMove(tenant, from, to, Moved: false, clock.Elapsed);
-            }
-
-            List<TenantNode> nodes = await WorkersAsync(connection, cancellationToken).ConfigureAwait(false);
-            if (!nodes.Contains(to))
-            {
-                throw new InvalidOperationException($"{to} is not a node of this Citus cluster that holds tenants; its nodes: {string.Join(", ", nodes)}.");
-            }
-
-            // Writes wait for the copy rather than go on during it: with Citus's default mode (logical replication),
-            // writes acknowledged while the move ran were missing after it, under load.
-            await using (var move = new NpgsqlCommand("SELECT citus_schema_move($1::regnamespace, $2, $3, shard_transfer_mode => 'block_writes')", connection))
-            {
-                move.Parameters.Add(new NpgsqlParameter { Value = PgIdentifier.Quote(tenant) });
-                move.Parameters.Add(new NpgsqlParameter { Value = to.Host });
-                move.Parameters.Add(new NpgsqlParameter { Value = to.Port });
-                move.CommandTimeout = 0; // as long as the copy takes
-                await move.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
-            }
-
-            return new TenantMove(tenant, from, to, Moved: true, clock.Elapsed);
+            throw new UnknownTenantException(tenant);
         }
-        finally
+
+        IReadOnlyDictionary<string, TenantNode> placement = await NodesAsync(connection, tenant, cancellationToken).ConfigureAwait(false);
+        if (!placement.TryGetValue(tenant, out TenantNode? from))
         {
-            // A session lock outlives Close() on a pooled connection: release it; a broken connection took it along.
-            if (connection.State == System.Data.ConnectionState.Open)
-            {
-                await ExecuteAsync(connection, TenantSchemaLock.UnlockSql, tenant, CancellationToken.None).ConfigureAwait(false);
-            }
+            throw new InvalidOperationException(await HasCitusAsync(connection, cancellationToken).ConfigureAwait(false)
+                ? $"Tenant '{tenant}' has no distributed schema to move: it is not migrated yet, or was made before schema-based sharding was on (migrated again with sharding on, it is distributed)."
+                : "This database has no Citus: every tenant is on its one server, and there is nowhere to move one to.");
         }
+
+        if (from == to)
+        {
+            return new TenantMove(tenant, from, to, Moved: false, clock.Elapsed);
+        }
+
+        List<TenantNode> nodes = await WorkersAsync(connection, cancellationToken).ConfigureAwait(false);
+        if (!nodes.Contains(to))
+        {
+            throw new InvalidOperationException($"{to} is not a node of this Citus cluster that holds tenants; its nodes: {string.Join(", ", nodes)}.");
+        }
+
+        // Writes wait for the copy rather than go on during it: with Citus's default mode (logical replication),
+        // writes acknowledged while the move ran were missing after it, under load.
+        await using (var move = new NpgsqlCommand("SELECT citus_schema_move($1::regnamespace, $2, $3, shard_transfer_mode => 'block_writes')", connection))
+        {
+            move.Parameters.Add(new NpgsqlParameter { Value = PgIdentifier.Quote(tenant) });
+            move.Parameters.Add(new NpgsqlParameter { Value = to.Host });
+            move.Parameters.Add(new NpgsqlParameter { Value = to.Port });
+            move.CommandTimeout = 0; // as long as the copy takes
+            await move.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        return new TenantMove(tenant, from, to, Moved: true, clock.Elapsed);
     }
 
     /// <summary>
@@ -224,12 +213,5 @@ public sealed class TenantPlacement(OwnerDataSource owner, ITenantCatalog catalo
     {
         await using var command = new NpgsqlCommand("SELECT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'citus')", connection);
         return (bool)(await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!;
-    }
-
-    private static async Task ExecuteAsync(NpgsqlConnection connection, string sql, string argument, CancellationToken cancellationToken)
-    {
-        await using var command = new NpgsqlCommand(sql, connection);
-        command.Parameters.Add(new NpgsqlParameter { Value = argument });
-        await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
     }
 }

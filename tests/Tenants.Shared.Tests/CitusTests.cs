@@ -40,12 +40,7 @@ public sealed class CitusTests(CitusFixture citus) : IClassFixture<CitusFixture>
         // Routed by search_path through the coordinator: each tenant reads its own note only.
         foreach (string tenant in tenants)
         {
-            await using (await host.Tenants.EnterAsync(tenant, Cancellation))
-            await using (AsyncServiceScope scope = host.CreateScope())
-            {
-                NotesContext db = scope.ServiceProvider.GetRequiredService<NotesContext>();
-                Assert.Equal([tenant], await db.Notes.Select(n => n.Body).ToListAsync(Cancellation));
-            }
+            Assert.Equal([tenant], await NotesSeenAsync(host, tenant));
         }
     }
 
@@ -68,11 +63,7 @@ public sealed class CitusTests(CitusFixture citus) : IClassFixture<CitusFixture>
         Assert.True(cluster.SchemaSharding);
         await host.Migrator.MigrateAsync("early", Cancellation);
         Assert.Contains(Assert.Single(await PlacementAsync(database)) is { Key: "early" } p ? p.Value : 0, WorkerPorts);
-        await using (await host.Tenants.EnterAsync("early", Cancellation))
-        await using (AsyncServiceScope scope = host.CreateScope())
-        {
-            Assert.Equal(["early"], await scope.ServiceProvider.GetRequiredService<NotesContext>().Notes.Select(n => n.Body).ToListAsync(Cancellation));
-        }
+        Assert.Equal(["early"], await NotesSeenAsync(host, "early"));
     }
 
     [Fact]
@@ -226,11 +217,7 @@ public sealed class CitusTests(CitusFixture citus) : IClassFixture<CitusFixture>
         await ScalarAsync<object>(database, $"ALTER ROLE {role} NOLOGIN");
         await host.Migrator.MigrateAsync("role_0", Cancellation);
         Assert.True(await ScalarAsync<bool>(database, $"SELECT rolcanlogin FROM pg_roles WHERE rolname = '{role}'"));
-        await using (await host.Tenants.EnterAsync("role_0", Cancellation))
-        await using (AsyncServiceScope scope = host.CreateScope())
-        {
-            Assert.Equal(["role_0"], await scope.ServiceProvider.GetRequiredService<NotesContext>().Notes.Select(n => n.Body).ToListAsync(Cancellation));
-        }
+        Assert.Equal(["role_0"], await NotesSeenAsync(host, "role_0"));
     }
 
     [Fact]
@@ -352,11 +339,7 @@ public sealed class CitusTests(CitusFixture citus) : IClassFixture<CitusFixture>
         Assert.DoesNotContain("kept", await host.SchemasAsync());
 
         // The tenant left standing is served as before.
-        await using (await host.Tenants.EnterAsync("stays", Cancellation))
-        await using (AsyncServiceScope scope = host.CreateScope())
-        {
-            Assert.Equal(["stays"], await scope.ServiceProvider.GetRequiredService<NotesContext>().Notes.Select(n => n.Body).ToListAsync(Cancellation));
-        }
+        Assert.Equal(["stays"], await NotesSeenAsync(host, "stays"));
     }
 
     /// <summary>Roles are cluster-wide: each test's tenant roles get a prefix of their own.</summary>
@@ -372,6 +355,16 @@ public sealed class CitusTests(CitusFixture citus) : IClassFixture<CitusFixture>
         string database = await citus.Cluster.CreateDatabaseAsync(Cancellation);
         await ScalarAsync<object>(database, $"ALTER DATABASE {new NpgsqlConnectionStringBuilder(database).Database} SET citus.enable_schema_based_sharding = on");
         return database;
+    }
+
+    /// <summary>The bodies of the notes a request of <paramref name="tenant"/> reads, routed through the coordinator.</summary>
+    private static async Task<List<string>> NotesSeenAsync(TenancyHost host, string tenant)
+    {
+        await using (await host.Tenants.EnterAsync(tenant, Cancellation))
+        await using (AsyncServiceScope scope = host.CreateScope())
+        {
+            return await scope.ServiceProvider.GetRequiredService<NotesContext>().Notes.Select(n => n.Body).ToListAsync(Cancellation);
+        }
     }
 
     /// <summary>Each distributed schema's worker port, from Citus's own catalog.</summary>
