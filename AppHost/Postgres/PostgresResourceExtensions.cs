@@ -10,8 +10,10 @@ namespace Aspire.Hosting;
 /// Picks where the app's PostgreSQL comes from. <c>Postgres:Mode</c>: <c>auto</c> (default), <c>container</c>,
 /// <c>local</c>, <c>citus</c> or <c>external</c>. Auto takes an existing server when <c>ConnectionStrings:{name}</c> is
 /// set, else the container when a container engine answers, else the installed server binaries: never the container
-/// without an engine, where it would wait forever. Citus runs a Citus cluster from the installed binaries (a
-/// coordinator and <c>Postgres:CitusWorkers</c> workers, default 2), each tenant's schema on one worker.
+/// without an engine, where it would wait forever. Citus runs a Citus cluster (a coordinator and
+/// <c>Postgres:CitusWorkers</c> workers, default 2), each tenant's schema on one worker, from where
+/// <c>Postgres:CitusFrom</c> says: <c>auto</c> (default: the installed binaries when Citus is installed for them, else the
+/// <c>citusdata/citus</c> image when a container engine answers), <c>local</c> or <c>container</c>.
 /// </summary>
 public static class PostgresResourceExtensions
 {
@@ -29,7 +31,8 @@ public static class PostgresResourceExtensions
         {
             "auto" when external => "external",
             "auto" => ContainerEngineAnswers() ? "container" : "local",
-            "external" or "container" or "local" or "citus" => mode,
+            "citus" => CitusFrom(builder),
+            "external" or "container" or "local" => mode,
             _ => throw new DistributedApplicationException($"Postgres:Mode is '{mode}'; use auto, container, local, citus or external."),
         };
         Console.WriteLine($"PostgreSQL: {choice} (Postgres:Mode={mode}; set it to container, local, citus or external to choose)");
@@ -48,11 +51,11 @@ public static class PostgresResourceExtensions
         var ownerRole = new LoginRole(
             builder.Configuration["Postgres:OwnerRole"] ?? "saas_owner",
             ParameterResourceBuilderExtensions.CreateDefaultPasswordParameter(builder, $"{ownerName}-password"));
-        if (choice == "container")
+        if (choice is "container" or "citus-container")
         {
             // The init files create both roles and the database, owned by the owner role, on the volume's first start.
             IResourceBuilder<PostgresServerResource> server = WithLoginRoles(
-                builder.AddPostgres("postgres")
+                (choice == "container" ? builder.AddPostgres("postgres") : builder.AddCitusContainers("citus", name, CitusWorkers(builder)))
                     .WithDataVolume()
                     .WithInitFiles(Path.Combine(AppContext.BaseDirectory, "Postgres", "init"))
                     .WithEnvironment("APP_DATABASE", name),
@@ -63,7 +66,7 @@ public static class PostgresResourceExtensions
         }
 
         IResourceBuilder<LocalPostgresResource> local = WithLoginRoles(
-            choice == "citus" ? builder.AddLocalPostgres("citus", name, CitusWorkers(builder)) : builder.AddLocalPostgres("postgres", name),
+            choice == "citus-local" ? builder.AddLocalPostgres("citus", name, CitusWorkers(builder)) : builder.AddLocalPostgres("postgres", name),
             appRole,
             ownerRole);
         EndpointReference localEndpoint = local.Resource.Endpoint;
@@ -94,6 +97,36 @@ public static class PostgresResourceExtensions
             .WithEnvironment("POSTGRES_PASSWORD", password)
             .WithEnvironment("CITUS_WORKERS", citusWorkers.ToString(CultureInfo.InvariantCulture))
             .WithHealthCheck(healthCheck);
+    }
+
+    /// <summary><c>citus-local</c> or <c>citus-container</c>, by <c>Postgres:CitusFrom</c>.</summary>
+    private static string CitusFrom(IDistributedApplicationBuilder builder) =>
+        (builder.Configuration["Postgres:CitusFrom"] ?? "auto").ToLowerInvariant() switch
+        {
+            // Neither: the local cluster's start then says how to install Citus.
+            "auto" => CitusInstalled() || !ContainerEngineAnswers() ? "citus-local" : "citus-container",
+            "local" => "citus-local",
+            "container" => "citus-container",
+            string other => throw new DistributedApplicationException($"Postgres:CitusFrom is '{other}'; use auto, local or container."),
+        };
+
+    /// <summary>Whether the server binaries run-postgres.sh would take (PG_BIN, else the newest installed) have Citus.</summary>
+    private static bool CitusInstalled()
+    {
+        string? bin = Environment.GetEnvironmentVariable("PG_BIN");
+        if (string.IsNullOrEmpty(bin))
+        {
+            const string Installed = "/usr/lib/postgresql";
+            bin = Directory.Exists(Installed)
+                ? Directory.GetDirectories(Installed)
+                    .Where(d => int.TryParse(Path.GetFileName(d), NumberStyles.None, CultureInfo.InvariantCulture, out _))
+                    .OrderBy(d => int.Parse(Path.GetFileName(d), CultureInfo.InvariantCulture))
+                    .Select(d => Path.Combine(d, "bin"))
+                    .LastOrDefault(d => File.Exists(Path.Combine(d, "postgres")))
+                : null;
+        }
+
+        return bin is not null && File.Exists(Path.Combine(bin, "..", "lib", "citus.so"));
     }
 
     private static int CitusWorkers(IDistributedApplicationBuilder builder) =>

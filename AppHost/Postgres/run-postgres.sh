@@ -104,23 +104,12 @@ SQL
     ports+=("$port")
   done
 
-  psql_on "$PGPORT" "$POSTGRES_DB" -c "SELECT citus_set_coordinator_host('localhost', $PGPORT)" >/dev/null
-  for port in "${ports[@]}"; do
-    psql_on "$PGPORT" "$POSTGRES_DB" -c "SELECT citus_add_node('localhost', $port) WHERE NOT EXISTS (SELECT 1 FROM pg_dist_node WHERE nodeport = $port)" >/dev/null
-  done
-  psql_on "$PGPORT" "$POSTGRES_DB" -v db="$POSTGRES_DB" <<'SQL'
-ALTER DATABASE :"db" SET citus.enable_schema_based_sharding = on;
-SQL
+  psql_on "$PGPORT" "$POSTGRES_DB" -v db="$POSTGRES_DB" -v coordinator="localhost:$PGPORT" -v workers="${ports[*]/#/localhost:}" \
+    <"$(dirname "$0")/init/citus.psql"
   roles_in=$POSTGRES_DB
   echo "Citus: coordinator on localhost:$PGPORT, workers on $(printf 'localhost:%s ' "${ports[@]}")"
 fi
 psql_on "$PGPORT" "$roles_in" "${vars[@]}" <"$(dirname "$0")/init/roles.psql"
-if [ "$workers" -gt 0 ]; then
-  # The owner reads per-tenant activity (citus_stat_tenants) for 'tenants status'.
-  psql_on "$PGPORT" "$POSTGRES_DB" -v owner_role="$OWNER_ROLE" <<'SQL'
-GRANT pg_monitor TO :"owner_role";
-SQL
-fi
 
 # Last: what the AppHost's health check waits for.
 psql_on "$PGPORT" "$POSTGRES_DB" "${vars[@]}" <"$(dirname "$0")/init/database.psql"

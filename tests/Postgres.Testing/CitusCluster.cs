@@ -41,14 +41,7 @@ public sealed class CitusCluster : IAsyncDisposable
     /// </summary>
     public async Task<string> CreateDatabaseAsync(CancellationToken cancellationToken = default)
     {
-        string name = $"test_{Guid.NewGuid():N}";
-        string[] databases = await Task.WhenAll(((PostgresCluster[])[Coordinator, .. Workers])
-            .Select(node => node.CreateDatabaseAsync(name, cancellationToken))).ConfigureAwait(false);
-        foreach (string database in databases)
-        {
-            await ExecuteAsync(database, "CREATE EXTENSION citus", cancellationToken).ConfigureAwait(false);
-        }
-
+        string[] databases = await CreateOnEveryNodeAsync($"test_{Guid.NewGuid():N}", cancellationToken).ConfigureAwait(false);
         await ExecuteAsync(databases[0], $"SELECT citus_set_coordinator_host('127.0.0.1', {PortOf(Coordinator)})", cancellationToken).ConfigureAwait(false);
         foreach (PostgresCluster worker in Workers)
         {
@@ -56,6 +49,23 @@ public sealed class CitusCluster : IAsyncDisposable
         }
 
         return databases[0];
+    }
+
+    /// <summary>
+    /// Creates the database <paramref name="name"/> on every node with Citus in each, as a node's first start in Citus's
+    /// image leaves it, and registers no node; returns superuser connection strings to it (pooling on), the
+    /// coordinator's first.
+    /// </summary>
+    public async Task<string[]> CreateOnEveryNodeAsync(string name, CancellationToken cancellationToken = default)
+    {
+        string[] databases = await Task.WhenAll(((PostgresCluster[])[Coordinator, .. Workers])
+            .Select(node => node.CreateDatabaseAsync(name, cancellationToken))).ConfigureAwait(false);
+        foreach (string database in databases)
+        {
+            await ExecuteAsync(database, "CREATE EXTENSION citus", cancellationToken).ConfigureAwait(false);
+        }
+
+        return databases;
     }
 
     /// <summary>The loopback port of <paramref name="node"/>, as Citus names a node.</summary>
