@@ -87,7 +87,8 @@ public sealed class CitusCluster : IAsyncDisposable
         await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
     }
 
-    private static void EnsureInstalled()
+    /// <summary>Fails with how to install Citus where the server binaries the tests start lack it.</summary>
+    public static void EnsureInstalled()
     {
         string bin = PostgresCluster.FindPostgresBin();
         string library = Path.Combine(Path.GetDirectoryName(bin)!, "lib", "citus.so");

@@ -23,9 +23,11 @@ public sealed class CitusModeTests(AppFixture fixture) : IAsyncLifetime
 
     public async ValueTask InitializeAsync()
     {
+        // From the installed binaries, never the image: where Citus is not installed, this says how to install it.
+        CitusCluster.EnsureInstalled();
         using var timeout = new CancellationTokenSource(Eventually.Ceiling);
         IDistributedApplicationTestingBuilder builder = await DistributedApplicationTestingBuilder.CreateAsync<Projects.Saas_AppHost>(
-            ["--Postgres:Mode=citus", $"--Postgres:DataDirectory={_dataDirectory}"],
+            ["--Postgres:Mode=citus", "--Postgres:CitusFrom=local", $"--Postgres:DataDirectory={_dataDirectory}"],
             timeout.Token);
         _app = await builder.BuildAsync(timeout.Token);
         await _app.StartAsync(timeout.Token);
