@@ -11,6 +11,12 @@ public static class Eventually
     /// <summary>How long any awaited condition may take before the wait counts as a hang.</summary>
     public static readonly TimeSpan Ceiling = TimeSpan.FromMinutes(3);
 
+    /// <summary>
+    /// How long a whole app may take to start (its servers, the Worker's first migration pass, the Api) before the wait
+    /// counts as a hang: starting them all on a busy machine takes longer than one condition's <see cref="Ceiling"/>.
+    /// </summary>
+    public static readonly TimeSpan AppStartCeiling = TimeSpan.FromMinutes(10);
+
     /// <summary>A whole test's guard against hangs (xunit's <c>Timeout</c>, in milliseconds), for tests that wait on several conditions.</summary>
     public const int TestTimeout = 600_000;
 

@@ -32,7 +32,7 @@ public sealed class AppFixture : IAsyncLifetime
         Directory.CreateDirectory(UserSecretsHome);
         Environment.SetEnvironmentVariable("APPDATA", UserSecretsHome); // the AppHost, the services and user-jwts alike
 
-        using var timeout = new CancellationTokenSource(Eventually.Ceiling);
+        using var timeout = new CancellationTokenSource(Eventually.AppStartCeiling);
         IDistributedApplicationTestingBuilder builder = await DistributedApplicationTestingBuilder.CreateAsync<Projects.Saas_AppHost>(
             [
                 "--Postgres:Mode=local",

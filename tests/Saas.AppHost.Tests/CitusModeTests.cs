@@ -25,7 +25,7 @@ public sealed class CitusModeTests(AppFixture fixture) : IAsyncLifetime
     {
         // From the installed binaries, never the image: where Citus is not installed, this says how to install it.
         CitusCluster.EnsureInstalled();
-        using var timeout = new CancellationTokenSource(Eventually.Ceiling);
+        using var timeout = new CancellationTokenSource(Eventually.AppStartCeiling);
         IDistributedApplicationTestingBuilder builder = await DistributedApplicationTestingBuilder.CreateAsync<Projects.Saas_AppHost>(
             ["--Postgres:Mode=citus", "--Postgres:CitusFrom=local", $"--Postgres:DataDirectory={_dataDirectory}"],
             timeout.Token);
