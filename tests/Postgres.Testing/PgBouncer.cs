@@ -58,7 +58,7 @@ public sealed class PgBouncer : IAsyncDisposable
         }
 
         var server = new NpgsqlConnectionStringBuilder(databaseConnectionString);
-        int port = Watchdog.FreeLoopbackPort();
+        int port = LoopbackPort.Free();
         string directory = Path.Combine(Path.GetTempPath(), $"tenant-saas-pgb-{Environment.ProcessId}-{Guid.NewGuid():N}");
         Process watchdog = Watchdog.Start(
             "pgbouncer.sh",

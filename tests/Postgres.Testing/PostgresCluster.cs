@@ -48,7 +48,7 @@ public sealed class PostgresCluster : IAsyncDisposable
     internal static async Task<PostgresCluster> StartThrowawayAsync(IReadOnlyList<string> settings, CancellationToken cancellationToken)
     {
         string bin = FindPostgresBin();
-        int port = Watchdog.FreeLoopbackPort();
+        int port = LoopbackPort.Free();
         string directory = Path.Combine(Path.GetTempPath(), $"tenant-saas-pg-{Environment.ProcessId}-{Guid.NewGuid():N}");
         Process watchdog = Watchdog.Start(
             "pg-cluster.sh",

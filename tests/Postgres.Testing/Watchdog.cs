@@ -1,6 +1,4 @@
 using System.Diagnostics;
-using System.Net;
-using System.Net.Sockets;
 
 namespace Postgres.Testing;
 
@@ -86,13 +84,5 @@ internal static class Watchdog
                 await Task.Delay(100).ConfigureAwait(false);
             }
         }
-    }
-
-    /// <summary>A loopback port free right now, for the server the script starts.</summary>
-    public static int FreeLoopbackPort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 }

@@ -148,25 +148,8 @@ public sealed class CitusContainerTests(CitusFixture citus) : IClassFixture<Citu
         Assert.True(process.ExitCode == 0, $"exit {process.ExitCode}: {await output}{await errors}");
     }
 
-    private static async Task<string[]> ColumnAsync(string connectionString, string sql, params string[] parameters)
-    {
-        await using var connection = new NpgsqlConnection(connectionString);
-        await connection.OpenAsync(Cancellation);
-        await using var command = new NpgsqlCommand(sql, connection);
-        foreach (string parameter in parameters)
-        {
-            command.Parameters.Add(new NpgsqlParameter { Value = parameter });
-        }
-
-        var values = new List<string>();
-        await using NpgsqlDataReader reader = await command.ExecuteReaderAsync(Cancellation);
-        while (await reader.ReadAsync(Cancellation))
-        {
-            values.Add(reader.GetString(0));
-        }
-
-        return [.. values];
-    }
+    private static async Task<string[]> ColumnAsync(string connectionString, string sql, params string[] parameters) =>
+        [.. await Sql.ColumnAsync<string>(connectionString, sql, Cancellation, parameters)];
 
     private static async Task<Dictionary<string, string>> EnvironmentAsync(DistributedApplication app, IResource resource) =>
         (await ConfigurationAsync(app, resource, b => b.WithEnvironmentVariablesConfig())).EnvironmentVariables.ToDictionary(pair => pair.Key, pair => pair.Value);

@@ -143,7 +143,7 @@ public sealed class LocalCitusClusterTests : IAsyncLifetime
         public Script(string root, string appRole)
         {
             Root = root;
-            int port = FreeLoopbackPort();
+            int port = LoopbackPort.Free();
             var start = new ProcessStartInfo("bash", [Path.Combine(AppContext.BaseDirectory, "Postgres", "run-postgres.sh")])
             {
                 RedirectStandardOutput = true,
@@ -223,30 +223,11 @@ public sealed class LocalCitusClusterTests : IAsyncLifetime
             return _process.ExitCode;
         }
 
-        public async Task ExecuteAsync(string sql)
-        {
-            await using var connection = new NpgsqlConnection(_connectionString);
-            await connection.OpenAsync(Cancellation);
-            await using var command = new NpgsqlCommand(sql, connection);
-            await command.ExecuteNonQueryAsync(Cancellation);
-        }
+        public Task ExecuteAsync(string sql) => Sql.ExecuteAsync(_connectionString, sql, Cancellation);
 
-        public async Task<T> ScalarAsync<T>(string sql) => Assert.Single(await ColumnAsync<T>(sql));
+        public Task<T> ScalarAsync<T>(string sql) => Sql.ScalarAsync<T>(_connectionString, sql, Cancellation);
 
-        public async Task<List<T>> ColumnAsync<T>(string sql)
-        {
-            await using var connection = new NpgsqlConnection(_connectionString);
-            await connection.OpenAsync(Cancellation);
-            await using var command = new NpgsqlCommand(sql, connection);
-            await using NpgsqlDataReader reader = await command.ExecuteReaderAsync(Cancellation);
-            var values = new List<T>();
-            while (await reader.ReadAsync(Cancellation))
-            {
-                values.Add(reader.GetFieldValue<T>(0));
-            }
-
-            return values;
-        }
+        public Task<List<T>> ColumnAsync<T>(string sql) => Sql.ColumnAsync<T>(_connectionString, sql, Cancellation);
 
         public async ValueTask DisposeAsync()
         {
@@ -274,14 +255,6 @@ public sealed class LocalCitusClusterTests : IAsyncLifetime
             {
                 Directory.Delete(Root, recursive: true);
             }
-        }
-
-        /// <summary>A loopback port free right now, for the coordinator (the orchestrator hands out one the same way).</summary>
-        private static int FreeLoopbackPort()
-        {
-            using var listener = new TcpListener(IPAddress.Loopback, 0);
-            listener.Start();
-            return ((IPEndPoint)listener.LocalEndpoint).Port;
         }
 
         private async Task CopyAsync(StreamReader reader)

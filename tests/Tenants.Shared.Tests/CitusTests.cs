@@ -55,7 +55,7 @@ public sealed class CitusTests(CitusFixture citus) : IClassFixture<CitusFixture>
         }
 
         Assert.Empty(await PlacementAsync(database));
-        await ScalarAsync<object>(database, $"ALTER DATABASE {new NpgsqlConnectionStringBuilder(database).Database} SET citus.enable_schema_based_sharding = on");
+        await Sql.ExecuteAsync(database, $"ALTER DATABASE {new NpgsqlConnectionStringBuilder(database).Database} SET citus.enable_schema_based_sharding = on", Cancellation);
 
         await using var host = new TenancyHost(database); // new sessions, which see the setting
         CitusTopology cluster = (await host.Services.GetRequiredService<TenantPlacement>().ClusterAsync(Cancellation))!;
@@ -106,7 +106,7 @@ public sealed class CitusTests(CitusFixture citus) : IClassFixture<CitusFixture>
     {
         string database = await ShardedDatabaseAsync();
         string role = $"own_{Guid.NewGuid():N}"[..16];
-        await ScalarAsync<object>(database, $"CREATE ROLE {role} LOGIN"); // made where Citus sees it: on every node
+        await Sql.ExecuteAsync(database, $"CREATE ROLE {role} LOGIN", Cancellation); // made where Citus sees it: on every node
         var owner = new NpgsqlConnectionStringBuilder(database) { Username = role };
         await using var host = new TenancyHost(database, ownerConnectionString: owner.ConnectionString);
 
@@ -138,7 +138,7 @@ public sealed class CitusTests(CitusFixture citus) : IClassFixture<CitusFixture>
         Assert.All(first.Outcomes, o => Assert.Equal(migrations, o.AppliedCount));
         foreach (string tenant in tenants)
         {
-            Assert.Equal(migrations, await ScalarAsync<long>(database, $"SELECT count(DISTINCT \"MigrationId\") FROM {tenant}.\"__EFMigrationsHistory\""));
+            Assert.Equal(migrations, await Sql.ScalarAsync<long>(database, $"SELECT count(DISTINCT \"MigrationId\") FROM {tenant}.\"__EFMigrationsHistory\"", Cancellation));
         }
 
         MigrationRunReport second = await host.Runner.RunAsync(cancellationToken: Cancellation);
@@ -214,9 +214,9 @@ public sealed class CitusTests(CitusFixture citus) : IClassFixture<CitusFixture>
 
         // A role made before the database had Citus could not log in: its tenant's next migration lets it.
         string role = TenantRoleNames.NameFor("role_0", prefix);
-        await ScalarAsync<object>(database, $"ALTER ROLE {role} NOLOGIN");
+        await Sql.ExecuteAsync(database, $"ALTER ROLE {role} NOLOGIN", Cancellation);
         await host.Migrator.MigrateAsync("role_0", Cancellation);
-        Assert.True(await ScalarAsync<bool>(database, $"SELECT rolcanlogin FROM pg_roles WHERE rolname = '{role}'"));
+        Assert.True(await Sql.ScalarAsync<bool>(database, $"SELECT rolcanlogin FROM pg_roles WHERE rolname = '{role}'", Cancellation));
         Assert.Equal(["role_0"], await NotesSeenAsync(host, "role_0"));
     }
 
@@ -331,7 +331,7 @@ public sealed class CitusTests(CitusFixture citus) : IClassFixture<CitusFixture>
         TenantDeletion dropped = await offboarding.DeleteAsync("gone", SchemaDisposal.Drop, releaseName: false, Cancellation);
 
         // The archive keeps the tenant's rows, still on a worker; the dropped tenant leaves no schema and no shard.
-        Assert.Equal("kept", await ScalarAsync<string>(database, $"SELECT \"Body\" FROM {PgIdentifier.Quote(archived.ArchivedAs!)}.notes"));
+        Assert.Equal("kept", await Sql.ScalarAsync<string>(database, $"SELECT \"Body\" FROM {PgIdentifier.Quote(archived.ArchivedAs!)}.notes", Cancellation));
         Dictionary<string, int> placement = await PlacementAsync(database);
         Assert.Equal([archived.ArchivedAs!, "stays"], placement.Keys.Order(StringComparer.Ordinal));
         Assert.Null(dropped.ArchivedAs);
@@ -353,7 +353,7 @@ public sealed class CitusTests(CitusFixture citus) : IClassFixture<CitusFixture>
     private async Task<string> ShardedDatabaseAsync()
     {
         string database = await citus.Cluster.CreateDatabaseAsync(Cancellation);
-        await ScalarAsync<object>(database, $"ALTER DATABASE {new NpgsqlConnectionStringBuilder(database).Database} SET citus.enable_schema_based_sharding = on");
+        await Sql.ExecuteAsync(database, $"ALTER DATABASE {new NpgsqlConnectionStringBuilder(database).Database} SET citus.enable_schema_based_sharding = on", Cancellation);
         return database;
     }
 
@@ -385,26 +385,6 @@ public sealed class CitusTests(CitusFixture citus) : IClassFixture<CitusFixture>
         return placement;
     }
 
-    private static async Task<List<string>> BodiesAsync(string database, string tenant)
-    {
-        await using var connection = new NpgsqlConnection(database);
-        await connection.OpenAsync(Cancellation);
-        await using var command = new NpgsqlCommand($"SELECT \"Body\" FROM {PgIdentifier.Quote(tenant)}.notes", connection);
-        await using NpgsqlDataReader reader = await command.ExecuteReaderAsync(Cancellation);
-        var bodies = new List<string>();
-        while (await reader.ReadAsync(Cancellation))
-        {
-            bodies.Add(reader.GetString(0));
-        }
-
-        return bodies;
-    }
-
-    private static async Task<T> ScalarAsync<T>(string database, string sql)
-    {
-        await using var connection = new NpgsqlConnection(database);
-        await connection.OpenAsync(Cancellation);
-        await using var command = new NpgsqlCommand(sql, connection);
-        return (T)(await command.ExecuteScalarAsync(Cancellation))!;
-    }
+    private static Task<List<string>> BodiesAsync(string database, string tenant) =>
+        Sql.ColumnAsync<string>(database, $"SELECT \"Body\" FROM {PgIdentifier.Quote(tenant)}.notes", Cancellation);
 }
