@@ -48,6 +48,12 @@ internal static class RoutingMechanisms
     /// </summary>
     public const string OffPooled = "off-pooled";
 
+    /// <summary>
+    /// Off's pooled contexts with an interceptor that does nothing, of the three kinds tenant routing registers
+    /// (connection, command, transaction): what EF Core's interception costs by itself, whatever the interceptor does.
+    /// </summary>
+    public const string OffPooledIntercepted = "off-pooled-intercepted";
+
     /// <summary>One pool for all tenants; <c>SET search_path</c> (and <c>SET ROLE</c>) in a round trip of its own on every open.</summary>
     public const string SetOnOpen = "set-on-open";
 
@@ -83,6 +89,9 @@ internal static class RoutingMechanisms
         // What AddDbContextPool registers, over off's pool: a scope leases a context from the pool and returns it.
         services.AddKeyedSingleton(OffPooled, (sp, _) => new PooledDbContextFactory<AppDbContext>(Once(sp, b => b.UseNpgsql(off))));
         services.AddKeyedScoped(OffPooled, (sp, _) => sp.GetRequiredKeyedService<PooledDbContextFactory<AppDbContext>>(OffPooled).CreateDbContext());
+
+        services.AddKeyedSingleton(OffPooledIntercepted, (sp, _) => new PooledDbContextFactory<AppDbContext>(Once(sp, b => b.UseNpgsql(off).AddInterceptors(new DoNothing()))));
+        services.AddKeyedScoped(OffPooledIntercepted, (sp, _) => sp.GetRequiredKeyedService<PooledDbContextFactory<AppDbContext>>(OffPooledIntercepted).CreateDbContext());
 
         services.AddKeyedSingleton(OffAsTenantRole, (sp, _) => Once(sp, b => b.UseNpgsql(OffSource(database, offTenant,
             TenantRoleNames.NameFor(offTenant, sp.GetRequiredService<IOptions<TenancyOptions>>().Value.TenantRolePrefix)))));
@@ -161,6 +170,9 @@ internal static class RoutingMechanisms
         };
         return new TenantDataSource(services.GetRequiredService<IConfiguration>().GetConnectionString(AppDataExtensions.DatabaseName)!, routing, Options.Create(options));
     }
+
+    /// <summary>Intercepts every connection, command and transaction event and changes nothing (each method's default).</summary>
+    private sealed class DoNothing : IDbConnectionInterceptor, IDbCommandInterceptor, IDbTransactionInterceptor;
 
     /// <summary>The pre-batching mechanism: route eagerly as soon as the pool hands a connection out.</summary>
     private sealed class RouteOnOpen(ITenantConnectionRouting routing) : DbConnectionInterceptor
