@@ -2,6 +2,7 @@ using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Diagnostics;
 using Microsoft.EntityFrameworkCore.Infrastructure;
 using Microsoft.EntityFrameworkCore.Migrations;
+using Microsoft.EntityFrameworkCore.Storage;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Tenants.Shared.Routing;
@@ -9,8 +10,8 @@ using Tenants.Shared.Routing;
 namespace Tenants.Shared.EntityFramework;
 
 /// <summary>
-/// Tenant routing in a DbContext's options. Its services (the routing interceptor and the history table pinned to the
-/// tenant) go into EF Core's internal service provider once, where EF builds them per context. The extension holds no
+/// Tenant routing in a DbContext's options. Its services (the routing interceptor, commands that route before they run,
+/// and the history table pinned to the tenant) go into EF Core's internal service provider once, where EF builds them per context. The extension holds no
 /// state of any one context, so the options are built once per app, not per context: building options is most of what
 /// a registration costs per context. Each context's connection, tenant and lease live in its own
 /// <see cref="TenantRoutingInterceptor"/>. Refuses, at the context's first use, any provider but PostgreSQL's: other
@@ -43,6 +44,7 @@ internal sealed class TenantRoutingExtension(ITenantConnectionRouting routing, T
         services.AddScoped<IInterceptor>(sp => sp.GetRequiredService<TenantRoutingInterceptor>());
         services.AddScoped<IResettableService>(sp => sp.GetRequiredService<TenantRoutingInterceptor>());
         services.Replace(ServiceDescriptor.Scoped<IHistoryRepository, TenantHistoryRepository>());
+        services.Replace(ServiceDescriptor.Singleton<IRelationalCommandBuilderFactory, TenantRoutedCommandBuilderFactory>());
     }
 
     public void Validate(IDbContextOptions options)

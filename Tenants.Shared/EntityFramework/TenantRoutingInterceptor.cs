@@ -16,7 +16,8 @@ namespace Tenants.Shared.EntityFramework;
 /// one with a connection to spare, else from the main pool. A connection fresh from the pool is routed in the same
 /// round trip as its first query (the routing statements prefixed to it), so reads pay no round trip for routing;
 /// writes, and a connection that serves another tenant already (a context opened before the scope, say), are routed by
-/// a separate command first. A context created in a tenant's scope keeps that connection until it is disposed, once
+/// a separate command first; each of the context's commands asks for its route as it runs (<see cref="TenantRoutedCommand"/>).
+/// A context created in a tenant's scope keeps that connection until it is disposed, once
 /// it has opened it there, so that its tenant is routed once per context rather than once per query. One per context:
 /// EF Core builds it in the context's scope of its internal service provider (<see cref="TenantRoutingExtension"/>),
 /// and a context never runs two commands at once. A pooled context keeps it across leases: returned to the pool, the
@@ -24,7 +25,7 @@ namespace Tenants.Shared.EntityFramework;
 /// (<see cref="ResetState"/>). The connection object serves the next lease if it fits that lease's tenant: a main-pool
 /// object any tenant without a dedicated pool, a dedicated pool's object its own tenant while that pool has a place.
 /// </summary>
-internal sealed class TenantRoutingInterceptor : IDbConnectionInterceptor, IDbCommandInterceptor, IDbTransactionInterceptor, IResettableService
+internal sealed class TenantRoutingInterceptor : IDbConnectionInterceptor, IDbTransactionInterceptor, IResettableService
 {
     private readonly ITenantConnectionRouting _routing;
 
@@ -49,8 +50,8 @@ internal sealed class TenantRoutingInterceptor : IDbConnectionInterceptor, IDbCo
     // The connection lent to this context by its tenant's dedicated pool, if any: released when disposed.
     private DedicatedTenantPools.DedicatedConnection? _dedicated;
 
-    // The command that carries the routing prefix, until it has run, and the tenant the prefix routes to.
-    private DbCommand? _prefixed;
+    // The routing prefix prepared for the command about to be created, and the tenant it routes to.
+    private string? _prefix;
     private string? _prefixedFor;
 
     // Whether EF's last close was suppressed: the connection then stays open, routed for whichever scope used it last.
@@ -214,150 +215,84 @@ internal sealed class TenantRoutingInterceptor : IDbConnectionInterceptor, IDbCo
         return Task.CompletedTask;
     }
 
-    public InterceptionResult<DbDataReader> ReaderExecuting(DbCommand command, CommandEventData eventData, InterceptionResult<DbDataReader> result)
-    {
-        Route(command, eventData);
-        return result;
-    }
-
-    public async ValueTask<InterceptionResult<DbDataReader>> ReaderExecutingAsync(DbCommand command, CommandEventData eventData, InterceptionResult<DbDataReader> result, CancellationToken cancellationToken = default)
-    {
-        await RouteAsync(command, eventData, cancellationToken).ConfigureAwait(false);
-        return result;
-    }
-
-    public DbDataReader ReaderExecuted(DbCommand command, CommandExecutedEventData eventData, DbDataReader result) =>
-        Reading(command, result);
-
-    public ValueTask<DbDataReader> ReaderExecutedAsync(DbCommand command, CommandExecutedEventData eventData, DbDataReader result, CancellationToken cancellationToken = default) =>
-        ValueTask.FromResult(Reading(command, result));
-
-    public InterceptionResult<int> NonQueryExecuting(DbCommand command, CommandEventData eventData, InterceptionResult<int> result)
-    {
-        Route(command, eventData);
-        return result;
-    }
-
-    public async ValueTask<InterceptionResult<int>> NonQueryExecutingAsync(DbCommand command, CommandEventData eventData, InterceptionResult<int> result, CancellationToken cancellationToken = default)
-    {
-        await RouteAsync(command, eventData, cancellationToken).ConfigureAwait(false);
-        return result;
-    }
-
-    public int NonQueryExecuted(DbCommand command, CommandExecutedEventData eventData, int result)
-    {
-        Ran(command);
-        return result;
-    }
-
-    public ValueTask<int> NonQueryExecutedAsync(DbCommand command, CommandExecutedEventData eventData, int result, CancellationToken cancellationToken = default)
-    {
-        Ran(command);
-        return ValueTask.FromResult(result);
-    }
-
-    public InterceptionResult<object> ScalarExecuting(DbCommand command, CommandEventData eventData, InterceptionResult<object> result)
-    {
-        Route(command, eventData);
-        return result;
-    }
-
-    public async ValueTask<InterceptionResult<object>> ScalarExecutingAsync(DbCommand command, CommandEventData eventData, InterceptionResult<object> result, CancellationToken cancellationToken = default)
-    {
-        await RouteAsync(command, eventData, cancellationToken).ConfigureAwait(false);
-        return result;
-    }
-
-    public object? ScalarExecuted(DbCommand command, CommandExecutedEventData eventData, object? result)
-    {
-        Ran(command);
-        return result;
-    }
-
-    public ValueTask<object?> ScalarExecutedAsync(DbCommand command, CommandExecutedEventData eventData, object? result, CancellationToken cancellationToken = default)
-    {
-        Ran(command);
-        return ValueTask.FromResult(result);
-    }
-
-    public void CommandFailed(DbCommand command, CommandErrorEventData eventData) => Failed(command);
-
-    public Task CommandFailedAsync(DbCommand command, CommandErrorEventData eventData, CancellationToken cancellationToken = default)
-    {
-        Failed(command);
-        return Task.CompletedTask;
-    }
-
-    public void CommandCanceled(DbCommand command, CommandEndEventData eventData) => Failed(command);
-
-    public Task CommandCanceledAsync(DbCommand command, CommandEndEventData eventData, CancellationToken cancellationToken = default)
-    {
-        Failed(command);
-        return Task.CompletedTask;
-    }
-
-    private void Route(DbCommand command, CommandEventData eventData)
+    /// <summary>
+    /// Routes the context's open connection for the command about to be created: by a command of its own, or, for a
+    /// query, by the prefix <see cref="AddPrefix"/> puts before it. Returns whether the command carries the prefix.
+    /// </summary>
+    internal bool Prepare(IRelationalConnection connection, CommandSource source)
     {
         AmbientTransactions.Refuse(); // a connection kept open since before a TransactionScope began, say
-        if (!TryPrefix(command, eventData))
+        NpgsqlConnection npgsql = Npgsql(connection.DbConnection);
+        if (TryPrefix(npgsql, source))
         {
-            _routing.Route(Npgsql(command.Connection), justOpened: false, inTransaction: command.Transaction is not null);
+            return true;
+        }
+
+        _routing.Route(npgsql, justOpened: false, inTransaction: connection.CurrentTransaction is not null);
+        return false;
+    }
+
+    /// <inheritdoc cref="Prepare"/>
+    internal async ValueTask<bool> PrepareAsync(IRelationalConnection connection, CommandSource source, CancellationToken cancellationToken)
+    {
+        AmbientTransactions.Refuse();
+        NpgsqlConnection npgsql = Npgsql(connection.DbConnection);
+        if (TryPrefix(npgsql, source))
+        {
+            return true;
+        }
+
+        await _routing.RouteAsync(npgsql, justOpened: false, inTransaction: connection.CurrentTransaction is not null, cancellationToken).ConfigureAwait(false);
+        return false;
+    }
+
+    /// <summary>
+    /// Puts the prepared prefix, if any, before the command's text: PostgreSQL runs the routing statements, then the
+    /// command, as one implicit transaction, in one round trip.
+    /// </summary>
+    internal void AddPrefix(DbCommand command)
+    {
+        if (_prefix is { } prefix)
+        {
+            _prefix = null;
+            command.CommandText = $"{prefix};\n{command.CommandText}";
         }
     }
 
-    private ValueTask RouteAsync(DbCommand command, CommandEventData eventData, CancellationToken cancellationToken)
+    /// <summary>A command has run: the route its prefix carried stands.</summary>
+    internal void Ran(IRelationalConnection connection, bool prefixed)
     {
-        AmbientTransactions.Refuse();
-        return TryPrefix(command, eventData)
-            ? ValueTask.CompletedTask
-            : _routing.RouteAsync(Npgsql(command.Connection), justOpened: false, inTransaction: command.Transaction is not null, cancellationToken);
+        if (prefixed)
+        {
+            _routing.Batched(Npgsql(connection.DbConnection), _prefixedFor, inTransaction: connection.CurrentTransaction is not null);
+        }
     }
 
-    private bool TryPrefix(DbCommand command, CommandEventData eventData)
+    /// <summary>The reader of a prefixed query, which records the route once it closes cleanly.</summary>
+    internal DbDataReader Reading(IRelationalConnection connection, DbDataReader reader) =>
+        new PrefixedQueryReader(reader, _routing, Npgsql(connection.DbConnection), _prefixedFor, inTransaction: connection.CurrentTransaction is not null);
+
+    // A failed prefixed command took its routing down with it: nothing to record. Inside a transaction, a rollback to a
+    // savepoint may also undo an earlier route, so the routing no longer trusts it.
+    internal void Failed(IRelationalConnection connection)
+    {
+        _prefix = null;
+        if (connection.DbConnection is NpgsqlConnection npgsql)
+        {
+            _routing.Failed(npgsql, inTransaction: connection.CurrentTransaction is not null);
+        }
+    }
+
+    private bool TryPrefix(NpgsqlConnection connection, CommandSource source)
     {
         // Queries only: SaveChanges and bulk updates read rows affected per statement, which a prefix would shift.
-        if (eventData.CommandSource != CommandSource.LinqQuery || _routing.BatchPrefix(Npgsql(command.Connection)) is not { } prefix)
+        if (source != CommandSource.LinqQuery || _routing.BatchPrefix(connection) is not { } prefix)
         {
             return false;
         }
 
-        // One round trip: PostgreSQL runs the routing statements, then the command, as one implicit transaction.
-        command.CommandText = $"{prefix};\n{command.CommandText}";
-        (_prefixed, _prefixedFor) = (command, TenantContext.CurrentTenant);
+        (_prefix, _prefixedFor) = (prefix, TenantContext.CurrentTenant);
         return true;
-    }
-
-    private void Ran(DbCommand command)
-    {
-        if (ReferenceEquals(_prefixed, command))
-        {
-            _prefixed = null;
-            _routing.Batched(Npgsql(command.Connection), _prefixedFor, inTransaction: command.Transaction is not null);
-        }
-    }
-
-    // A prefixed query's rows may still fail while they stream, rolling the prefix back: its route counts once its
-    // reader closes cleanly.
-    private DbDataReader Reading(DbCommand command, DbDataReader reader)
-    {
-        if (!ReferenceEquals(_prefixed, command))
-        {
-            return reader;
-        }
-
-        _prefixed = null;
-        return new PrefixedQueryReader(reader, _routing, Npgsql(command.Connection), _prefixedFor, inTransaction: command.Transaction is not null);
-    }
-
-    // A failed prefixed command took its routing down with it: nothing to record. Inside a transaction, a rollback to a
-    // savepoint may also undo an earlier route, so the routing no longer trusts it.
-    private void Failed(DbCommand command)
-    {
-        _prefixed = null;
-        if (command.Connection is NpgsqlConnection connection)
-        {
-            _routing.Failed(connection, inTransaction: command.Transaction is not null);
-        }
     }
 
     // Each reopen would take a connection through the pool reset (DISCARD ALL) and route it again: two routing
@@ -411,7 +346,7 @@ internal sealed class TenantRoutingInterceptor : IDbConnectionInterceptor, IDbCo
 
     private void Forget()
     {
-        (_createdFor, _prefixed, _prefixedFor, _kept) = (null, null, null, false);
+        (_createdFor, _prefix, _prefixedFor, _kept) = (null, null, null, false);
         _lease++;
     }
 
