@@ -121,7 +121,7 @@ public sealed class SetSearchPathOnOpen : ITenantConnectionRouting
             serving.Hold(share); // counted from now: should the batch fail, the share goes back when the connection closes
         }
 
-        return Sql(tenant, TenantContext.CurrentLimits);
+        return Sql(tenant, TenantContext.CurrentLimits, serving.Fresh);
     }
 
     public void Batched(NpgsqlConnection connection, string? tenant, bool inTransaction)
@@ -243,14 +243,14 @@ public sealed class SetSearchPathOnOpen : ITenantConnectionRouting
         }
 
         TenantPlan? limits = TenantContext.CurrentLimits;
-        return new RoutePlan(Sql(tenant, limits), tenant, serving, tenant is null ? null : Limits(serving));
+        return new RoutePlan(Sql(tenant, limits, serving.Fresh), tenant, serving, tenant is null ? null : Limits(serving));
     }
 
     // The limits whose share a route of the current tenant takes: none for a dedicated pool's connection, whose pool
     // bounds it already, nor outside a scope with a plan.
     private static TenantPlan? Limits(Serving serving) => serving.Dedicated ? null : TenantContext.CurrentLimits;
 
-    private string Sql(string? tenant, TenantPlan? limits)
+    private string Sql(string? tenant, TenantPlan? limits, bool fromReset)
     {
         // The tenant name was validated when its scope opened; quoting anyway keeps this safe on its own.
         // With tenant roles on, the role switch rides in the same round trip; the pool reset undoes it too.
@@ -264,10 +264,11 @@ public sealed class SetSearchPathOnOpen : ITenantConnectionRouting
                 $"SET ROLE {PgIdentifier.Quote(Security.TenantRoleNames.NameFor(tenant, _options.TenantRolePrefix))}",
         };
 
-        // Set on every route, never assumed: the connection may have served another tenant's plan just before.
+        // Set on every route, never assumed: the connection may have served another tenant's plan just before. From
+        // the pool reset, the session's default is in force already, which is what RESET would restore.
         long timeout = tenant is null ? 0 : DedicatedTenantPools.TimeoutOf(limits);
-        return timeout > 0
-            ? $"{route}; SET statement_timeout = {timeout.ToString(CultureInfo.InvariantCulture)}"
+        return timeout > 0 ? $"{route}; SET statement_timeout = {timeout.ToString(CultureInfo.InvariantCulture)}"
+            : fromReset ? route
             : $"{route}; RESET statement_timeout";
     }
 

@@ -159,6 +159,27 @@ public sealed class TenantCapacityTests(PostgresFixture postgres) : DatabaseTest
     }
 
     [Fact]
+    public async Task A_connection_moved_out_of_a_tenant_s_scope_runs_under_the_server_s_timeout_again()
+    {
+        await Host.ProvisionWithANoteAsync("leave_a");
+        await Plans.SetAsync("leave_a", "tight", Cancellation);
+
+        // A context created before any scope, used in the tenant's scope then outside any, on one open connection.
+        await using AsyncServiceScope services = Host.CreateScope();
+        NotesContext db = services.ServiceProvider.GetRequiredService<NotesContext>();
+        await db.Database.OpenConnectionAsync(Cancellation);
+        var connection = (NpgsqlConnection)db.Database.GetDbConnection();
+        await using (await Host.Tenants.EnterAsync("leave_a", Cancellation))
+        {
+            Assert.Equal(["leave_a"], await db.Notes.Select(n => n.Body).ToListAsync(Cancellation));
+            Assert.Equal("500ms", await ShowAsync(connection, "statement_timeout"));
+        }
+
+        string[] outside = await db.Database.SqlQueryRaw<string>("SELECT current_setting('statement_timeout') AS \"Value\"").ToArrayAsync(Cancellation);
+        Assert.Equal([await ShowAsync(Host.DataSource.Unrouted, "statement_timeout")], outside);
+    }
+
+    [Fact]
     public async Task Connections_broken_by_the_server_give_their_share_back()
     {
         await Host.ProvisionWithANoteAsync("broken_a");
