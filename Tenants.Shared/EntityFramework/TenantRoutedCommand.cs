@@ -19,6 +19,10 @@ internal sealed class TenantRoutedCommand(
     IReadOnlyList<IRelationalParameter> parameters)
     : RelationalCommand(dependencies, commandText, logCommandText, parameters)
 {
+    // The routing prefix for the command being created, during an execution that carries one. EF Core rents a command
+    // to one connection at a time, which runs one command at a time.
+    private string? _prefix;
+
     public override int ExecuteNonQuery(RelationalCommandParameterObject parameterObject) =>
         Run(parameterObject, static (command, p) => command.BaseExecuteNonQuery(p));
 
@@ -40,9 +44,17 @@ internal sealed class TenantRoutedCommand(
     public override DbCommand CreateDbCommand(RelationalCommandParameterObject parameterObject, Guid commandId, DbCommandMethod commandMethod)
     {
         DbCommand command = base.CreateDbCommand(parameterObject, commandId, commandMethod);
-        Routing(parameterObject).AddPrefix(command);
+        if (_prefix is { } prefix)
+        {
+            // PostgreSQL runs the routing statements, then the command, as one implicit transaction, in one round trip.
+            _prefix = null;
+            command.CommandText = $"{prefix};\n{command.CommandText}";
+        }
+
         return command;
     }
+
+    protected override RelationalDataReader CreateRelationalDataReader() => new TenantRoutedDataReader();
 
     // Opened here (EF Core counts opens) so that the connection is routed before the command exists; the base class's
     // own open and close nest inside this one, and a reader holds the connection open until it is disposed.
@@ -50,11 +62,12 @@ internal sealed class TenantRoutedCommand(
     {
         IRelationalConnection connection = parameterObject.Connection;
         connection.Open();
-        TenantRoutingInterceptor routing = Routing(parameterObject);
+        TenantRoutingInterceptor routing = Routing(connection);
         try
         {
-            bool prefixed = routing.Prepare(connection, parameterObject.CommandSource);
-            return Ran(execute(this, parameterObject), parameterObject, routing, prefixed);
+            _prefix = routing.Prepare(connection, parameterObject.CommandSource);
+            bool prefixed = _prefix is not null; // CreateDbCommand takes the prefix
+            return Ran(execute(this, parameterObject), connection, routing, prefixed);
         }
         catch
         {
@@ -63,6 +76,7 @@ internal sealed class TenantRoutedCommand(
         }
         finally
         {
+            _prefix = null;
             connection.Close();
         }
     }
@@ -74,11 +88,12 @@ internal sealed class TenantRoutedCommand(
     {
         IRelationalConnection connection = parameterObject.Connection;
         await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
-        TenantRoutingInterceptor routing = Routing(parameterObject);
+        TenantRoutingInterceptor routing = Routing(connection);
         try
         {
-            bool prefixed = await routing.PrepareAsync(connection, parameterObject.CommandSource, cancellationToken).ConfigureAwait(false);
-            return Ran(await execute(this, parameterObject, cancellationToken).ConfigureAwait(false), parameterObject, routing, prefixed);
+            _prefix = await routing.PrepareAsync(connection, parameterObject.CommandSource, cancellationToken).ConfigureAwait(false);
+            bool prefixed = _prefix is not null;
+            return Ran(await execute(this, parameterObject, cancellationToken).ConfigureAwait(false), connection, routing, prefixed);
         }
         catch
         {
@@ -87,21 +102,27 @@ internal sealed class TenantRoutedCommand(
         }
         finally
         {
+            _prefix = null;
             await connection.CloseAsync().ConfigureAwait(false);
         }
     }
 
     // A prefixed query's rows may still fail while they stream, rolling the prefix back: a reader's route counts once
     // it closes cleanly, any other command's once it has run.
-    private static T Ran<T>(T result, RelationalCommandParameterObject parameterObject, TenantRoutingInterceptor routing, bool prefixed)
+    private static T Ran<T>(T result, IRelationalConnection connection, TenantRoutingInterceptor routing, bool prefixed)
     {
-        if (result is not RelationalDataReader reader)
+        if (!prefixed)
         {
-            routing.Ran(parameterObject.Connection, prefixed);
+            return result;
         }
-        else if (prefixed)
+
+        if (result is TenantRoutedDataReader reader)
         {
-            reader.Initialize(parameterObject.Connection, reader.DbCommand, routing.Reading(parameterObject.Connection, reader.DbDataReader), reader.CommandId, parameterObject.Logger);
+            reader.RoutesOnClose(routing, TenantContext.CurrentTenant);
+        }
+        else
+        {
+            routing.Routed(connection, TenantContext.CurrentTenant);
         }
 
         return result;
@@ -123,6 +144,6 @@ internal sealed class TenantRoutedCommand(
         base.ExecuteReaderAsync(parameterObject, cancellationToken);
 
     // The routing of the context whose connection runs the command: each context has its own.
-    private static TenantRoutingInterceptor Routing(RelationalCommandParameterObject parameterObject) =>
-        parameterObject.Connection.Context.GetService<TenantRoutingInterceptor>();
+    private static TenantRoutingInterceptor Routing(IRelationalConnection connection) =>
+        connection.Context.GetService<TenantRoutingInterceptor>();
 }

@@ -10,10 +10,11 @@ using Tenants.Shared.Routing;
 namespace Tenants.Shared.EntityFramework;
 
 /// <summary>
-/// Tenant routing in a DbContext's options. Its services (the routing interceptor, commands that route before they run,
-/// and the history table pinned to the tenant) go into EF Core's internal service provider once, where EF builds them per context. The extension holds no
-/// state of any one context, so the options are built once per app, not per context: building options is most of what
-/// a registration costs per context. Each context's connection, tenant and lease live in its own
+/// Tenant routing in a DbContext's options. Its services (the routing interceptor, commands that route before they
+/// run, and the history table pinned to the tenant) go into EF Core's internal service provider once, where EF builds
+/// them per context. The extension holds no state of any one context, so the options are built once per app, not per
+/// context: building options is most of what a registration costs per context. Each context's connection, tenant and
+/// lease live in its own
 /// <see cref="TenantRoutingInterceptor"/>. Refuses, at the context's first use, any provider but PostgreSQL's: other
 /// databases have no search_path, so a silent fall-through would put every tenant's rows in one place.
 /// </summary>

@@ -50,10 +50,6 @@ internal sealed class TenantRoutingInterceptor : IDbConnectionInterceptor, IDbTr
     // The connection lent to this context by its tenant's dedicated pool, if any: released when disposed.
     private DedicatedTenantPools.DedicatedConnection? _dedicated;
 
-    // The routing prefix prepared for the command about to be created, and the tenant it routes to.
-    private string? _prefix;
-    private string? _prefixedFor;
-
     // Whether EF's last close was suppressed: the connection then stays open, routed for whichever scope used it last.
     private bool _kept;
 
@@ -216,84 +212,53 @@ internal sealed class TenantRoutingInterceptor : IDbConnectionInterceptor, IDbTr
     }
 
     /// <summary>
-    /// Routes the context's open connection for the command about to be created: by a command of its own, or, for a
-    /// query, by the prefix <see cref="AddPrefix"/> puts before it. Returns whether the command carries the prefix.
+    /// Routes the context's open connection for the command about to run: by a command of its own, or, for a query,
+    /// by the statements returned, which the command puts before its text. Null when it carries none.
     /// </summary>
-    internal bool Prepare(IRelationalConnection connection, CommandSource source)
+    internal string? Prepare(IRelationalConnection connection, CommandSource source)
     {
         AmbientTransactions.Refuse(); // a connection kept open since before a TransactionScope began, say
         NpgsqlConnection npgsql = Npgsql(connection.DbConnection);
-        if (TryPrefix(npgsql, source))
+        if (Prefix(npgsql, source) is { } prefix)
         {
-            return true;
+            return prefix;
         }
 
         _routing.Route(npgsql, justOpened: false, inTransaction: connection.CurrentTransaction is not null);
-        return false;
+        return null;
     }
 
     /// <inheritdoc cref="Prepare"/>
-    internal async ValueTask<bool> PrepareAsync(IRelationalConnection connection, CommandSource source, CancellationToken cancellationToken)
+    internal async ValueTask<string?> PrepareAsync(IRelationalConnection connection, CommandSource source, CancellationToken cancellationToken)
     {
         AmbientTransactions.Refuse();
         NpgsqlConnection npgsql = Npgsql(connection.DbConnection);
-        if (TryPrefix(npgsql, source))
+        if (Prefix(npgsql, source) is { } prefix)
         {
-            return true;
+            return prefix;
         }
 
         await _routing.RouteAsync(npgsql, justOpened: false, inTransaction: connection.CurrentTransaction is not null, cancellationToken).ConfigureAwait(false);
-        return false;
+        return null;
     }
 
-    /// <summary>
-    /// Puts the prepared prefix, if any, before the command's text: PostgreSQL runs the routing statements, then the
-    /// command, as one implicit transaction, in one round trip.
-    /// </summary>
-    internal void AddPrefix(DbCommand command)
-    {
-        if (_prefix is { } prefix)
-        {
-            _prefix = null;
-            command.CommandText = $"{prefix};\n{command.CommandText}";
-        }
-    }
-
-    /// <summary>A command has run: the route its prefix carried stands.</summary>
-    internal void Ran(IRelationalConnection connection, bool prefixed)
-    {
-        if (prefixed)
-        {
-            _routing.Batched(Npgsql(connection.DbConnection), _prefixedFor, inTransaction: connection.CurrentTransaction is not null);
-        }
-    }
-
-    /// <summary>The reader of a prefixed query, which records the route once it closes cleanly.</summary>
-    internal DbDataReader Reading(IRelationalConnection connection, DbDataReader reader) =>
-        new PrefixedQueryReader(reader, _routing, Npgsql(connection.DbConnection), _prefixedFor, inTransaction: connection.CurrentTransaction is not null);
+    /// <summary>A command that carried the prefix routing to <paramref name="tenant"/> completed: that route stands.</summary>
+    internal void Routed(IRelationalConnection connection, string? tenant) =>
+        _routing.Batched(Npgsql(connection.DbConnection), tenant, inTransaction: connection.CurrentTransaction is not null);
 
     // A failed prefixed command took its routing down with it: nothing to record. Inside a transaction, a rollback to a
     // savepoint may also undo an earlier route, so the routing no longer trusts it.
     internal void Failed(IRelationalConnection connection)
     {
-        _prefix = null;
         if (connection.DbConnection is NpgsqlConnection npgsql)
         {
             _routing.Failed(npgsql, inTransaction: connection.CurrentTransaction is not null);
         }
     }
 
-    private bool TryPrefix(NpgsqlConnection connection, CommandSource source)
-    {
-        // Queries only: SaveChanges and bulk updates read rows affected per statement, which a prefix would shift.
-        if (source != CommandSource.LinqQuery || _routing.BatchPrefix(connection) is not { } prefix)
-        {
-            return false;
-        }
-
-        (_prefix, _prefixedFor) = (prefix, TenantContext.CurrentTenant);
-        return true;
-    }
+    // Queries only: SaveChanges and bulk updates read rows affected per statement, which a prefix would shift.
+    private string? Prefix(NpgsqlConnection connection, CommandSource source) =>
+        source == CommandSource.LinqQuery ? _routing.BatchPrefix(connection) : null;
 
     // Each reopen would take a connection through the pool reset (DISCARD ALL) and route it again: two routing
     // statements and a reset per query instead of per context. Only the context's own connection, in the scope it was
@@ -346,7 +311,7 @@ internal sealed class TenantRoutingInterceptor : IDbConnectionInterceptor, IDbTr
 
     private void Forget()
     {
-        (_createdFor, _prefix, _prefixedFor, _kept) = (null, null, null, false);
+        (_createdFor, _kept) = (null, false);
         _lease++;
     }
 

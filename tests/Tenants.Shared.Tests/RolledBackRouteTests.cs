@@ -78,6 +78,50 @@ public sealed class RolledBackRouteTests(PostgresFixture postgres) : LeastPrivil
         Assert.Equal((Rows + 1, 0), await Host.CountRowsAsync("rb_a"));
     }
 
+    [Fact]
+    public async Task After_a_query_failed_while_streaming_synchronously_its_context_still_serves_the_tenant()
+    {
+        await SeedAsync();
+        await using (await App.Tenants.EnterAsync("rb_a", Cancellation))
+        await using (AsyncServiceScope scope = App.CreateScope())
+        {
+            NotesContext db = scope.ServiceProvider.GetRequiredService<NotesContext>();
+            PostgresException failed = Assert.Throws<PostgresException>(() =>
+            {
+                foreach (var row in FailingOnTheLastRow(db).AsEnumerable())
+                {
+                    Assert.NotNull(row.Body);
+                }
+            });
+            Assert.Equal(PostgresErrorCodes.DivisionByZero, failed.SqlState);
+
+            Assert.Equal(Rows, db.Notes.Count());
+        }
+    }
+
+    [Fact]
+    public async Task After_a_query_failed_as_its_reader_closed_its_context_still_serves_the_tenant()
+    {
+        await SeedAsync();
+        await using (await App.Tenants.EnterAsync("rb_a", Cancellation))
+        await using (AsyncServiceScope scope = App.CreateScope())
+        {
+            // Only the first row is read: the failing one arrives as the reader skips the rest on closing.
+            NotesContext db = scope.ServiceProvider.GetRequiredService<NotesContext>();
+            PostgresException failed = await Assert.ThrowsAsync<PostgresException>(async () =>
+            {
+                await foreach (var row in FailingOnTheLastRow(db).AsAsyncEnumerable().WithCancellation(Cancellation))
+                {
+                    Assert.NotNull(row.Body);
+                    break;
+                }
+            });
+            Assert.Equal(PostgresErrorCodes.DivisionByZero, failed.SqlState);
+
+            Assert.Equal(Rows, await db.Notes.CountAsync(Cancellation));
+        }
+    }
+
     /// <summary>The tenant's rows, written by the owner straight into its schema: fast, and no routing involved.</summary>
     private async Task SeedAsync()
     {
@@ -86,12 +130,18 @@ public sealed class RolledBackRouteTests(PostgresFixture postgres) : LeastPrivil
         await seed.ExecuteNonQueryAsync(Cancellation);
     }
 
-    /// <summary>Streams the seeded rows (ids 1 to <see cref="Rows"/>); the last one divides by zero, long after the reader was handed out.</summary>
+    /// <summary>Streams the seeded rows; the last one divides by zero, long after the reader was handed out.</summary>
     private static async Task ReadUntilTheLastRowFailsAsync(NotesContext db)
     {
-        await foreach (var row in db.Notes.OrderBy(n => n.Id).Select(n => new { n.Body, Ratio = 1 / (Rows - n.Id) }).AsAsyncEnumerable().WithCancellation(Cancellation))
+        await foreach (var row in FailingOnTheLastRow(db).AsAsyncEnumerable().WithCancellation(Cancellation))
         {
             Assert.NotNull(row.Body);
         }
     }
+
+    /// <summary>The seeded rows (ids 1 to <see cref="Rows"/>) in order; the last one divides by zero.</summary>
+    private static IQueryable<Row> FailingOnTheLastRow(NotesContext db) =>
+        db.Notes.OrderBy(n => n.Id).Select(n => new Row(n.Body, 1 / (Rows - n.Id)));
+
+    private sealed record Row(string Body, long Ratio);
 }
