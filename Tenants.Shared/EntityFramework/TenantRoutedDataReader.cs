@@ -73,15 +73,15 @@ internal sealed class TenantRoutedDataReader : RelationalDataReader
         routing?.Routed(RelationalConnection, _tenant);
     }
 
-    public override async ValueTask DisposeAsync()
+    // EF Core's own DisposeAsync closes the provider's reader directly, bypassing CloseAsync, unless it logs the close:
+    // a reader still watching closes through CloseAsync first. The common, unwatched reader pays no extra state machine.
+    public override ValueTask DisposeAsync() => _routing is null ? base.DisposeAsync() : CloseThenDisposeAsync();
+
+    private async ValueTask CloseThenDisposeAsync()
     {
         try
         {
-            // EF Core's own DisposeAsync closes the provider's reader directly, bypassing CloseAsync, unless it logs the close.
-            if (_routing is not null)
-            {
-                await CloseAsync().ConfigureAwait(false);
-            }
+            await CloseAsync().ConfigureAwait(false);
         }
         finally
         {
