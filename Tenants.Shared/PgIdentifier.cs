@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Security.Cryptography;
 using System.Text;
 
@@ -12,8 +13,18 @@ public static class PgIdentifier
     /// <summary>Double-quotes <paramref name="identifier"/>, doubling any double quote inside it (PostgreSQL's rule).</summary>
     public static string Quote(string identifier)
     {
+        var quoted = new DefaultInterpolatedStringHandler(2, 0);
+        AppendQuoted(ref quoted, identifier);
+        return quoted.ToStringAndClear();
+    }
+
+    /// <summary>Writes <paramref name="identifier"/> double-quoted into <paramref name="sql"/>: SQL built in one pass.</summary>
+    internal static void AppendQuoted(ref DefaultInterpolatedStringHandler sql, string identifier)
+    {
         ArgumentNullException.ThrowIfNull(identifier);
-        return "\"" + identifier.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"";
+        sql.AppendLiteral("\"");
+        sql.AppendLiteral(identifier.Replace("\"", "\"\"", StringComparison.Ordinal));
+        sql.AppendLiteral("\"");
     }
 
     /// <summary>Single-quotes <paramref name="value"/> as a string literal, for DO blocks, which take no parameters.</summary>

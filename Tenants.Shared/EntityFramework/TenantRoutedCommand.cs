@@ -24,22 +24,34 @@ internal sealed class TenantRoutedCommand(
     private string? _prefix;
 
     public override int ExecuteNonQuery(RelationalCommandParameterObject parameterObject) =>
-        Run(parameterObject, static (command, p) => command.BaseExecuteNonQuery(p));
+        Ready(parameterObject)
+            ? base.ExecuteNonQuery(parameterObject)
+            : Run(parameterObject, static (command, p) => command.BaseExecuteNonQuery(p));
 
     public override Task<int> ExecuteNonQueryAsync(RelationalCommandParameterObject parameterObject, CancellationToken cancellationToken = default) =>
-        RunAsync(parameterObject, static (command, p, ct) => command.BaseExecuteNonQueryAsync(p, ct), cancellationToken);
+        Ready(parameterObject)
+            ? base.ExecuteNonQueryAsync(parameterObject, cancellationToken)
+            : RunAsync(parameterObject, static (command, p, ct) => command.BaseExecuteNonQueryAsync(p, ct), cancellationToken);
 
     public override object? ExecuteScalar(RelationalCommandParameterObject parameterObject) =>
-        Run(parameterObject, static (command, p) => command.BaseExecuteScalar(p));
+        Ready(parameterObject)
+            ? base.ExecuteScalar(parameterObject)
+            : Run(parameterObject, static (command, p) => command.BaseExecuteScalar(p));
 
     public override Task<object?> ExecuteScalarAsync(RelationalCommandParameterObject parameterObject, CancellationToken cancellationToken = default) =>
-        RunAsync(parameterObject, static (command, p, ct) => command.BaseExecuteScalarAsync(p, ct), cancellationToken);
+        Ready(parameterObject)
+            ? base.ExecuteScalarAsync(parameterObject, cancellationToken)
+            : RunAsync(parameterObject, static (command, p, ct) => command.BaseExecuteScalarAsync(p, ct), cancellationToken);
 
     public override RelationalDataReader ExecuteReader(RelationalCommandParameterObject parameterObject) =>
-        Run(parameterObject, static (command, p) => command.BaseExecuteReader(p));
+        Ready(parameterObject)
+            ? base.ExecuteReader(parameterObject)
+            : Run(parameterObject, static (command, p) => command.BaseExecuteReader(p));
 
     public override Task<RelationalDataReader> ExecuteReaderAsync(RelationalCommandParameterObject parameterObject, CancellationToken cancellationToken = default) =>
-        RunAsync(parameterObject, static (command, p, ct) => command.BaseExecuteReaderAsync(p, ct), cancellationToken);
+        Ready(parameterObject)
+            ? base.ExecuteReaderAsync(parameterObject, cancellationToken)
+            : RunAsync(parameterObject, static (command, p, ct) => command.BaseExecuteReaderAsync(p, ct), cancellationToken);
 
     public override DbCommand CreateDbCommand(RelationalCommandParameterObject parameterObject, Guid commandId, DbCommandMethod commandMethod)
     {
@@ -142,6 +154,10 @@ internal sealed class TenantRoutedCommand(
 
     private Task<RelationalDataReader> BaseExecuteReaderAsync(RelationalCommandParameterObject parameterObject, CancellationToken cancellationToken) =>
         base.ExecuteReaderAsync(parameterObject, cancellationToken);
+
+    // Nothing to route: the command runs as EF Core runs it, without the open, close and async frame around it here.
+    private static bool Ready(RelationalCommandParameterObject parameterObject) =>
+        Routing(parameterObject.Connection).Ready(parameterObject.Connection);
 
     // The routing of the context whose connection runs the command: each context has its own.
     private static TenantRoutingInterceptor Routing(IRelationalConnection connection) =>

@@ -212,6 +212,18 @@ internal sealed class TenantRoutingInterceptor : IDbConnectionInterceptor, IDbTr
     }
 
     /// <summary>
+    /// Whether the command about to run may run as EF Core runs it: the context's connection is open and serves the
+    /// current tenant already (a context's second query, say), so there is nothing to route, nor anything to record
+    /// should the command fail. Inside a transaction too: a route that stands was made before it began, and no
+    /// rollback undoes that.
+    /// </summary>
+    internal bool Ready(IRelationalConnection connection)
+    {
+        AmbientTransactions.Refuse();
+        return connection.DbConnection is NpgsqlConnection { FullState: ConnectionState.Open } npgsql && _routing.Serves(npgsql);
+    }
+
+    /// <summary>
     /// Routes the context's open connection for the command about to run: by a command of its own, or, for a query,
     /// by the statements returned, which the command puts before its text. Null when it carries none.
     /// </summary>

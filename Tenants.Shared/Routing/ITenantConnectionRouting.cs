@@ -22,6 +22,13 @@ public interface ITenantConnectionRouting
     ValueTask RouteAsync(NpgsqlConnection connection, bool justOpened, bool inTransaction, CancellationToken cancellationToken);
 
     /// <summary>
+    /// Whether <paramref name="connection"/>, open, serves <see cref="TenantContext.CurrentTenant"/> by a route that
+    /// stands, so that a command may run on it as it is (then it counts as used, as after <see cref="Route"/>). Never
+    /// routes and never waits.
+    /// </summary>
+    bool Serves(NpgsqlConnection connection);
+
+    /// <summary>
     /// For a connection fresh from the pool (<see cref="Opened"/> and nothing since): the statements that route it,
     /// to run in the same round trip just before the caller's own command. Null when it needs none, or when it must
     /// be routed by <see cref="Route"/> instead (it serves another tenant already).

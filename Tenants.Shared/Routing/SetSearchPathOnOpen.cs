@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Data;
 using System.Globalization;
+using System.Runtime.CompilerServices;
 using Microsoft.Extensions.Options;
 using Npgsql;
 using Tenants.Shared.Capacity;
@@ -89,6 +90,8 @@ public sealed class SetSearchPathOnOpen : ITenantConnectionRouting
 
         plan.Serving.Set(plan.Tenant, tentative: inTransaction, held ?? taken);
     }
+
+    public bool Serves(NpgsqlConnection connection) => Stands(State(connection), TenantContext.CurrentTenant);
 
     public string? BatchPrefix(NpgsqlConnection connection)
     {
@@ -225,14 +228,12 @@ public sealed class SetSearchPathOnOpen : ITenantConnectionRouting
             Reset(connection, serving, null); // the pool reset restored the startup search_path: the shared schema alone
         }
 
-        bool serves = string.Equals(serving.Tenant, tenant, StringComparison.Ordinal);
-        if (serves && !serving.Tentative)
+        if (Stands(serving, tenant))
         {
-            serving.Used();
             return null;
         }
 
-        // A tentative route is sent again, never trusted: a rollback to a savepoint may have undone it.
+        bool serves = string.Equals(serving.Tenant, tenant, StringComparison.Ordinal);
         if (inTransaction && !serving.Fresh && !serves)
         {
             // A session SET inside a transaction is undone by a rollback, after which we could no longer say what
@@ -246,30 +247,66 @@ public sealed class SetSearchPathOnOpen : ITenantConnectionRouting
         return new RoutePlan(Sql(tenant, limits, serving.Fresh), tenant, serving, tenant is null ? null : Limits(serving));
     }
 
+    // A tentative route is never trusted: a rollback to a savepoint may have undone it.
+    private static bool Stands(Serving serving, string? tenant)
+    {
+        if (serving.Tentative || !string.Equals(serving.Tenant, tenant, StringComparison.Ordinal))
+        {
+            return false;
+        }
+
+        serving.Used();
+        return true;
+    }
+
     // The limits whose share a route of the current tenant takes: none for a dedicated pool's connection, whose pool
     // bounds it already, nor outside a scope with a plan.
     private static TenantPlan? Limits(Serving serving) => serving.Dedicated ? null : TenantContext.CurrentLimits;
 
+    // Written in one pass into one string: a main-pool connection builds it on every route.
     private string Sql(string? tenant, TenantPlan? limits, bool fromReset)
     {
+        var sql = new DefaultInterpolatedStringHandler(0, 0, CultureInfo.InvariantCulture, stackalloc char[256]);
+
         // The tenant name was validated when its scope opened; quoting anyway keeps this safe on its own.
-        // With tenant roles on, the role switch rides in the same round trip; the pool reset undoes it too.
-        string route = (tenant, _options.TenantRoles) switch
+        sql.AppendLiteral("SET search_path TO ");
+        if (tenant is not null)
         {
-            (null, false) => $"SET search_path TO {_quotedSharedSchema}",
-            // SET ROLE NONE, not RESET ROLE: a dedicated pool's connection has its tenant's role as the session default.
-            (null, true) => $"SET search_path TO {_quotedSharedSchema}; SET ROLE NONE",
-            (_, false) => $"SET search_path TO {PgIdentifier.Quote(tenant)}, {_quotedSharedSchema}",
-            (_, true) => $"SET search_path TO {PgIdentifier.Quote(tenant)}, {_quotedSharedSchema}; " +
-                $"SET ROLE {PgIdentifier.Quote(Security.TenantRoleNames.NameFor(tenant, _options.TenantRolePrefix))}",
-        };
+            PgIdentifier.AppendQuoted(ref sql, tenant);
+            sql.AppendLiteral(", ");
+        }
+
+        sql.AppendLiteral(_quotedSharedSchema);
+
+        // With tenant roles on, the role switch rides in the same round trip; the pool reset undoes it too. SET ROLE
+        // NONE, not RESET ROLE: a dedicated pool's connection has its tenant's role as the session default.
+        if (_options.TenantRoles)
+        {
+            sql.AppendLiteral("; SET ROLE ");
+            if (tenant is null)
+            {
+                sql.AppendLiteral("NONE");
+            }
+            else
+            {
+                PgIdentifier.AppendQuoted(ref sql, Security.TenantRoleNames.NameFor(tenant, _options.TenantRolePrefix));
+            }
+        }
 
         // Set on every route, never assumed: the connection may have served another tenant's plan just before. From
         // the pool reset, the session's default is in force already, which is what RESET would restore.
         long timeout = tenant is null ? 0 : DedicatedTenantPools.TimeoutOf(limits);
-        return timeout > 0 ? $"{route}; SET statement_timeout = {timeout.ToString(CultureInfo.InvariantCulture)}"
-            : fromReset ? route
-            : $"{route}; RESET statement_timeout";
+        if (timeout > 0)
+        {
+            sql.AppendLiteral("; SET statement_timeout = ");
+            sql.AppendFormatted(timeout);
+        }
+        else if (!fromReset)
+        {
+            sql.AppendLiteral("; RESET statement_timeout");
+        }
+
+        return sql.ToStringAndClear();
     }
 
     private sealed record RoutePlan(string Sql, string? Tenant, Serving Serving, TenantPlan? Limits);

@@ -19,6 +19,7 @@ public sealed class TenantCapacityTests(PostgresFixture postgres) : DatabaseTest
         options.Plans["standard"] = new TenantPlan { ConcurrentConnections = 50, StatementTimeout = TimeSpan.FromSeconds(60) };
         options.Plans["tight"] = new TenantPlan { ConcurrentConnections = 2, ConnectionWait = Wait, StatementTimeout = TimeSpan.FromMilliseconds(500) };
         options.Plans["patient"] = new TenantPlan { ConcurrentConnections = 2, ConnectionWait = TimeSpan.FromMinutes(1) };
+        options.Plans["untimed"] = new TenantPlan { ConcurrentConnections = 50, StatementTimeout = TimeSpan.Zero };
     }
 
     private TenantPlans Plans => Host.Services.GetRequiredService<TenantPlans>();
@@ -177,6 +178,26 @@ public sealed class TenantCapacityTests(PostgresFixture postgres) : DatabaseTest
 
         string[] outside = await db.Database.SqlQueryRaw<string>("SELECT current_setting('statement_timeout') AS \"Value\"").ToArrayAsync(Cancellation);
         Assert.Equal([await ShowAsync(Host.DataSource.Unrouted, "statement_timeout")], outside);
+    }
+
+    [Fact]
+    public async Task A_timeout_set_on_a_connection_before_any_scope_does_not_follow_it_into_a_tenant_s_scope()
+    {
+        await Host.ProvisionWithANoteAsync("untimed_a");
+        await Plans.SetAsync("untimed_a", "untimed", Cancellation);
+
+        // Outside any scope, the context's connection serves the shared schema already, so the app's own SET runs on
+        // it as it is; the connection is no longer as the pool handed it out.
+        await using AsyncServiceScope services = Host.CreateScope();
+        NotesContext db = services.ServiceProvider.GetRequiredService<NotesContext>();
+        await db.Database.OpenConnectionAsync(Cancellation);
+        await db.Database.ExecuteSqlRawAsync("SET statement_timeout = 1234", Cancellation);
+
+        await using (await Host.Tenants.EnterAsync("untimed_a", Cancellation))
+        {
+            Assert.Equal(["untimed_a"], await db.Notes.Select(n => n.Body).ToListAsync(Cancellation));
+            Assert.Equal(await ShowAsync(Host.DataSource.Unrouted, "statement_timeout"), await ShowAsync((NpgsqlConnection)db.Database.GetDbConnection(), "statement_timeout"));
+        }
     }
 
     [Fact]
