@@ -5,6 +5,7 @@ using Microsoft.EntityFrameworkCore.Migrations;
 using Microsoft.EntityFrameworkCore.Storage;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Npgsql.EntityFrameworkCore.PostgreSQL.Storage.Internal;
 using Tenants.Shared.Routing;
 
 namespace Tenants.Shared.EntityFramework;
@@ -44,6 +45,9 @@ internal sealed class TenantRoutingExtension(ITenantConnectionRouting routing, T
         services.AddScoped<TenantRoutingInterceptor>();
         services.AddScoped<IInterceptor>(sp => sp.GetRequiredService<TenantRoutingInterceptor>());
         services.AddScoped<IResettableService>(sp => sp.GetRequiredService<TenantRoutingInterceptor>());
+#pragma warning disable EF1001 // Internal EF Core API: Npgsql's connection service, which TenantRoutedConnection extends.
+        services.Replace(ServiceDescriptor.Scoped<INpgsqlRelationalConnection, TenantRoutedConnection>());
+#pragma warning restore EF1001
         services.Replace(ServiceDescriptor.Scoped<IHistoryRepository, TenantHistoryRepository>());
         services.Replace(ServiceDescriptor.Singleton<IRelationalCommandBuilderFactory, TenantRoutedCommandBuilderFactory>());
     }

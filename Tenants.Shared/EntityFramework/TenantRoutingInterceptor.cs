@@ -11,8 +11,9 @@ using Tenants.Shared.Routing;
 namespace Tenants.Shared.EntityFramework;
 
 /// <summary>
-/// Routes EF Core's connections to the current tenant. A context configured by UseTenantSchemas gets its connection
-/// from here when it first needs one: from the dedicated pool of the tenant it was created for, if that tenant holds
+/// Routes EF Core's connections to the current tenant; the context's connection (<see cref="TenantRoutedConnection"/>)
+/// calls in here as it is created, opened, closed and disposed. A context configured by UseTenantSchemas gets its
+/// connection from here when it first needs one: from the dedicated pool of the tenant it was created for, if that tenant holds
 /// one with a connection to spare, else from the main pool. A connection fresh from the pool is routed in the same
 /// round trip as its first query (the routing statements prefixed to it), so reads pay no round trip for routing;
 /// writes, and a connection that serves another tenant already (a context opened before the scope, say), are routed by
@@ -25,7 +26,7 @@ namespace Tenants.Shared.EntityFramework;
 /// (<see cref="ResetState"/>). The connection object serves the next lease if it fits that lease's tenant: a main-pool
 /// object any tenant without a dedicated pool, a dedicated pool's object its own tenant while that pool has a place.
 /// </summary>
-internal sealed class TenantRoutingInterceptor : IDbConnectionInterceptor, IDbTransactionInterceptor, IResettableService
+internal sealed class TenantRoutingInterceptor : IDbTransactionInterceptor, IResettableService
 {
     private readonly ITenantConnectionRouting _routing;
 
@@ -92,65 +93,57 @@ internal sealed class TenantRoutingInterceptor : IDbConnectionInterceptor, IDbTr
         }
     }
 
-    // EF asks for the context's connection when it first needs one (UseTenantSchemas configures none). EF owns it
-    // and disposes it with the context.
-    public InterceptionResult<DbConnection> ConnectionCreating(ConnectionCreatingEventData eventData, InterceptionResult<DbConnection> result)
+    /// <summary>
+    /// The context's connection, made when EF Core first needs one (UseTenantSchemas configures none): from the
+    /// tenant's dedicated pool, else the main pool. Null when the app gives the context its connection itself. EF Core
+    /// owns it and disposes it with the context.
+    /// </summary>
+    internal DbConnection? CreateConnection()
     {
-        if (_dataSource is null || result.HasResult)
+        if (_dataSource is null)
         {
-            return result;
+            return null;
         }
 
         _dedicated = _createdFor is not null ? _dataSource.Dedicated.TryRent(_createdFor) : null;
         _own = _dedicated?.Connection ?? _dataSource.Unrouted.CreateConnection();
-        return InterceptionResult<DbConnection>.SuppressWithResult(_own);
+        return _own;
     }
 
-    // The tenant's share of the main pool is waited for before the open, so that no pooled connection is held meanwhile.
-    public InterceptionResult ConnectionOpening(DbConnection connection, ConnectionEventData eventData, InterceptionResult result)
+    /// <summary>
+    /// Before the context's connection opens: the tenant's share of the main pool is waited for first, so that no
+    /// pooled connection is held meanwhile.
+    /// </summary>
+    internal void Opening(DbConnection connection)
     {
         AmbientTransactions.Refuse();
         if (FromMainPool(connection))
         {
             _routing.Reserve(Npgsql(connection));
         }
-
-        return result;
     }
 
-    public async ValueTask<InterceptionResult> ConnectionOpeningAsync(DbConnection connection, ConnectionEventData eventData, InterceptionResult result, CancellationToken cancellationToken = default)
+    /// <inheritdoc cref="Opening"/>
+    internal async ValueTask OpeningAsync(DbConnection connection, CancellationToken cancellationToken)
     {
         AmbientTransactions.Refuse();
         if (FromMainPool(connection))
         {
             await _routing.ReserveAsync(Npgsql(connection), cancellationToken).ConfigureAwait(false);
         }
-
-        return result;
     }
 
-    public void ConnectionFailed(DbConnection connection, ConnectionErrorEventData eventData) => Unreserve(connection);
-
-    public Task ConnectionFailedAsync(DbConnection connection, ConnectionErrorEventData eventData, CancellationToken cancellationToken = default)
+    /// <summary>The open failed (or was canceled): the share waited for goes back.</summary>
+    internal void OpenFailed(DbConnection connection)
     {
-        Unreserve(connection);
-        return Task.CompletedTask;
+        if (connection is NpgsqlConnection npgsql)
+        {
+            _routing.Unreserve(npgsql);
+        }
     }
 
-    public void ConnectionOpened(DbConnection connection, ConnectionEndEventData eventData) =>
-        _routing.Opened(Npgsql(connection), DefaultTenant(connection));
-
-    public Task ConnectionOpenedAsync(DbConnection connection, ConnectionEndEventData eventData, CancellationToken cancellationToken = default)
-    {
-        _routing.Opened(Npgsql(connection), DefaultTenant(connection));
-        return Task.CompletedTask;
-    }
-
-    public InterceptionResult ConnectionClosing(DbConnection connection, ConnectionEventData eventData, InterceptionResult result) =>
-        KeepOpen(connection) ? InterceptionResult.Suppress() : result;
-
-    public ValueTask<InterceptionResult> ConnectionClosingAsync(DbConnection connection, ConnectionEventData eventData, InterceptionResult result) =>
-        ValueTask.FromResult(KeepOpen(connection) ? InterceptionResult.Suppress() : result);
+    /// <summary>The connection opened, in its pool's reset state.</summary>
+    internal void Opened(DbConnection connection) => _routing.Opened(Npgsql(connection), DefaultTenant(connection));
 
     // A connection kept open may serve another scope's tenant when a transaction starts on it: routed inside the
     // transaction, a rollback could undo the route, so the routing refuses that; routed before BEGIN, it stands. For
@@ -203,12 +196,16 @@ internal sealed class TenantRoutingInterceptor : IDbConnectionInterceptor, IDbTr
         Forget();
     }
 
-    public void ConnectionDisposed(DbConnection connection, ConnectionEndEventData eventData) => Release(connection);
-
-    public Task ConnectionDisposedAsync(DbConnection connection, ConnectionEndEventData eventData)
+    /// <summary>EF Core disposed the connection: a dedicated pool's place goes back, and the connection is forgotten.</summary>
+    internal void Disposed(DbConnection connection)
     {
-        Release(connection);
-        return Task.CompletedTask;
+        if (!ReferenceEquals(connection, _own))
+        {
+            return;
+        }
+
+        _dedicated?.Release();
+        (_own, _dedicated, _kept) = (null, null, false);
     }
 
     /// <summary>
@@ -272,10 +269,13 @@ internal sealed class TenantRoutingInterceptor : IDbConnectionInterceptor, IDbTr
     private string? Prefix(NpgsqlConnection connection, CommandSource source) =>
         source == CommandSource.LinqQuery ? _routing.BatchPrefix(connection) : null;
 
-    // Each reopen would take a connection through the pool reset (DISCARD ALL) and route it again: two routing
-    // statements and a reset per query instead of per context. Only the context's own connection, in the scope it was
-    // taken in, when healthy: elsewhere, or broken, the context closes and reopens as EF would.
-    private bool KeepOpen(DbConnection connection) =>
+    /// <summary>
+    /// Whether EF Core's close after a use leaves the connection open. Each reopen would take a connection through the
+    /// pool reset (DISCARD ALL) and route it again: two routing statements and a reset per query instead of per
+    /// context. Only the context's own connection, in the scope it was taken in, when healthy: elsewhere, or broken,
+    /// the context closes and reopens as EF would.
+    /// </summary>
+    internal bool KeepOpen(DbConnection connection) =>
         _kept = _createdFor is not null
             && ReferenceEquals(connection, _own)
             && connection.State == ConnectionState.Open
@@ -284,28 +284,9 @@ internal sealed class TenantRoutingInterceptor : IDbConnectionInterceptor, IDbTr
     // The context's own connection, made here from the main pool (not lent by a dedicated pool, nor the app's own).
     private bool FromMainPool(DbConnection connection) => _dataSource is not null && _dedicated is null && ReferenceEquals(connection, _own);
 
-    private void Unreserve(DbConnection connection)
-    {
-        if (connection is NpgsqlConnection npgsql)
-        {
-            _routing.Unreserve(npgsql);
-        }
-    }
-
     // Only the lent connection itself: the context may have been given another one since (SetDbConnection).
     private string? DefaultTenant(DbConnection connection) =>
         _dedicated is not null && ReferenceEquals(connection, _dedicated.Connection) ? _dedicated.Tenant : null;
-
-    private void Release(DbConnection connection)
-    {
-        if (!ReferenceEquals(connection, _own))
-        {
-            return;
-        }
-
-        _dedicated?.Release();
-        (_own, _dedicated, _kept) = (null, null, false);
-    }
 
     // A lease begins in tenant's scope (null: outside any), and counts toward the tenant's share of the window. The
     // connection object a former lease kept serves it if it fits: a main-pool object when the tenant holds no
@@ -317,7 +298,7 @@ internal sealed class TenantRoutingInterceptor : IDbConnectionInterceptor, IDbTr
         DedicatedTenantPools.Pool? pool = tenant is not null && _dataSource is not null ? _dataSource.Dedicated.Leased(tenant) : null;
         if (_own is not null && (_dedicated is null ? pool is not null : pool is null || !_dedicated.TryRenew(pool)))
         {
-            _services.GetRequiredService<IRelationalConnection>().Dispose(); // through ConnectionDisposed, which forgets it
+            _services.GetRequiredService<IRelationalConnection>().Dispose(); // through Disposed, which forgets it
         }
     }
 

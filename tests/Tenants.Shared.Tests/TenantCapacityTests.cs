@@ -201,6 +201,53 @@ public sealed class TenantCapacityTests(PostgresFixture postgres) : DatabaseTest
     }
 
     [Fact]
+    public async Task Opens_that_fail_after_taking_the_tenant_s_share_give_it_back()
+    {
+        await Host.ProvisionWithANoteAsync("failed_a");
+        await Plans.SetAsync("failed_a", "tight", Cancellation);
+
+        // A main pool of two connections, both held outside any scope (no tenant's share): an open in the tenant's
+        // scope takes its share, then waits on the pool until it is canceled or times out.
+        var pool = new NpgsqlConnectionStringBuilder(ConnectionString) { MaxPoolSize = 2, Timeout = 1 };
+        await using var small = new TenancyHost(pool.ConnectionString, Configure);
+        await using (await small.Tenants.EnterAsync("failed_a", Cancellation))
+        await using (AsyncServiceScope warm = small.CreateScope())
+        {
+            // The tenant known to the host, and the query compiled: from here on, only the open waits.
+            Assert.Equal(1, await warm.ServiceProvider.GetRequiredService<NotesContext>().Notes.CountAsync(Cancellation));
+        }
+
+        // One failure at a time, each checked on its own: the context's next open would take back a share its
+        // connection object still held.
+        Func<Task>[] failures =
+        [
+            async () => await Assert.ThrowsAnyAsync<OperationCanceledException>(() => CountCanceledAsync(small)),
+            () =>
+            {
+                using IServiceScope services = small.Services.CreateScope();
+                Exception timedOut = Assert.ThrowsAny<Exception>(() => services.ServiceProvider.GetRequiredService<NotesContext>().Notes.Count());
+                Assert.IsType<TimeoutException>(timedOut.GetBaseException());
+                return Task.CompletedTask;
+            },
+        ];
+        foreach (Func<Task> fail in failures)
+        {
+            NpgsqlConnection[] held = [await small.DataSource.Unrouted.OpenConnectionAsync(Cancellation), await small.DataSource.Unrouted.OpenConnectionAsync(Cancellation)];
+            await using (await small.Tenants.EnterAsync("failed_a", Cancellation))
+            {
+                await fail();
+            }
+
+            foreach (NpgsqlConnection connection in held)
+            {
+                await connection.DisposeAsync();
+            }
+
+            await AssertWholeShareAsync("failed_a", small);
+        }
+    }
+
+    [Fact]
     public async Task Connections_broken_by_the_server_give_their_share_back()
     {
         await Host.ProvisionWithANoteAsync("broken_a");
@@ -256,14 +303,24 @@ public sealed class TenantCapacityTests(PostgresFixture postgres) : DatabaseTest
     }
 
     /// <summary>Both connections of the tight plan can be taken at once in the tenant's scope: none is held elsewhere.</summary>
-    private async Task AssertWholeShareAsync(string tenant)
+    private async Task AssertWholeShareAsync(string tenant, TenancyHost? host = null)
     {
-        await using (await Host.Tenants.EnterAsync(tenant, Cancellation))
+        host ??= Host;
+        await using (await host.Tenants.EnterAsync(tenant, Cancellation))
         {
-            await using NpgsqlConnection one = await Host.DataSource.OpenConnectionAsync(Cancellation);
-            await using NpgsqlConnection two = await Host.DataSource.OpenConnectionAsync(Cancellation);
+            await using NpgsqlConnection one = await host.DataSource.OpenConnectionAsync(Cancellation);
+            await using NpgsqlConnection two = await host.DataSource.OpenConnectionAsync(Cancellation);
             Assert.Equal([tenant, tenant], [await SearchPathHeadAsync(one), await SearchPathHeadAsync(two)]);
         }
+    }
+
+    // A context's query whose open is canceled while it waits on the pool.
+    private static async Task<int> CountCanceledAsync(TenancyHost host)
+    {
+        await using AsyncServiceScope services = host.CreateScope();
+        using var canceled = CancellationTokenSource.CreateLinkedTokenSource(Cancellation);
+        canceled.CancelAfter(TimeSpan.FromMilliseconds(100));
+        return await services.ServiceProvider.GetRequiredService<NotesContext>().Notes.CountAsync(canceled.Token);
     }
 
     private static async Task<List<string>> BodiesAsync(AsyncServiceScope scope) =>

@@ -1,0 +1,114 @@
+using System.Data.Common;
+using Microsoft.EntityFrameworkCore.Infrastructure;
+using Microsoft.EntityFrameworkCore.Storage;
+using Npgsql.EntityFrameworkCore.PostgreSQL.Infrastructure.Internal;
+using Npgsql.EntityFrameworkCore.PostgreSQL.Storage.Internal;
+
+namespace Tenants.Shared.EntityFramework;
+
+#pragma warning disable EF1001 // Internal EF Core API: Npgsql's connection, extended rather than replaced, keeps everything Npgsql does on it.
+
+/// <summary>
+/// The connection of a context with tenant routing: Npgsql's, whose creation, open, close and disposal its
+/// context's <see cref="TenantRoutingInterceptor"/> takes part in. Overridden here rather than intercepted: once a
+/// connection interceptor is registered, EF Core builds event objects on every open and close of every context.
+/// </summary>
+internal sealed class TenantRoutedConnection(
+    RelationalConnectionDependencies dependencies,
+    NpgsqlDataSourceManager dataSourceManager,
+    IDbContextOptions options,
+    TenantRoutingInterceptor routing)
+    : NpgsqlRelationalConnection(dependencies, dataSourceManager, options)
+{
+    // Set while EF Core closes the connection after its use (a command, a transaction): only then may the routing
+    // keep it open. The pool's reset and the context's disposal close it for good.
+    private bool _closingAfterUse;
+
+    protected override DbConnection CreateDbConnection() => routing.CreateConnection() ?? base.CreateDbConnection();
+
+    protected override void OpenDbConnection(bool errorsExpected)
+    {
+        DbConnection connection = DbConnection;
+        routing.Opening(connection);
+        try
+        {
+            base.OpenDbConnection(errorsExpected);
+        }
+        catch
+        {
+            routing.OpenFailed(connection);
+            throw;
+        }
+
+        routing.Opened(connection);
+    }
+
+    protected override async Task OpenDbConnectionAsync(bool errorsExpected, CancellationToken cancellationToken)
+    {
+        DbConnection connection = DbConnection;
+        await routing.OpeningAsync(connection, cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await base.OpenDbConnectionAsync(errorsExpected, cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            routing.OpenFailed(connection);
+            throw;
+        }
+
+        routing.Opened(connection);
+    }
+
+    public override bool Close()
+    {
+        _closingAfterUse = true;
+        try
+        {
+            return base.Close();
+        }
+        finally
+        {
+            _closingAfterUse = false;
+        }
+    }
+
+    public override async Task<bool> CloseAsync()
+    {
+        _closingAfterUse = true;
+        try
+        {
+            return await base.CloseAsync().ConfigureAwait(false);
+        }
+        finally
+        {
+            _closingAfterUse = false;
+        }
+    }
+
+    protected override void CloseDbConnection()
+    {
+        if (!KeepOpen())
+        {
+            base.CloseDbConnection();
+        }
+    }
+
+    protected override Task CloseDbConnectionAsync() => KeepOpen() ? Task.CompletedTask : base.CloseDbConnectionAsync();
+
+    protected override void DisposeDbConnection()
+    {
+        DbConnection connection = DbConnection;
+        base.DisposeDbConnection();
+        routing.Disposed(connection);
+    }
+
+    protected override async ValueTask DisposeDbConnectionAsync()
+    {
+        DbConnection connection = DbConnection;
+        await base.DisposeDbConnectionAsync().ConfigureAwait(false);
+        routing.Disposed(connection);
+    }
+
+    private bool KeepOpen() => _closingAfterUse && routing.KeepOpen(DbConnection);
+}
