@@ -24,34 +24,34 @@ internal sealed class TenantRoutedCommand(
     private string? _prefix;
 
     public override int ExecuteNonQuery(RelationalCommandParameterObject parameterObject) =>
-        Ready(parameterObject)
-            ? base.ExecuteNonQuery(parameterObject)
-            : Run(parameterObject, static (command, p) => command.BaseExecuteNonQuery(p));
+        ToRoute(parameterObject) is { } routing
+            ? Run(parameterObject, routing, static (command, p) => command.BaseExecuteNonQuery(p))
+            : base.ExecuteNonQuery(parameterObject);
 
     public override Task<int> ExecuteNonQueryAsync(RelationalCommandParameterObject parameterObject, CancellationToken cancellationToken = default) =>
-        Ready(parameterObject)
-            ? base.ExecuteNonQueryAsync(parameterObject, cancellationToken)
-            : RunAsync(parameterObject, static (command, p, ct) => command.BaseExecuteNonQueryAsync(p, ct), cancellationToken);
+        ToRoute(parameterObject) is { } routing
+            ? RunAsync(parameterObject, routing, static (command, p, ct) => command.BaseExecuteNonQueryAsync(p, ct), cancellationToken)
+            : base.ExecuteNonQueryAsync(parameterObject, cancellationToken);
 
     public override object? ExecuteScalar(RelationalCommandParameterObject parameterObject) =>
-        Ready(parameterObject)
-            ? base.ExecuteScalar(parameterObject)
-            : Run(parameterObject, static (command, p) => command.BaseExecuteScalar(p));
+        ToRoute(parameterObject) is { } routing
+            ? Run(parameterObject, routing, static (command, p) => command.BaseExecuteScalar(p))
+            : base.ExecuteScalar(parameterObject);
 
     public override Task<object?> ExecuteScalarAsync(RelationalCommandParameterObject parameterObject, CancellationToken cancellationToken = default) =>
-        Ready(parameterObject)
-            ? base.ExecuteScalarAsync(parameterObject, cancellationToken)
-            : RunAsync(parameterObject, static (command, p, ct) => command.BaseExecuteScalarAsync(p, ct), cancellationToken);
+        ToRoute(parameterObject) is { } routing
+            ? RunAsync(parameterObject, routing, static (command, p, ct) => command.BaseExecuteScalarAsync(p, ct), cancellationToken)
+            : base.ExecuteScalarAsync(parameterObject, cancellationToken);
 
     public override RelationalDataReader ExecuteReader(RelationalCommandParameterObject parameterObject) =>
-        Ready(parameterObject)
-            ? base.ExecuteReader(parameterObject)
-            : Run(parameterObject, static (command, p) => command.BaseExecuteReader(p));
+        ToRoute(parameterObject) is { } routing
+            ? Run(parameterObject, routing, static (command, p) => command.BaseExecuteReader(p))
+            : base.ExecuteReader(parameterObject);
 
     public override Task<RelationalDataReader> ExecuteReaderAsync(RelationalCommandParameterObject parameterObject, CancellationToken cancellationToken = default) =>
-        Ready(parameterObject)
-            ? base.ExecuteReaderAsync(parameterObject, cancellationToken)
-            : RunAsync(parameterObject, static (command, p, ct) => command.BaseExecuteReaderAsync(p, ct), cancellationToken);
+        ToRoute(parameterObject) is { } routing
+            ? RunAsync(parameterObject, routing, static (command, p, ct) => command.BaseExecuteReaderAsync(p, ct), cancellationToken)
+            : base.ExecuteReaderAsync(parameterObject, cancellationToken);
 
     public override DbCommand CreateDbCommand(RelationalCommandParameterObject parameterObject, Guid commandId, DbCommandMethod commandMethod)
     {
@@ -70,11 +70,13 @@ internal sealed class TenantRoutedCommand(
 
     // Opened here (EF Core counts opens) so that the connection is routed before the command exists; the base class's
     // own open and close nest inside this one, and a reader holds the connection open until it is disposed.
-    private T Run<T>(RelationalCommandParameterObject parameterObject, Func<TenantRoutedCommand, RelationalCommandParameterObject, T> execute)
+    private T Run<T>(
+        RelationalCommandParameterObject parameterObject,
+        TenantRoutingInterceptor routing,
+        Func<TenantRoutedCommand, RelationalCommandParameterObject, T> execute)
     {
         IRelationalConnection connection = parameterObject.Connection;
         connection.Open();
-        TenantRoutingInterceptor routing = Routing(connection);
         try
         {
             _prefix = routing.Prepare(connection, parameterObject.CommandSource);
@@ -95,12 +97,12 @@ internal sealed class TenantRoutedCommand(
 
     private async Task<T> RunAsync<T>(
         RelationalCommandParameterObject parameterObject,
+        TenantRoutingInterceptor routing,
         Func<TenantRoutedCommand, RelationalCommandParameterObject, CancellationToken, Task<T>> execute,
         CancellationToken cancellationToken)
     {
         IRelationalConnection connection = parameterObject.Connection;
         await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
-        TenantRoutingInterceptor routing = Routing(connection);
         try
         {
             _prefix = await routing.PrepareAsync(connection, parameterObject.CommandSource, cancellationToken).ConfigureAwait(false);
@@ -155,11 +157,12 @@ internal sealed class TenantRoutedCommand(
     private Task<RelationalDataReader> BaseExecuteReaderAsync(RelationalCommandParameterObject parameterObject, CancellationToken cancellationToken) =>
         base.ExecuteReaderAsync(parameterObject, cancellationToken);
 
-    // Nothing to route: the command runs as EF Core runs it, without the open, close and async frame around it here.
-    private static bool Ready(RelationalCommandParameterObject parameterObject) =>
-        Routing(parameterObject.Connection).Ready(parameterObject.Connection);
-
-    // The routing of the context whose connection runs the command: each context has its own.
-    private static TenantRoutingInterceptor Routing(IRelationalConnection connection) =>
-        connection.Context.GetService<TenantRoutingInterceptor>();
+    // The routing of the context whose connection runs the command (each context has its own), when the command needs
+    // it. Null when there is nothing to route: the command runs as EF Core runs it, without the open, close and async
+    // frame around it here.
+    private static TenantRoutingInterceptor? ToRoute(RelationalCommandParameterObject parameterObject)
+    {
+        TenantRoutingInterceptor routing = parameterObject.Connection.Context.GetService<TenantRoutingInterceptor>();
+        return routing.Ready(parameterObject.Connection) ? null : routing;
+    }
 }

@@ -13,18 +13,19 @@ namespace Tenants.Shared.EntityFramework;
 /// <summary>
 /// Routes EF Core's connections to the current tenant; the context's connection (<see cref="TenantRoutedConnection"/>)
 /// calls in here as it is created, opened, closed and disposed. A context configured by UseTenantSchemas gets its
-/// connection from here when it first needs one: from the dedicated pool of the tenant it was created for, if that tenant holds
-/// one with a connection to spare, else from the main pool. A connection fresh from the pool is routed in the same
-/// round trip as its first query (the routing statements prefixed to it), so reads pay no round trip for routing;
-/// writes, and a connection that serves another tenant already (a context opened before the scope, say), are routed by
-/// a separate command first; each of the context's commands asks for its route as it runs (<see cref="TenantRoutedCommand"/>).
-/// A context created in a tenant's scope keeps that connection until it is disposed, once
-/// it has opened it there, so that its tenant is routed once per context rather than once per query. One per context:
-/// EF Core builds it in the context's scope of its internal service provider (<see cref="TenantRoutingExtension"/>),
-/// and a context never runs two commands at once. A pooled context keeps it across leases: returned to the pool, the
-/// context's connection is closed, any dedicated pool's place is given back, and the tenant forgotten
-/// (<see cref="ResetState"/>). The connection object serves the next lease if it fits that lease's tenant: a main-pool
-/// object any tenant without a dedicated pool, a dedicated pool's object its own tenant while that pool has a place.
+/// connection from here when it first needs one: from the dedicated pool of the tenant it was created for, if that
+/// tenant holds one with a connection to spare, else from the main pool. A connection fresh from the pool is routed in
+/// the same round trip as its first query (the routing statements prefixed to it), so reads pay no round trip for
+/// routing; writes, and a connection that serves another tenant already (a context opened before the scope, say), are
+/// routed by a separate command first; each of the context's commands asks for its route as it runs
+/// (<see cref="TenantRoutedCommand"/>). A context created in a tenant's scope keeps that connection until it is
+/// disposed, once it has opened it there, so that its tenant is routed once per context rather than once per query. One
+/// per context: EF Core builds it in the context's scope of its internal service provider
+/// (<see cref="TenantRoutingExtension"/>), and a context never runs two commands at once. A pooled context keeps it
+/// across leases: returned to the pool, the context's connection is closed, any dedicated pool's place is given back,
+/// and the tenant forgotten (<see cref="ResetState"/>). The connection object serves the next lease if it fits that
+/// lease's tenant: a main-pool object any tenant without a dedicated pool, a dedicated pool's object its own tenant
+/// while that pool has a place.
 /// </summary>
 internal sealed class TenantRoutingInterceptor : IDbTransactionInterceptor, IResettableService
 {
