@@ -10,8 +10,9 @@ namespace Tenants.Shared.EntityFramework;
 
 /// <summary>
 /// The connection of a context with tenant routing: Npgsql's, whose creation, open, close and disposal its
-/// context's <see cref="TenantRoutingInterceptor"/> takes part in. Overridden here rather than intercepted: once a
-/// connection interceptor is registered, EF Core builds event objects on every open and close of every context.
+/// context's <see cref="TenantRoutingInterceptor"/> takes part in. Overridden here rather than intercepted: a connection
+/// interceptor makes EF Core build event objects on every open and close of every context, and it hears of a canceled
+/// open as canceled, never as failed, whose share of the pool must go back all the same.
 /// </summary>
 internal sealed class TenantRoutedConnection(
     RelationalConnectionDependencies dependencies,

@@ -8,9 +8,10 @@ namespace Benchmarks;
 
 /// <summary>
 /// P1b at the EF level: the list endpoint's handler called directly (a DI scope, a DbContext, a count and a page of
-/// 20), no HTTP, once per routing mechanism (RoutingMechanisms), side by side with no tenancy at all. The last two
-/// sides split what the shipped path adds to off's pooled contexts: EF Core's interception alone (an interceptor
-/// that does nothing), and the ambient tenant alone (off's pooled contexts inside a tenant scope).
+/// 20), no HTTP, once per routing mechanism (RoutingMechanisms), side by side with no tenancy at all. The last three
+/// sides split what the shipped path adds to off's pooled contexts: EF Core's interception alone (an interceptor that
+/// does nothing, of every kind, then of connections only), and the ambient tenant alone (off's pooled contexts inside
+/// a tenant scope).
 /// </summary>
 internal static class EfBenchmark
 {
@@ -36,13 +37,14 @@ internal static class EfBenchmark
                 ("SET on open", List(services, RoutingMechanisms.SetOnOpen, scoped: true)),
                 ("per-tenant data source, unbounded", List(services, RoutingMechanisms.PerTenantSource, scoped: true)),
                 ("off, pooled, a no-op interceptor", List(services, RoutingMechanisms.OffPooledIntercepted, scoped: false)),
+                ("off, pooled, a no-op conn. interceptor", List(services, RoutingMechanisms.OffPooledConnectionIntercepted, scoped: false)),
                 ("off, pooled, in a tenant scope", List(services, RoutingMechanisms.OffPooled, scoped: true)),
             ],
             concurrency,
             TimeSpan.FromSeconds(seconds),
             rounds,
             warmUp: TimeSpan.FromSeconds(5),
-            pairs: [(4, 2), (10, 2), (11, 2)]); // each against off's pooled contexts: the shipped path, then its two parts
+            pairs: [(4, 2), (10, 2), (11, 2), (12, 2)]); // each against off's pooled contexts: the shipped path, then its parts
         BenchTenant.PrintDedicatedPools(services);
     }
 

@@ -54,6 +54,12 @@ internal static class RoutingMechanisms
     /// </summary>
     public const string OffPooledIntercepted = "off-pooled-intercepted";
 
+    /// <summary>
+    /// Off's pooled contexts with a connection interceptor that does nothing: what EF Core's connection events cost by
+    /// themselves, which tenant routing no longer pays since it extends Npgsql's connection instead.
+    /// </summary>
+    public const string OffPooledConnectionIntercepted = "off-pooled-connection-intercepted";
+
     /// <summary>One pool for all tenants; <c>SET search_path</c> (and <c>SET ROLE</c>) in a round trip of its own on every open.</summary>
     public const string SetOnOpen = "set-on-open";
 
@@ -92,6 +98,9 @@ internal static class RoutingMechanisms
 
         services.AddKeyedSingleton(OffPooledIntercepted, (sp, _) => new PooledDbContextFactory<AppDbContext>(Once(sp, b => b.UseNpgsql(off).AddInterceptors(new DoNothing()))));
         services.AddKeyedScoped(OffPooledIntercepted, (sp, _) => sp.GetRequiredKeyedService<PooledDbContextFactory<AppDbContext>>(OffPooledIntercepted).CreateDbContext());
+
+        services.AddKeyedSingleton(OffPooledConnectionIntercepted, (sp, _) => new PooledDbContextFactory<AppDbContext>(Once(sp, b => b.UseNpgsql(off).AddInterceptors(new DoNothingToConnections()))));
+        services.AddKeyedScoped(OffPooledConnectionIntercepted, (sp, _) => sp.GetRequiredKeyedService<PooledDbContextFactory<AppDbContext>>(OffPooledConnectionIntercepted).CreateDbContext());
 
         services.AddKeyedSingleton(OffAsTenantRole, (sp, _) => Once(sp, b => b.UseNpgsql(OffSource(database, offTenant,
             TenantRoleNames.NameFor(offTenant, sp.GetRequiredService<IOptions<TenancyOptions>>().Value.TenantRolePrefix)))));
@@ -173,6 +182,9 @@ internal static class RoutingMechanisms
 
     /// <summary>Intercepts every connection, command and transaction event and changes nothing (each method's default).</summary>
     private sealed class DoNothing : IDbConnectionInterceptor, IDbCommandInterceptor, IDbTransactionInterceptor;
+
+    /// <summary>Intercepts every connection event and changes nothing.</summary>
+    private sealed class DoNothingToConnections : IDbConnectionInterceptor;
 
     /// <summary>The pre-batching mechanism: route eagerly as soon as the pool hands a connection out.</summary>
     private sealed class RouteOnOpen(ITenantConnectionRouting routing) : DbConnectionInterceptor
