@@ -134,14 +134,11 @@ public sealed class TenantCapacityTests(PostgresFixture postgres) : DatabaseTest
     [Fact]
     public async Task A_connection_moved_to_another_tenant_takes_that_tenant_s_timeout_and_share()
     {
-        await Host.ProvisionWithANoteAsync("move_a");
         await Host.ProvisionWithANoteAsync("move_b");
-        await Plans.SetAsync("move_a", "tight", Cancellation);
 
         // A context created before any scope, used in one tenant's scope then in another's, on one open connection.
-        await using AsyncServiceScope services = Host.CreateScope();
-        NotesContext db = services.ServiceProvider.GetRequiredService<NotesContext>();
-        await db.Database.OpenConnectionAsync(Cancellation);
+        (AsyncServiceScope services, NotesContext db) = await OpenedBeforeAnyScopeAsync("move_a", "tight");
+        await using AsyncServiceScope disposed = services;
         var connection = (NpgsqlConnection)db.Database.GetDbConnection();
         await using (await Host.Tenants.EnterAsync("move_a", Cancellation))
         {
@@ -162,13 +159,9 @@ public sealed class TenantCapacityTests(PostgresFixture postgres) : DatabaseTest
     [Fact]
     public async Task A_connection_moved_out_of_a_tenant_s_scope_runs_under_the_server_s_timeout_again()
     {
-        await Host.ProvisionWithANoteAsync("leave_a");
-        await Plans.SetAsync("leave_a", "tight", Cancellation);
-
         // A context created before any scope, used in the tenant's scope then outside any, on one open connection.
-        await using AsyncServiceScope services = Host.CreateScope();
-        NotesContext db = services.ServiceProvider.GetRequiredService<NotesContext>();
-        await db.Database.OpenConnectionAsync(Cancellation);
+        (AsyncServiceScope services, NotesContext db) = await OpenedBeforeAnyScopeAsync("leave_a", "tight");
+        await using AsyncServiceScope disposed = services;
         var connection = (NpgsqlConnection)db.Database.GetDbConnection();
         await using (await Host.Tenants.EnterAsync("leave_a", Cancellation))
         {
@@ -183,14 +176,10 @@ public sealed class TenantCapacityTests(PostgresFixture postgres) : DatabaseTest
     [Fact]
     public async Task A_timeout_set_on_a_connection_before_any_scope_does_not_follow_it_into_a_tenant_s_scope()
     {
-        await Host.ProvisionWithANoteAsync("untimed_a");
-        await Plans.SetAsync("untimed_a", "untimed", Cancellation);
-
         // Outside any scope, the context's connection serves the shared schema already, so the app's own SET runs on
         // it as it is; the connection is no longer as the pool handed it out.
-        await using AsyncServiceScope services = Host.CreateScope();
-        NotesContext db = services.ServiceProvider.GetRequiredService<NotesContext>();
-        await db.Database.OpenConnectionAsync(Cancellation);
+        (AsyncServiceScope services, NotesContext db) = await OpenedBeforeAnyScopeAsync("untimed_a", "untimed");
+        await using AsyncServiceScope disposed = services;
         await db.Database.ExecuteSqlRawAsync("SET statement_timeout = 1234", Cancellation);
 
         await using (await Host.Tenants.EnterAsync("untimed_a", Cancellation))
@@ -312,6 +301,17 @@ public sealed class TenantCapacityTests(PostgresFixture postgres) : DatabaseTest
             await using NpgsqlConnection two = await host.DataSource.OpenConnectionAsync(Cancellation);
             Assert.Equal([tenant, tenant], [await SearchPathHeadAsync(one), await SearchPathHeadAsync(two)]);
         }
+    }
+
+    // A tenant with a note, on the plan given, and a context whose connection was opened outside any scope.
+    private async Task<(AsyncServiceScope Services, NotesContext Db)> OpenedBeforeAnyScopeAsync(string tenant, string plan)
+    {
+        await Host.ProvisionWithANoteAsync(tenant);
+        await Plans.SetAsync(tenant, plan, Cancellation);
+        AsyncServiceScope services = Host.CreateScope();
+        NotesContext db = services.ServiceProvider.GetRequiredService<NotesContext>();
+        await db.Database.OpenConnectionAsync(Cancellation);
+        return (services, db);
     }
 
     // A context's query whose open is canceled while it waits on the pool.
