@@ -217,7 +217,7 @@ internal sealed class TenantRoutingInterceptor : IDbTransactionInterceptor, IRes
     /// </summary>
     internal bool Ready(IRelationalConnection connection)
     {
-        AmbientTransactions.Refuse();
+        AmbientTransactions.Refuse(); // every command: a connection kept open since before a TransactionScope began, say
         return connection.DbConnection is NpgsqlConnection { FullState: ConnectionState.Open } npgsql && _routing.Serves(npgsql);
     }
 
@@ -227,7 +227,6 @@ internal sealed class TenantRoutingInterceptor : IDbTransactionInterceptor, IRes
     /// </summary>
     internal string? Prepare(IRelationalConnection connection, CommandSource source)
     {
-        AmbientTransactions.Refuse(); // a connection kept open since before a TransactionScope began, say
         NpgsqlConnection npgsql = Npgsql(connection.DbConnection);
         if (Prefix(npgsql, source) is { } prefix)
         {
@@ -241,7 +240,6 @@ internal sealed class TenantRoutingInterceptor : IDbTransactionInterceptor, IRes
     /// <inheritdoc cref="Prepare"/>
     internal async ValueTask<string?> PrepareAsync(IRelationalConnection connection, CommandSource source, CancellationToken cancellationToken)
     {
-        AmbientTransactions.Refuse();
         NpgsqlConnection npgsql = Npgsql(connection.DbConnection);
         if (Prefix(npgsql, source) is { } prefix)
         {
