@@ -66,15 +66,16 @@ public sealed class DatabaseRestartTests : IAsyncLifetime
 
         Task[] load = [.. Enumerable.Range(0, Workers).Select(w => Task.Run(() => LoadAsync(w, clients, clock, outcomes, stopLoad.Token), cancellation))];
 
-        // Each phase lasts until what it must show has happened, however slow the machine: reads and writes succeed
-        // before the outage, requests meet it, and reads and writes that started after it succeed.
-        await Eventually.UntilAsync(() => Succeeded(outcomes, after: TimeSpan.Zero), "reads and writes before the outage", cancellation);
+        // Each phase lasts until what it must show has happened, however slow the machine: every tenant's reads and
+        // writes succeed before the outage, requests meet it, and every tenant's reads and writes that started after it
+        // succeed.
+        await Eventually.UntilAsync(() => Succeeded(outcomes, after: TimeSpan.Zero), "every tenant's reads and writes before the outage", cancellation);
         TimeSpan down = clock.Elapsed;
         await _cluster.StopServerAsync(cancellation);
         await Eventually.UntilAsync(() => outcomes.Any(o => o.Status is < 200 or > 299), "a request to meet the outage", cancellation);
         await _cluster.StartServerAsync(cancellation);
         TimeSpan back = clock.Elapsed; // the server accepts connections again from here (or a poll interval before)
-        await Eventually.UntilAsync(() => Succeeded(outcomes, after: back), "reads and writes after the outage", cancellation);
+        await Eventually.UntilAsync(() => Succeeded(outcomes, after: back), "every tenant's reads and writes after the outage", cancellation);
         await stopLoad.CancelAsync();
         await Task.WhenAll(load);
 
@@ -170,9 +171,12 @@ public sealed class DatabaseRestartTests : IAsyncLifetime
         }
     }
 
-    /// <summary>Whether a write and a read that started after <paramref name="after"/> have succeeded.</summary>
-    private static bool Succeeded(ConcurrentQueue<Outcome> outcomes, TimeSpan after) =>
-        outcomes.Any(o => o.Start > after && o.Status == 201) && outcomes.Any(o => o.Start > after && o.Status == 200);
+    /// <summary>Whether, for every tenant, a write and a read that started after <paramref name="after"/> have succeeded.</summary>
+    private static bool Succeeded(ConcurrentQueue<Outcome> outcomes, TimeSpan after)
+    {
+        Outcome[] since = [.. outcomes.Where(o => o.Start > after)];
+        return Tenants.All(t => since.Any(o => o.Tenant == t && o.Status == 201) && since.Any(o => o.Tenant == t && o.Status == 200));
+    }
 
     private static async Task LoadAsync(int worker, Dictionary<string, HttpClient> clients, Stopwatch clock, ConcurrentQueue<Outcome> outcomes, CancellationToken stop)
     {
