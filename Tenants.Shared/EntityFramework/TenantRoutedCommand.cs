@@ -79,9 +79,9 @@ internal sealed class TenantRoutedCommand(
         connection.Open();
         try
         {
-            _prefix = routing.Prepare(connection, parameterObject.CommandSource);
+            _prefix = routing.Prepare(connection, Batches<T>(parameterObject));
             bool prefixed = _prefix is not null; // CreateDbCommand takes the prefix
-            return Ran(execute(this, parameterObject), connection, routing, prefixed);
+            return Ran(execute(this, parameterObject), routing, prefixed);
         }
         catch
         {
@@ -105,9 +105,9 @@ internal sealed class TenantRoutedCommand(
         await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            _prefix = await routing.PrepareAsync(connection, parameterObject.CommandSource, cancellationToken).ConfigureAwait(false);
+            _prefix = await routing.PrepareAsync(connection, Batches<T>(parameterObject), cancellationToken).ConfigureAwait(false);
             bool prefixed = _prefix is not null;
-            return Ran(await execute(this, parameterObject, cancellationToken).ConfigureAwait(false), connection, routing, prefixed);
+            return Ran(await execute(this, parameterObject, cancellationToken).ConfigureAwait(false), routing, prefixed);
         }
         catch
         {
@@ -121,22 +121,18 @@ internal sealed class TenantRoutedCommand(
         }
     }
 
-    // A prefixed query's rows may still fail while they stream, rolling the prefix back: a reader's route counts once
-    // it closes cleanly, any other command's once it has run.
-    private static T Ran<T>(T result, IRelationalConnection connection, TenantRoutingInterceptor routing, bool prefixed)
-    {
-        if (!prefixed)
-        {
-            return result;
-        }
+    // Only a query read through a reader carries the routing in its own round trip: SaveChanges and bulk updates read
+    // rows affected per statement, which a prefix would shift.
+    private static bool Batches<T>(RelationalCommandParameterObject parameterObject) =>
+        typeof(T) == typeof(RelationalDataReader) && parameterObject.CommandSource == CommandSource.LinqQuery;
 
-        if (result is TenantRoutedDataReader reader)
+    // A prefixed query's rows may still fail while they stream, rolling the prefix back: its route counts once the
+    // reader closes cleanly.
+    private static T Ran<T>(T result, TenantRoutingInterceptor routing, bool prefixed)
+    {
+        if (prefixed && result is TenantRoutedDataReader reader)
         {
             reader.RoutesOnClose(routing, TenantContext.CurrentTenant);
-        }
-        else
-        {
-            routing.Routed(connection, TenantContext.CurrentTenant);
         }
 
         return result;

@@ -222,13 +222,13 @@ internal sealed class TenantRoutingInterceptor : IDbTransactionInterceptor, IRes
     }
 
     /// <summary>
-    /// Routes the context's open connection for the command about to run: by a command of its own, or, for a query,
-    /// by the statements returned, which the command puts before its text. Null when it carries none.
+    /// Routes the context's open connection for the command about to run: by a command of its own, or, when the command
+    /// <paramref name="batches"/>, by the statements returned, which it puts before its text. Null when it carries none.
     /// </summary>
-    internal string? Prepare(IRelationalConnection connection, CommandSource source)
+    internal string? Prepare(IRelationalConnection connection, bool batches)
     {
         NpgsqlConnection npgsql = Npgsql(connection.DbConnection);
-        if (Prefix(npgsql, source) is { } prefix)
+        if (batches && _routing.BatchPrefix(npgsql) is { } prefix)
         {
             return prefix;
         }
@@ -238,10 +238,10 @@ internal sealed class TenantRoutingInterceptor : IDbTransactionInterceptor, IRes
     }
 
     /// <inheritdoc cref="Prepare"/>
-    internal async ValueTask<string?> PrepareAsync(IRelationalConnection connection, CommandSource source, CancellationToken cancellationToken)
+    internal async ValueTask<string?> PrepareAsync(IRelationalConnection connection, bool batches, CancellationToken cancellationToken)
     {
         NpgsqlConnection npgsql = Npgsql(connection.DbConnection);
-        if (Prefix(npgsql, source) is { } prefix)
+        if (batches && _routing.BatchPrefix(npgsql) is { } prefix)
         {
             return prefix;
         }
@@ -263,10 +263,6 @@ internal sealed class TenantRoutingInterceptor : IDbTransactionInterceptor, IRes
             _routing.Failed(npgsql, inTransaction: connection.CurrentTransaction is not null);
         }
     }
-
-    // Queries only: SaveChanges and bulk updates read rows affected per statement, which a prefix would shift.
-    private string? Prefix(NpgsqlConnection connection, CommandSource source) =>
-        source == CommandSource.LinqQuery ? _routing.BatchPrefix(connection) : null;
 
     /// <summary>
     /// Whether EF Core's close after a use leaves the connection open. Each reopen would take a connection through the
