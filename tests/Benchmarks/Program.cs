@@ -7,6 +7,7 @@ using Benchmarks;
 // dotnet run --project tests/Benchmarks -c Release -- ef [seconds per side] [concurrency] [rounds]
 // dotnet run --project tests/Benchmarks -c Release -- pipeline [seconds per side] [concurrency] [rounds]
 // dotnet run --project tests/Benchmarks -c Release -- allocations [seconds] [baseline path] [compared path]
+// dotnet run --project tests/Benchmarks -c Release -- migration-commands [tenants] [window]
 // dotnet run --project tests/Benchmarks -c Release -- tenants [large] [trafficked] [seconds per run] [warm-up seconds]
 // dotnet run --project tests/Benchmarks -c Release -- roles [large] [trafficked] [seconds per side] [rounds]
 // dotnet run --project tests/Benchmarks -c Release -- noisy [seconds per side] [rounds]
@@ -36,6 +37,9 @@ switch (args)
         int samples = rest.Length > 1 ? int.Parse(rest[1], CultureInfo.InvariantCulture) : 100;
         await MigrationBenchmark.RunAsync(tenants, samples);
         return 0;
+    case ["migration-commands", .. var rest]:
+        await MigrationCommandsBenchmark.RunAsync(tenants: Number(rest, 0, 10_000), window: Number(rest, 1, 500));
+        return 0;
     case ["tenants", .. var rest]:
         await TenantScaleBenchmark.RunAsync(large: Number(rest, 0, 10_000), trafficked: Number(rest, 1, 1_000), seconds: Number(rest, 2, 15), warmUp: Number(rest, 3, 12));
         return 0;
@@ -53,7 +57,7 @@ switch (args)
         return await TenantScaleChild.RunAsync(app, owner, prefix,
             int.Parse(trafficked, CultureInfo.InvariantCulture), int.Parse(stride, CultureInfo.InvariantCulture), int.Parse(seconds, CultureInfo.InvariantCulture), int.Parse(warmUp, CultureInfo.InvariantCulture));
     default:
-        Console.Error.WriteLine("usage: migrations [tenants=1000] [provisioning samples=100] | p1 [seconds per side=1] [concurrency=16] [rounds=500] | http|ef|pipeline [seconds per side=3] [concurrency=16] [rounds=8] | tenants [large=10000] [trafficked=1000] [seconds=15] [warm-up=12] | allocations [seconds=8] [baseline path] [compared path] | roles [large=10000] [trafficked=1000] [seconds per side=3] [rounds=8] | noisy [seconds per side=8] [rounds=5] | citus [seconds per side=3] [concurrency=16] [rounds=8] [tenants placed=1000]");
+        Console.Error.WriteLine("usage: migrations [tenants=1000] [provisioning samples=100] | p1 [seconds per side=1] [concurrency=16] [rounds=500] | http|ef|pipeline [seconds per side=3] [concurrency=16] [rounds=8] | migration-commands [tenants=10000] [window=500] | tenants [large=10000] [trafficked=1000] [seconds=15] [warm-up=12] | allocations [seconds=8] [baseline path] [compared path] | roles [large=10000] [trafficked=1000] [seconds per side=3] [rounds=8] | noisy [seconds per side=8] [rounds=5] | citus [seconds per side=3] [concurrency=16] [rounds=8] [tenants placed=1000]");
         return 2;
 }
 
