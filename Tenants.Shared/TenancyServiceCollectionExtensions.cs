@@ -43,7 +43,8 @@ public static class TenancyServiceCollectionExtensions
             connectionString,
             sp.GetRequiredService<ITenantConnectionRouting>(),
             sp.GetRequiredService<IOptions<TenancyOptions>>(),
-            sp.GetService<ILogger<DedicatedTenantPools>>()));
+            sp.GetService<ILogger<DedicatedTenantPools>>(),
+            sp.GetRequiredService<TimeProvider>()));
         services.TryAddSingleton(sp => new OwnerDataSource(
             ownerConnectionString,
             connectionString,

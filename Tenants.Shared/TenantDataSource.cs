@@ -15,7 +15,17 @@ public sealed class TenantDataSource : IAsyncDisposable, IDisposable
 {
     private readonly ITenantConnectionRouting _routing;
 
-    public TenantDataSource(string connectionString, ITenantConnectionRouting routing, IOptions<TenancyOptions> options, ILogger<DedicatedTenantPools>? logger = null)
+    /// <param name="connectionString">The app's connection string: the main pool's, and each dedicated pool's start.</param>
+    /// <param name="routing">How a connection is routed to the current tenant.</param>
+    /// <param name="options">The tenancy settings.</param>
+    /// <param name="logger">Where the dedicated pools log promotions and demotions.</param>
+    /// <param name="time">The clock the dedicated pools measure their windows on; the system's when null.</param>
+    public TenantDataSource(
+        string connectionString,
+        ITenantConnectionRouting routing,
+        IOptions<TenancyOptions> options,
+        ILogger<DedicatedTenantPools>? logger = null,
+        TimeProvider? time = null)
     {
         _routing = routing;
         ArgumentNullException.ThrowIfNull(options);
@@ -24,7 +34,7 @@ public sealed class TenantDataSource : IAsyncDisposable, IDisposable
         listening.ConnectionStringBuilder.Pooling = false;
         listening.Name = $"{listening.ConnectionStringBuilder.Database} catalog listener";
         Listening = listening.Build();
-        Dedicated = new DedicatedTenantPools(connectionString, options.Value, logger ?? NullLogger<DedicatedTenantPools>.Instance);
+        Dedicated = new DedicatedTenantPools(connectionString, options.Value, logger ?? NullLogger<DedicatedTenantPools>.Instance, time);
     }
 
     /// <summary>The main pool, unrouted: connections from here see the shared schema only, whatever the current tenant.</summary>

@@ -22,7 +22,7 @@ public sealed partial class DedicatedTenantPools : IAsyncDisposable
     private readonly TenancyOptions _tenancy;
     private readonly DedicatedPoolOptions _options;
     private readonly ILogger _logger;
-    private readonly long _window;
+    private readonly TimeProvider _time;
 
     // Contexts created per tenant in the current window; swapped whole when the window ends.
     private ConcurrentDictionary<string, Use> _uses = new(StringComparer.Ordinal);
@@ -30,17 +30,22 @@ public sealed partial class DedicatedTenantPools : IAsyncDisposable
     // Replaced whole (copy on write) by the one rebalance that may run at a time; read without a lock on every context.
     private volatile Dictionary<string, Pool> _hot = new(StringComparer.Ordinal);
     private readonly List<Pool> _retiring = [];
-    private long _windowStarted = Environment.TickCount64;
+    private long _windowStarted;
     private int _rebalancing;
     private volatile bool _off;
 
-    public DedicatedTenantPools(string connectionString, TenancyOptions tenancy, ILogger logger)
+    /// <param name="connectionString">The main pool's connection string, which each dedicated pool starts from.</param>
+    /// <param name="tenancy">The tenancy settings, <see cref="TenancyOptions.DedicatedPools"/> among them.</param>
+    /// <param name="logger">Where promotions and demotions are logged.</param>
+    /// <param name="time">The clock windows are measured on; the system's when null.</param>
+    public DedicatedTenantPools(string connectionString, TenancyOptions tenancy, ILogger logger, TimeProvider? time = null)
     {
         _connectionString = connectionString;
         _tenancy = tenancy;
         _options = tenancy.DedicatedPools;
         _logger = logger;
-        _window = (long)_options.Window.TotalMilliseconds;
+        _time = time ?? TimeProvider.System;
+        _windowStarted = _time.GetTimestamp();
         _off = _options.Tenants == 0;
     }
 
@@ -102,15 +107,16 @@ public sealed partial class DedicatedTenantPools : IAsyncDisposable
 
     private void EndWindowIfDue()
     {
-        long now = Environment.TickCount64, started = Interlocked.Read(ref _windowStarted);
-        if (now - started < _window || Interlocked.CompareExchange(ref _rebalancing, 1, 0) != 0)
+        long now = _time.GetTimestamp(), started = Interlocked.Read(ref _windowStarted);
+        TimeSpan elapsed = _time.GetElapsedTime(started, now);
+        if (elapsed < _options.Window || Interlocked.CompareExchange(ref _rebalancing, 1, 0) != 0)
         {
             return;
         }
 
         ConcurrentDictionary<string, Use> uses = Interlocked.Exchange(ref _uses, new(StringComparer.Ordinal));
         Interlocked.Exchange(ref _windowStarted, now);
-        double seconds = (now - started) / 1000.0;
+        double seconds = elapsed.TotalSeconds;
 
         // Not on the flow of the request that happens to end the window: its tenant scope, trace and log scopes
         // would tag the rebalance's spans and logs.

@@ -1,5 +1,6 @@
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
 using Npgsql;
 using Postgres.Testing;
 
@@ -44,7 +45,7 @@ public abstract class LeastPrivilegedAppTest(PostgresFixture postgres, params st
         {
             (o.TenantRoles, o.TenantRolePrefix) = (true, Prefix);
             ConfigureApp(o);
-        }, ownerConnectionString: OwnerConnectionString, contextPoolSize: ContextPoolSize);
+        }, services: Clock is { } clock ? s => s.AddSingleton<TimeProvider>(clock) : null, ownerConnectionString: OwnerConnectionString, contextPoolSize: ContextPoolSize);
         foreach (string tenant in tenants)
         {
             await App.ProvisionAsync(tenant);
@@ -65,6 +66,9 @@ public abstract class LeastPrivilegedAppTest(PostgresFixture postgres, params st
     /// <summary>A fresh database set up as the test's own (owned by the owner role, no TEMP for PUBLIC); the owner's connection string to it.</summary>
     protected async Task<string> CreateOwnedDatabaseAsync() =>
         await AppLogins.OwnDatabaseAsync(await Postgres.Cluster.CreateDatabaseAsync(Cancellation), OwnerRole, Cancellation);
+
+    /// <summary>The app's clock, when not the system's: with a <see cref="ManualClock"/>, dedicated pools change hands only when the test moves it.</summary>
+    protected virtual TimeProvider? Clock => null;
 
     /// <summary>How many NotesContexts the app's pool keeps for reuse.</summary>
     protected virtual int ContextPoolSize => TenancyServiceCollectionExtensions.DefaultPoolSize;
@@ -87,11 +91,19 @@ public abstract class LeastPrivilegedAppTest(PostgresFixture postgres, params st
         }
     }
 
-    /// <summary>Queries in <paramref name="tenant"/>'s scope until it holds a dedicated pool.</summary>
-    protected static Task PromoteAsync(TenancyHost host, string tenant) =>
-        Eventually.UntilAsync(
+    /// <summary>
+    /// Queries in <paramref name="tenant"/>'s scope until it holds a dedicated pool. On a <see cref="ManualClock"/>,
+    /// each query comes a whole window after the last, so it ends the window that counted the last; the clock stops
+    /// at the last query, whose window then never ends.
+    /// </summary>
+    protected static Task PromoteAsync(TenancyHost host, string tenant)
+    {
+        ManualClock? clock = host.Services.GetService<TimeProvider>() as ManualClock;
+        TimeSpan window = host.Services.GetRequiredService<IOptions<TenancyOptions>>().Value.DedicatedPools.Window;
+        return Eventually.UntilAsync(
             async () =>
             {
+                clock?.Advance(window);
                 await using (await host.Tenants.EnterAsync(tenant, Cancellation))
                 await using (AsyncServiceScope scope = host.CreateScope())
                 {
@@ -102,6 +114,7 @@ public abstract class LeastPrivilegedAppTest(PostgresFixture postgres, params st
             },
             $"{tenant} to get a dedicated pool",
             Cancellation);
+    }
 
     /// <summary>The role and schemas a context's next query runs as and in.</summary>
     protected static async Task<(string User, string Path)> WhoAmIAsync(NotesContext db)

@@ -14,11 +14,14 @@ namespace Tenants.Shared.Tests;
 /// <summary>
 /// Pooled tenant contexts, with the shipped least-privilege setup (a connection's role shows its routing): the app's
 /// pool keeps one context, so every lease below is the same context object, and pc_a holds a dedicated pool of one
-/// connection, so a lease that kept it would show.
+/// connection, so a lease that kept it would show. The pools' clock moves only as pc_a is promoted: once it holds its
+/// pool, no window ends, however long a step takes on a busy machine.
 /// </summary>
 public sealed class PooledContextTests(PostgresFixture postgres) : LeastPrivilegedAppTest(postgres, "pc_a", "pc_b")
 {
     protected override int ContextPoolSize => 1;
+
+    protected override TimeProvider? Clock { get; } = new ManualClock();
 
     protected override void ConfigureApp(TenancyOptions options) =>
         options.DedicatedPools = new DedicatedPoolOptions { Tenants = 1, PoolSize = 1, Window = TimeSpan.FromSeconds(1), MinShare = 0.5, MinRate = 1 };
