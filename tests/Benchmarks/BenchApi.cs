@@ -1,10 +1,12 @@
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.AspNetCore.TestHost;
 using Microsoft.Extensions.DependencyInjection;
 using Saas.Api.Apis;
+using Saas.Api.Model;
 using Saas.Data;
 using Saas.Api.Tenancy;
 using Tenants.Shared;
@@ -29,7 +31,7 @@ internal sealed class BenchApi(string database) : WebApplicationFactory<TenantRe
     }
 }
 
-/// <summary>/off/t/{tenant}/articles (and its variants) and /ping without resolution; /m/{mechanism}/t/{tenant}/articles and /ping with it, as the Api resolves.</summary>
+/// <summary>/off/t/{tenant}/articles (and its variants) and /ping without resolution; /m/{mechanism}/t/{tenant}/articles, /articles-pooled (off's pooled contexts) and /ping with it, as the Api resolves.</summary>
 internal sealed class MechanismBranches : IStartupFilter
 {
     public Action<IApplicationBuilder> Configure(Action<IApplicationBuilder> next) => app =>
@@ -46,6 +48,8 @@ internal sealed class MechanismBranches : IStartupFilter
                 e.MapGet("/t/{tenant}/articles-as-tenant-role", List(RoutingMechanisms.OffAsTenantRole));
                 e.MapGet("/t/{tenant}/articles-options-per-context", List(RoutingMechanisms.OffOptionsPerContext));
                 e.MapGet("/t/{tenant}/articles-pooled", List(RoutingMechanisms.OffPooled));
+                e.MapGet("/t/{tenant}/articles-pooled-in-scope", InScope);
+                e.MapGet("/t/{tenant}/articles-pooled-with-async-local", WithAsyncLocal);
                 e.MapGet("/t/{tenant}/ping", Ping);
             });
         });
@@ -60,6 +64,7 @@ internal sealed class MechanismBranches : IStartupFilter
                 branch.UseEndpoints(e =>
                 {
                     e.MapGet("/t/{tenant}/articles", List(mechanism)).RequireTenant();
+                    e.MapGet("/t/{tenant}/articles-pooled", List(RoutingMechanisms.OffPooled)).RequireTenant();
                     e.MapGet("/t/{tenant}/ping", Ping).RequireTenant();
                 });
             });
@@ -67,6 +72,25 @@ internal sealed class MechanismBranches : IStartupFilter
 
         next(app);
     };
+
+    // An AsyncLocal value that nothing reads: the execution context of a tenant scope, without the tenant.
+    private static readonly AsyncLocal<object?> Unread = new();
+
+    // Off's pooled list inside the tenant's scope, entered as the resolution middleware enters it, without resolution.
+    private static async Task<Results<Ok<PagedResult<ArticleResponse>>, ValidationProblem>> InScope(
+        HttpContext http, TenantContext tenants, string tenant, CancellationToken ct, int page = 1, int pageSize = 20)
+    {
+        await using TenantScope scope = await tenants.EnterAsync(tenant, ct);
+        return await ArticlesApi.ListAsync(http.RequestServices.GetRequiredKeyedService<AppDbContext>(RoutingMechanisms.OffPooled), ct, page, pageSize);
+    }
+
+    // Off's pooled list with an AsyncLocal value set that nothing reads.
+    private static async Task<Results<Ok<PagedResult<ArticleResponse>>, ValidationProblem>> WithAsyncLocal(
+        HttpContext http, CancellationToken ct, int page = 1, int pageSize = 20)
+    {
+        Unread.Value = http;
+        return await ArticlesApi.ListAsync(http.RequestServices.GetRequiredKeyedService<AppDbContext>(RoutingMechanisms.OffPooled), ct, page, pageSize);
+    }
 
     // No database at all: what is left is the HTTP pipeline, and on a tenant branch, resolution and the scope.
     private static string Ping() => TenantContext.CurrentTenant ?? "off";

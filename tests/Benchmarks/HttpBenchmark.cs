@@ -70,6 +70,25 @@ internal static class HttpBenchmark
         RunSidesAsync([Off, OffPooled, Shipped, SharedPool], seconds, concurrency, rounds, warmUp: TimeSpan.FromSeconds(10), pairs: [(2, 1), (3, 1)]);
 
     /// <summary>
+    /// Where the shipped path's cost over off's pooled contexts is, in one run, with the database in play: off's pooled
+    /// contexts with an unread AsyncLocal set, then inside a tenant scope, then behind tenant resolution, then the
+    /// shipped context (what routing adds). Each side is compared round by round with the one before it and with off, pooled.
+    /// </summary>
+    public static Task RunP1PartsAsync(int seconds, int concurrency, int rounds) => RunSidesAsync(
+        [
+            OffPooled,
+            ("off, pooled, an AsyncLocal set", $"/off/t/{BenchTenant.Name}/articles-pooled-with-async-local"),
+            ("off, pooled, in a tenant scope", $"/off/t/{BenchTenant.Name}/articles-pooled-in-scope"),
+            ("resolved, off's pooled contexts", $"/m/{RoutingMechanisms.Off}/t/{BenchTenant.Name}/articles-pooled"),
+            Shipped,
+        ],
+        seconds,
+        concurrency,
+        rounds,
+        warmUp: TimeSpan.FromSeconds(10),
+        pairs: [(1, 0), (2, 0), (3, 0), (4, 0), (2, 1), (3, 2), (4, 3)]);
+
+    /// <summary>
     /// The pipeline's own cost, apart from any SQL: an endpoint that touches no database, without and with tenant
     /// resolution (strategies, store, authorization, scope). The difference of their CPU per request is the pipeline's
     /// cost per request.
