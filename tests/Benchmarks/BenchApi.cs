@@ -84,12 +84,13 @@ internal sealed class MechanismBranches : IStartupFilter
         return await ArticlesApi.ListAsync(http.RequestServices.GetRequiredKeyedService<AppDbContext>(RoutingMechanisms.OffPooled), ct, page, pageSize);
     }
 
-    // Off's pooled list with an AsyncLocal value set that nothing reads.
-    private static async Task<Results<Ok<PagedResult<ArticleResponse>>, ValidationProblem>> WithAsyncLocal(
+    // Off's pooled list with an AsyncLocal value set that nothing reads. Not async, as List's handler is not: the value
+    // stays set on the request's flow, as the resolution middleware's scope does, and no frame is added.
+    private static Task<Results<Ok<PagedResult<ArticleResponse>>, ValidationProblem>> WithAsyncLocal(
         HttpContext http, CancellationToken ct, int page = 1, int pageSize = 20)
     {
         Unread.Value = http;
-        return await ArticlesApi.ListAsync(http.RequestServices.GetRequiredKeyedService<AppDbContext>(RoutingMechanisms.OffPooled), ct, page, pageSize);
+        return ArticlesApi.ListAsync(http.RequestServices.GetRequiredKeyedService<AppDbContext>(RoutingMechanisms.OffPooled), ct, page, pageSize);
     }
 
     // No database at all: what is left is the HTTP pipeline, and on a tenant branch, resolution and the scope.
