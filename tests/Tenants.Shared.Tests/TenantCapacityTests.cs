@@ -1,6 +1,7 @@
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
+using Postgres.Testing;
 using Tenants.Shared.Capacity;
 
 namespace Tenants.Shared.Tests;
@@ -199,6 +200,10 @@ public sealed class TenantCapacityTests(PostgresFixture postgres) : DatabaseTest
         // scope takes its share, then waits on the pool until it is canceled or times out.
         var pool = new NpgsqlConnectionStringBuilder(ConnectionString) { MaxPoolSize = 2, Timeout = 1 };
         await using var small = new TenancyHost(pool.ConnectionString, Configure);
+
+        // Only the opens that wait on a full pool are meant to time out; a login on a busy machine can take longer than
+        // this pool's 1 s. So its two connections are made first, until both are, and every open below reuses one.
+        await Eventually.UntilAsync(() => BothOpenAsync(small), "the small pool's two connections", Cancellation);
         await using (await small.Tenants.EnterAsync("failed_a", Cancellation))
         await using (AsyncServiceScope warm = small.CreateScope())
         {
@@ -315,6 +320,22 @@ public sealed class TenantCapacityTests(PostgresFixture postgres) : DatabaseTest
     }
 
     // A context's query whose open is canceled while it waits on the pool.
+    // Holds two of the host's pooled connections at once, then returns them; false when a login timed out (a connection
+    // made before it stays in the pool).
+    private static async Task<bool> BothOpenAsync(TenancyHost host)
+    {
+        try
+        {
+            await using NpgsqlConnection one = await host.DataSource.Unrouted.OpenConnectionAsync(Cancellation);
+            await using NpgsqlConnection two = await host.DataSource.Unrouted.OpenConnectionAsync(Cancellation);
+            return true;
+        }
+        catch (NpgsqlException e) when (e.InnerException is TimeoutException)
+        {
+            return false;
+        }
+    }
+
     private static async Task<int> CountCanceledAsync(TenancyHost host)
     {
         await using AsyncServiceScope services = host.CreateScope();
