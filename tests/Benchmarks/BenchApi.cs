@@ -81,7 +81,7 @@ internal sealed class MechanismBranches : IStartupFilter
         HttpContext http, TenantContext tenants, string tenant, CancellationToken ct, int page = 1, int pageSize = 20)
     {
         await using TenantScope scope = await tenants.EnterAsync(tenant, ct);
-        return await ArticlesApi.ListAsync(http.RequestServices.GetRequiredKeyedService<AppDbContext>(RoutingMechanisms.OffPooled), ct, page, pageSize);
+        return await ArticlesApi.ListAsync(OffPooled(http), ct, page, pageSize);
     }
 
     // Off's pooled list with an AsyncLocal value set that nothing reads. Not async, as List's handler is not: the value
@@ -90,8 +90,10 @@ internal sealed class MechanismBranches : IStartupFilter
         HttpContext http, CancellationToken ct, int page = 1, int pageSize = 20)
     {
         Unread.Value = http;
-        return ArticlesApi.ListAsync(http.RequestServices.GetRequiredKeyedService<AppDbContext>(RoutingMechanisms.OffPooled), ct, page, pageSize);
+        return ArticlesApi.ListAsync(OffPooled(http), ct, page, pageSize);
     }
+
+    private static AppDbContext OffPooled(HttpContext http) => http.RequestServices.GetRequiredKeyedService<AppDbContext>(RoutingMechanisms.OffPooled);
 
     // No database at all: what is left is the HTTP pipeline, and on a tenant branch, resolution and the scope.
     private static string Ping() => TenantContext.CurrentTenant ?? "off";

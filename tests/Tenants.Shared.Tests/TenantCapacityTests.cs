@@ -319,7 +319,6 @@ public sealed class TenantCapacityTests(PostgresFixture postgres) : DatabaseTest
         return (services, db);
     }
 
-    // A context's query whose open is canceled while it waits on the pool.
     // Holds two of the host's pooled connections at once, then returns them; false when a login timed out (a connection
     // made before it stays in the pool).
     private static async Task<bool> BothOpenAsync(TenancyHost host)
@@ -336,6 +335,7 @@ public sealed class TenantCapacityTests(PostgresFixture postgres) : DatabaseTest
         }
     }
 
+    // A context's query whose open is canceled while it waits on the pool.
     private static async Task<int> CountCanceledAsync(TenancyHost host)
     {
         await using AsyncServiceScope services = host.CreateScope();
