@@ -42,7 +42,27 @@ public sealed class TenantContext(ITenantRegistry registry, IOptions<TenancyOpti
     }
 
     /// <summary>
-    /// Async counterpart of <see cref="Enter"/>. Await it directly (<c>await using var s = await ctx.EnterAsync(n)</c>):
+    /// Enters the scope of <paramref name="tenant"/>, a served tenant as the catalog (or a cache of it) just returned it,
+    /// without asking the registry again: its limits are those of the plan the record names. For callers that hold the
+    /// record already, such as request resolution and jobs over the catalog's list: one look-up per tenant, and the
+    /// scope agrees with the record the caller checked. Throws before any tenant SQL runs if the name is invalid or the
+    /// tenant is not served.
+    /// </summary>
+    public TenantScope Enter(TenantRecord tenant)
+    {
+        ArgumentNullException.ThrowIfNull(tenant);
+        TenantNames.EnsureValid(tenant.Name, options.Value.SharedSchema);
+        if (!tenant.IsServed)
+        {
+            throw new InvalidOperationException(
+                $"Tenant '{tenant.Name}' is not served ({tenant.Status}, {tenant.State}); enter a served tenant's record, or the tenant by name.");
+        }
+
+        return Activate(tenant.Name, plans?.Limits(plans.NameOf(tenant)));
+    }
+
+    /// <summary>
+    /// Async counterpart of <see cref="Enter(string)"/>. Await it directly (<c>await using var s = await ctx.EnterAsync(n)</c>):
     /// the scope becomes current when the await completes, on the awaiting flow.
     /// </summary>
     public EnterTenantAwaitable EnterAsync(string name, CancellationToken cancellationToken = default)

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Security.Claims;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Logging;
@@ -50,7 +51,8 @@ public sealed class TenantResolutionMiddleware(
 
         context.Features.Set(new ResolvedTenant(record!, plans.NameOf(record!)));
 
-        await using TenantScope scope = await tenants.EnterAsync(tenant!, context.RequestAborted);
+        // The record just checked is the one entered: no second look-up, and no second cache that could disagree.
+        using TenantScope scope = tenants.Enter(record!);
 
         // The endpoint's database work is done once its response starts: its contexts' connections go back to the pool
         // then, not after a slow client has read the whole body.
@@ -119,11 +121,12 @@ public sealed class TenantResolutionMiddleware(
 
         // A caller bound to tenants by its claims can never reach another one, whatever the route, host or header say,
         // and whichever strategy comes first. Among the rest, the configured order decides: the first name wins.
-        string[] entitled = [.. context.User.FindAll(resolution.Value.ClaimType).Select(c => c.Value)];
-        bool authenticated = context.User.Identity?.IsAuthenticated == true;
+        ClaimsPrincipal user = context.User;
+        string claimType = resolution.Value.ClaimType;
+        bool bound = user.FindFirst(claimType) is not null;
         foreach (string name in named)
         {
-            if (entitled.Length > 0 && !entitled.Contains(name, StringComparer.Ordinal))
+            if (bound && !user.HasClaim(claimType, name))
             {
                 return (null, TenantProblems.Forbidden());
             }
@@ -135,8 +138,8 @@ public sealed class TenantResolutionMiddleware(
         }
 
         // An authenticated caller with no tenant claim reaches tenants only as an operator.
-        if (authenticated && entitled.Length == 0 && resolution.Value.RequireAuthenticatedMember &&
-            !context.User.IsInRole(TenantEndpointConventions.AdminRole))
+        if (!bound && user.Identity?.IsAuthenticated == true && resolution.Value.RequireAuthenticatedMember &&
+            !user.IsInRole(TenantEndpointConventions.AdminRole))
         {
             return (null, TenantProblems.Forbidden());
         }

@@ -50,7 +50,7 @@ internal sealed partial class ArticleStatsJob(
                 continue;
             }
 
-            await using TenantScope scope = await tenants.EnterAsync(tenant.Name, cancellationToken);
+            using TenantScope scope = tenants.Enter(tenant); // the record just listed: no registry look-up per tenant
             using Activity? span = Source.StartActivity("article stats"); // tagged tenant.id by the span processor
             using IDisposable? logScope = logger.BeginScope(new Dictionary<string, object> { ["tenant.id"] = scope.Schema });
             try

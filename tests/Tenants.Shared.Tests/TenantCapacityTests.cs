@@ -3,6 +3,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
 using Postgres.Testing;
 using Tenants.Shared.Capacity;
+using Tenants.Shared.Catalog;
 
 namespace Tenants.Shared.Tests;
 
@@ -293,6 +294,35 @@ public sealed class TenantCapacityTests(PostgresFixture postgres) : DatabaseTest
             await using NpgsqlConnection two = await Host.DataSource.OpenConnectionAsync(Cancellation);
             await using NpgsqlConnection three = await Host.DataSource.OpenConnectionAsync(Cancellation);
             Assert.Equal("1min", await ShowAsync(three, "statement_timeout"));
+        }
+    }
+
+    [Fact]
+    public async Task A_tenant_entered_by_its_record_runs_under_the_record_s_plan_without_asking_the_catalog()
+    {
+        await Host.ProvisionWithANoteAsync("record_a");
+        TenantRecord tight = Assert.IsType<TenantRecord>(await Plans.SetAsync("record_a", "tight", Cancellation));
+
+        // A fresh host has nothing cached: entering by name would ask the catalog which plan the tenant is on.
+        await using var cold = new TenancyHost(ConnectionString, Configure);
+        using var recorder = new CommandRecorder(ConnectionString);
+        using (cold.Tenants.Enter(tight))
+        {
+            Assert.Equal("record_a", TenantContext.CurrentTenant);
+            await using NpgsqlConnection connection = await cold.DataSource.OpenConnectionAsync(Cancellation);
+            Assert.Equal("500ms", await ShowAsync(connection, "statement_timeout"));
+            Assert.Equal("record_a", await SearchPathHeadAsync(connection));
+        }
+
+        // The recorder saw the scope's own commands, and no registry look-up among them.
+        Assert.Contains(recorder.Texts, text => text.Contains("statement_timeout", StringComparison.Ordinal));
+        Assert.DoesNotContain(recorder.Texts, text => text.Contains("SELECT plan FROM", StringComparison.Ordinal));
+
+        // The record decides: one naming the default plan runs under it, whatever the catalog says now.
+        using (cold.Tenants.Enter(tight with { Plan = null }))
+        {
+            await using NpgsqlConnection connection = await cold.DataSource.OpenConnectionAsync(Cancellation);
+            Assert.Equal("1min", await ShowAsync(connection, "statement_timeout"));
         }
     }
 

@@ -1,5 +1,6 @@
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
+using Tenants.Shared.Catalog;
 
 namespace Tenants.Shared.Tests;
 
@@ -98,6 +99,29 @@ public sealed class TenantContextTests(PostgresFixture postgres) : DatabaseTest(
         Assert.Contains("not registered", async.Message, StringComparison.Ordinal);
         Assert.Null(TenantContext.CurrentTenant);
         Assert.DoesNotContain("nobody", await Host.SchemasAsync());
+    }
+
+    [Fact]
+    public async Task A_record_that_is_not_served_or_not_a_tenant_name_is_refused_before_anything_is_entered()
+    {
+        TenantRecord record = Assert.IsType<TenantRecord>(await Host.Catalog.FindAsync("outer", Cancellation));
+
+        TenantRecord[] refused =
+        [
+            record with { Status = TenantStatus.Deactivated },
+            record with { Status = TenantStatus.Deleted },
+            record with { State = MigrationState.Failed },
+        ];
+        foreach (TenantRecord unserved in refused)
+        {
+            var e = Assert.Throws<InvalidOperationException>(() => Host.Tenants.Enter(unserved));
+            Assert.Contains("not served", e.Message, StringComparison.Ordinal);
+            Assert.Null(TenantContext.CurrentTenant);
+        }
+
+        Assert.Throws<InvalidTenantNameException>(() => Host.Tenants.Enter(record with { Name = "pg_catalog" }));
+        Assert.Throws<ArgumentNullException>(() => Host.Tenants.Enter((TenantRecord)null!));
+        Assert.Null(TenantContext.CurrentTenant);
     }
 
     [Fact]
