@@ -5,6 +5,7 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.AspNetCore.TestHost;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging.Testing;
 using Microsoft.Extensions.Options;
 using Npgsql;
 using OpenTelemetry;
@@ -87,6 +88,27 @@ public sealed class TelemetryTests(PostgresFixture postgres) : ApiTest(postgres)
         Assert.Equal("tel_quiet", Tag(_spans.Single(s => s.TraceId == trace && s.Kind == ActivityKind.Server), "tenant.id"));
         Assert.DoesNotContain(_spans, s => s.TraceId == trace && s.Source.Name == "Npgsql");
     }
+
+    [Fact]
+    public async Task Log_lines_written_inside_a_tenant_request_carry_its_tenant()
+    {
+        await Api.ProvisionAsync("tel_logged");
+        const string commands = "Microsoft.EntityFrameworkCore.Database.Command";
+        using WebApplicationFactory<Program> logged = Api.WithWebHostBuilder(b => b
+            .UseSetting($"Logging:LogLevel:{commands}", "Information")
+            .ConfigureTestServices(services => services.AddFakeLogging()));
+        using HttpClient client = Client(logged, Api.Tokens.Member("tel_logged"));
+
+        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/articles", Cancellation)).StatusCode);
+
+        // EF Core's command lines of the tenant's queries, written deep inside the endpoint, carry the scope's pair.
+        FakeLogRecord[] lines = [.. logged.Services.GetFakeLogCollector().GetSnapshot().Where(r => r.Category == commands)];
+        Assert.Contains(lines, r => TenantOf(r) == "tel_logged" && r.Message.Contains("FROM articles", StringComparison.Ordinal));
+        Assert.All(lines, r => Assert.Contains(TenantOf(r), (string?[])["tel_logged", null])); // never another tenant
+    }
+
+    private static string? TenantOf(FakeLogRecord record) =>
+        record.Scopes.OfType<IEnumerable<KeyValuePair<string, object?>>>().SelectMany(s => s).SingleOrDefault(p => p.Key == "tenant.id").Value as string;
 
     private static HttpClient Client(WebApplicationFactory<Program> factory, string token)
     {

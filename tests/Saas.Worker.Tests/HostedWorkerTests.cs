@@ -129,18 +129,29 @@ public sealed class HostedWorkerTests(PostgresFixture postgres) : IAsyncLifetime
     [Fact]
     public async Task The_sample_job_runs_inside_each_tenants_context()
     {
-        using HttpClient client = Worker.CreateClient();
+        await using WebApplicationFactory<Program> logged = Worker.WithWebHostBuilder(b => b.ConfigureServices(s => s.AddFakeLogging()));
+        using HttpClient client = logged.CreateClient();
         await WaitUntilHealthyAsync(client);
         await Worker.InsertArticlesAsync("early_a", 3);
         await Worker.InsertArticlesAsync("early_b", 5);
 
-        IReadOnlyDictionary<string, long> counts = await Worker.Service<ArticleStatsJob>().RunOnceAsync(Cancellation);
+        IReadOnlyDictionary<string, long> counts = await logged.Services.GetRequiredService<ArticleStatsJob>().RunOnceAsync(Cancellation);
 
         // Each tenant's count is its own: the same DbContext code saw a different schema in each tenant's scope.
         Assert.Equal(3, counts["early_a"]);
         Assert.Equal(5, counts["early_b"]);
         Assert.Null(Tenants.Shared.TenantContext.CurrentTenant);
+
+        // And each tenant's log lines carry its tenant, as a request's do (the job's own first round may have logged too).
+        FakeLogRecord[] lines = [.. logged.Services.GetFakeLogCollector().GetSnapshot().Where(r => r.Category == typeof(ArticleStatsJob).FullName)];
+        string[] counted = [.. lines.Select(r => $"{TenantOf(r)}:{r.StructuredState?.SingleOrDefault(p => p.Key == "Articles").Value}")];
+        Assert.Contains("early_a:3", counted);
+        Assert.Contains("early_b:5", counted);
+        Assert.All(lines, r => Assert.NotNull(TenantOf(r)));
     }
+
+    private static string? TenantOf(FakeLogRecord record) =>
+        record.Scopes.OfType<IEnumerable<KeyValuePair<string, object?>>>().SelectMany(s => s).SingleOrDefault(p => p.Key == "tenant.id").Value as string;
 
     [Fact]
     public async Task The_sample_job_runs_under_each_tenants_plan_and_goes_on_past_a_tenant_it_refuses()

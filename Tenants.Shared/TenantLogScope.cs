@@ -1,14 +1,13 @@
 using System.Collections;
-using Tenants.Shared;
 
-namespace Saas.Api.Tenancy;
+namespace Tenants.Shared;
 
 /// <summary>
-/// The log scope of a tenant's request: one <c>tenant.id</c> pair (the spans' attribute name), which logging
-/// providers read as structured state (OpenTelemetry's exported records carry it as an attribute). A list of one, not
-/// a dictionary: it is made per request.
+/// The log scope of work done for one tenant (<c>logger.BeginScope(new TenantLogScope(scope.Schema))</c>): one
+/// <c>tenant.id</c> pair (the spans' attribute name), which logging providers read as structured state
+/// (OpenTelemetry's exported records carry it as an attribute). A list of one, not a dictionary: it is made per request.
 /// </summary>
-internal sealed class TenantLogScope(string tenant) : IReadOnlyList<KeyValuePair<string, object?>>
+public sealed class TenantLogScope(string tenant) : IReadOnlyList<KeyValuePair<string, object?>>
 {
     public int Count => 1;
 
