@@ -5,7 +5,9 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.AspNetCore.TestHost;
 using Microsoft.Extensions.DependencyInjection;
+#if (includeSample)
 using Microsoft.Extensions.Logging.Testing;
+#endif
 using Microsoft.Extensions.Options;
 using Npgsql;
 using OpenTelemetry;
@@ -89,6 +91,7 @@ public sealed class TelemetryTests(PostgresFixture postgres) : ApiTest(postgres)
         Assert.DoesNotContain(_spans, s => s.TraceId == trace && s.Source.Name == "Npgsql");
     }
 
+#if (includeSample)
     [Fact]
     public async Task Log_lines_written_inside_a_tenant_request_carry_its_tenant()
     {
@@ -109,6 +112,7 @@ public sealed class TelemetryTests(PostgresFixture postgres) : ApiTest(postgres)
 
     private static string? TenantOf(FakeLogRecord record) =>
         record.Scopes.OfType<IEnumerable<KeyValuePair<string, object?>>>().SelectMany(s => s).SingleOrDefault(p => p.Key == "tenant.id").Value as string;
+#endif
 
     private static HttpClient Client(WebApplicationFactory<Program> factory, string token)
     {
