@@ -5,7 +5,8 @@ namespace Tenants.Shared;
 /// <summary>
 /// The log scope of work done for one tenant (<c>logger.BeginScope(new TenantLogScope(scope.Schema))</c>): one
 /// <c>tenant.id</c> pair (the spans' attribute name), which logging providers read as structured state
-/// (OpenTelemetry's exported records carry it as an attribute). A list of one, not a dictionary: it is made per request.
+/// (OpenTelemetry's exported records carry it as an attribute). A list of one, not a dictionary: it is made for every
+/// request, and for every tenant a job visits.
 /// </summary>
 public sealed class TenantLogScope(string tenant) : IReadOnlyList<KeyValuePair<string, object?>>
 {
