@@ -54,6 +54,10 @@ public static class TenancyServiceCollectionExtensions
         services.TryAddSingleton<ITenantRegistry>(sp => sp.GetRequiredService<TenantCatalog>());
         services.TryAddSingleton<ITenantCatalog>(sp => sp.GetRequiredService<TenantCatalog>());
         services.TryAddSingleton<TenantContext>();
+
+        // The logger factory takes the app's scope provider (an app's own wins): every line written inside a tenant scope
+        // carries its tenant.
+        services.TryAddSingleton<IExternalScopeProvider, TenantLogScopeProvider>();
         services.TryAddSingleton<CatalogNotifications>();
         services.TryAddSingleton<TenantOffboarding>();
         services.TryAddSingleton<TenantPlacement>();

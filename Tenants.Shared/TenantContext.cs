@@ -26,6 +26,9 @@ public sealed class TenantContext(ITenantRegistry registry, IOptions<TenancyOpti
     /// <summary>The tenant of the innermost open scope on this flow, or null outside any scope.</summary>
     public static string? CurrentTenant => Ambient.Value?.Schema;
 
+    /// <summary>The innermost open scope on this flow, or null outside any scope.</summary>
+    internal static TenantScope? CurrentScope => Ambient.Value;
+
     /// <summary>The limits of the innermost open scope on this flow, or null outside any scope or without plans.</summary>
     internal static TenantPlan? CurrentLimits => Ambient.Value?.Limits;
 

@@ -3,12 +3,11 @@ using System.Collections;
 namespace Tenants.Shared;
 
 /// <summary>
-/// The log scope of work done for one tenant (<c>logger.BeginScope(new TenantLogScope(scope.Schema))</c>): one
-/// <c>tenant.id</c> pair (the spans' attribute name), which logging providers read as structured state
-/// (OpenTelemetry's exported records carry it as an attribute). A list of one, not a dictionary: it is made for every
-/// request, and for every tenant a job visits.
+/// A tenant scope as logging providers read it: one <c>tenant.id</c> pair (the spans' attribute name), structured
+/// state that OpenTelemetry's exported records carry as an attribute. Made once per tenant scope, when its first line
+/// is written.
 /// </summary>
-public sealed class TenantLogScope(string tenant) : IReadOnlyList<KeyValuePair<string, object?>>
+internal sealed class TenantLogScope(string tenant) : IReadOnlyList<KeyValuePair<string, object?>>
 {
     public int Count => 1;
 

@@ -7,6 +7,7 @@ namespace Tenants.Shared;
 public sealed class TenantScope : IDisposable, IAsyncDisposable
 {
     private bool _closed;
+    private TenantLogScope? _logScope;
 
     internal TenantScope(string schema, TenantScope? outer, Capacity.TenantPlan? limits)
     {
@@ -22,6 +23,9 @@ public sealed class TenantScope : IDisposable, IAsyncDisposable
 
     /// <summary>The tenant's plan's limits as the scope was entered; null when the scope's context knows no plans.</summary>
     internal Capacity.TenantPlan? Limits { get; }
+
+    /// <summary>What log lines written inside the scope carry; made when the first one is written.</summary>
+    internal TenantLogScope LogScope => _logScope ??= new TenantLogScope(Schema);
 
     // Disposed: an inner scope disposed after it goes back past it. Volatile: another flow may have disposed it.
     internal bool IsClosed => Volatile.Read(ref _closed);

@@ -2,7 +2,6 @@ using System.Diagnostics;
 using System.Security.Claims;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
-using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Npgsql;
 using Tenants.Shared;
@@ -24,8 +23,7 @@ public sealed class TenantResolutionMiddleware(
     TenantContext tenants,
     TenantPlans plans,
     IOptions<TenantResolutionOptions> resolution,
-    IOptions<TenancyOptions> tenancy,
-    ILogger<TenantResolutionMiddleware> logger)
+    IOptions<TenancyOptions> tenancy)
 {
     public async Task InvokeAsync(HttpContext context)
     {
@@ -51,7 +49,8 @@ public sealed class TenantResolutionMiddleware(
 
         context.Features.Set(new ResolvedTenant(record!, plans.NameOf(record!)));
 
-        // The record just checked is the one entered: no second look-up, and no second cache that could disagree.
+        // The record just checked is the one entered: no second look-up, and no second cache that could disagree. Log
+        // lines written from here on carry the tenant (the tenancy's log scope provider reads the scope).
         using TenantScope scope = tenants.Enter(record!);
 
         // The endpoint's database work is done once its response starts: its contexts' connections go back to the pool
@@ -60,7 +59,6 @@ public sealed class TenantResolutionMiddleware(
 
         // The server span started before the tenant was known; spans started from here on are tagged by the processor.
         Activity.Current?.SetTag(TenantSpanProcessor.TenantAttribute, scope.Schema);
-        using IDisposable? logScope = logger.BeginScope(new TenantLogScope(scope.Schema));
         try
         {
             await next(context);

@@ -52,7 +52,6 @@ internal sealed partial class ArticleStatsJob(
 
             using TenantScope scope = tenants.Enter(tenant); // the record just listed: no registry look-up per tenant
             using Activity? span = Source.StartActivity("article stats"); // tagged tenant.id by the span processor
-            using IDisposable? logScope = logger.BeginScope(new TenantLogScope(scope.Schema));
             try
             {
                 await using AsyncServiceScope services = scopes.CreateAsyncScope();
