@@ -69,8 +69,10 @@ internal static class SideBySide
         {
             List<double> pair = [.. throughput[of].Zip(throughput[to], (a, b) => a / b)];
             (double low, double high) = MedianInterval(pair);
+
+            // Four decimals: targets are read here, and three can round an interval's end onto the target itself.
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"{sides[of].Name} x {sides[to].Name}: {Median(pair):F3} (95% interval {low:F3}-{high:F3}; alloc {totals[of].KilobytesPerOp / totals[to].KilobytesPerOp:F3} x)"));
+                $"{sides[of].Name} x {sides[to].Name}: {Median(pair):F4} (95% interval {low:F4}-{high:F4}; alloc {totals[of].KilobytesPerOp / totals[to].KilobytesPerOp:F3} x)"));
         }
     }
 
