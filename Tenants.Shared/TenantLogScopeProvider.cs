@@ -28,9 +28,9 @@ internal sealed class TenantLogScopeProvider : IExternalScopeProvider
     public void ForEachScope<TState>(Action<object?, TState> callback, TState state)
     {
         ArgumentNullException.ThrowIfNull(callback);
-        if (TenantContext.CurrentScope is { } tenant)
+        if (TenantContext.CurrentScope is { } scope)
         {
-            callback(tenant.LogScope, state);
+            callback(scope.LogScope, state);
         }
 
         _scopes.ForEachScope(callback, state);

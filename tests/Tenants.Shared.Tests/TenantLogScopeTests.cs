@@ -81,6 +81,7 @@ public sealed partial class TenantLogScopeTests : IDisposable
         FakeLogRecord line = Assert.Single(Logs.GetSnapshot());
         KeyValuePair<string, object?>[] pairs = [.. line.Scopes.OfType<IEnumerable<KeyValuePair<string, object?>>>().SelectMany(s => s)];
         Assert.Equal(["acme"], TenantsOf(line));
+        Assert.Equal("tenant.id", pairs[0].Key); // the tenant's scope is the outermost
         Assert.Contains(new KeyValuePair<string, object?>("OrderId", 42), pairs);
         Assert.Contains(pairs, p => p.Key == "TraceId" && Equals(p.Value?.ToString(), activity.TraceId.ToHexString()));
     }
