@@ -10,6 +10,7 @@ using Saas.Api.Model;
 using Saas.Data;
 using Saas.Api.Tenancy;
 using Tenants.Shared;
+using Tenants.Shared.Catalog;
 
 namespace Benchmarks;
 
@@ -31,7 +32,7 @@ internal sealed class BenchApi(string database) : WebApplicationFactory<TenantRe
     }
 }
 
-/// <summary>/off/t/{tenant}/articles (and its variants) and /ping without resolution; /m/{mechanism}/t/{tenant}/articles, /articles-pooled (off's pooled contexts) and /ping with it, as the Api resolves.</summary>
+/// <summary>/off/t/{tenant}/articles (and its variants) and /ping without resolution; /m/{mechanism}/t/{tenant}/articles, /articles-pooled (off's pooled contexts) and /ping with it, as the Api resolves; /entered/t/{tenant}/articles in the tenant's scope without resolution.</summary>
 internal sealed class MechanismBranches : IStartupFilter
 {
     public Action<IApplicationBuilder> Configure(Action<IApplicationBuilder> next) => app =>
@@ -70,6 +71,16 @@ internal sealed class MechanismBranches : IStartupFilter
             });
         }
 
+        // The shipped context behind a middleware that only enters the tenant's scope: resolution's share, apart.
+        app.Map("/entered", branch =>
+        {
+            branch.UseRouting();
+            branch.UseAuthentication();
+            branch.UseAuthorization();
+            branch.UseMiddleware<EnterBenchTenant>();
+            branch.UseEndpoints(e => e.MapGet("/t/{tenant}/articles", List(RoutingMechanisms.Shipped)));
+        });
+
         next(app);
     };
 
@@ -106,4 +117,21 @@ internal sealed class MechanismBranches : IStartupFilter
             ct,
             page,
             pageSize);
+}
+
+/// <summary>
+/// Enters the benchmark tenant's scope from its catalog record, read once, as the resolution middleware enters it: no
+/// strategies, checks or store look-up per request, no feature, span tag or response-start release.
+/// </summary>
+internal sealed class EnterBenchTenant(RequestDelegate next, TenantContext tenants, ITenantStore store)
+{
+    private TenantRecord? _record;
+
+    public async Task InvokeAsync(HttpContext context)
+    {
+        TenantRecord record = _record ??= await store.FindAsync(BenchTenant.Name, context.RequestAborted)
+            ?? throw new InvalidOperationException($"Tenant {BenchTenant.Name} is not seeded.");
+        using TenantScope scope = tenants.Enter(record);
+        await next(context);
+    }
 }

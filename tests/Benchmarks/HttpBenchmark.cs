@@ -89,6 +89,23 @@ internal static class HttpBenchmark
         pairs: [(1, 0), (2, 0), (3, 0), (4, 0), (2, 1), (3, 2), (4, 3)]);
 
     /// <summary>
+    /// Resolution's share of the shipped path, apart from its scope: the shipped context behind a middleware that only
+    /// enters the tenant's scope, then behind the resolution middleware, then the first side again, the same path. The
+    /// two runs of one path show what a ratio of identical sides reads in one run: the floor under any difference.
+    /// </summary>
+    public static Task RunResolutionAsync(int seconds, int concurrency, int rounds) => RunSidesAsync(
+        [
+            ("scope entered, no resolution", $"/entered/t/{BenchTenant.Name}/articles"),
+            Shipped,
+            ("scope entered, no resolution, again", $"/entered/t/{BenchTenant.Name}/articles"),
+        ],
+        seconds,
+        concurrency,
+        rounds,
+        warmUp: TimeSpan.FromSeconds(10),
+        pairs: [(1, 0), (1, 2), (2, 0)]);
+
+    /// <summary>
     /// The pipeline's own cost, apart from any SQL: an endpoint that touches no database, without and with tenant
     /// resolution (strategies, store, authorization, scope). The difference of their CPU per request is the pipeline's
     /// cost per request.

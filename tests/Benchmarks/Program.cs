@@ -6,6 +6,7 @@ using Benchmarks;
 // dotnet run --project tests/Benchmarks -c Release -- http [seconds per side] [concurrency] [rounds]
 // dotnet run --project tests/Benchmarks -c Release -- ef [seconds per side] [concurrency] [rounds]
 // dotnet run --project tests/Benchmarks -c Release -- p1-parts [seconds per side] [concurrency] [rounds]
+// dotnet run --project tests/Benchmarks -c Release -- resolution [seconds per side] [concurrency] [rounds]
 // dotnet run --project tests/Benchmarks -c Release -- pipeline [seconds per side] [concurrency] [rounds]
 // dotnet run --project tests/Benchmarks -c Release -- allocations [seconds] [baseline path] [compared path]
 // dotnet run --project tests/Benchmarks -c Release -- migration-commands [tenants] [window]
@@ -29,6 +30,9 @@ switch (args)
         return 0;
     case ["p1-parts", .. var rest]:
         await HttpBenchmark.RunP1PartsAsync(Number(rest, 0, 1), Number(rest, 1, 16), Number(rest, 2, 100));
+        return 0;
+    case ["resolution", .. var rest]:
+        await HttpBenchmark.RunResolutionAsync(Number(rest, 0, 1), Number(rest, 1, 16), Number(rest, 2, 100));
         return 0;
     case ["pipeline", .. var rest]:
         await HttpBenchmark.RunPipelineAsync(Number(rest, 0, 3), Number(rest, 1, 16), Number(rest, 2, 8));
@@ -61,7 +65,7 @@ switch (args)
         return await TenantScaleChild.RunAsync(app, owner, prefix,
             int.Parse(trafficked, CultureInfo.InvariantCulture), int.Parse(stride, CultureInfo.InvariantCulture), int.Parse(seconds, CultureInfo.InvariantCulture), int.Parse(warmUp, CultureInfo.InvariantCulture));
     default:
-        Console.Error.WriteLine("usage: migrations [tenants=1000] [provisioning samples=100] | p1 [seconds per side=1] [concurrency=16] [rounds=500] | p1-parts [seconds per side=1] [concurrency=16] [rounds=100] | http|ef|pipeline [seconds per side=3] [concurrency=16] [rounds=8] | migration-commands [tenants=10000] [window=500] | tenants [large=10000] [trafficked=1000] [seconds=15] [warm-up=12] | allocations [seconds=8] [baseline path] [compared path] | roles [large=10000] [trafficked=1000] [seconds per side=3] [rounds=8] | noisy [seconds per side=8] [rounds=5] | citus [seconds per side=3] [concurrency=16] [rounds=8] [tenants placed=1000]");
+        Console.Error.WriteLine("usage: migrations [tenants=1000] [provisioning samples=100] | p1 [seconds per side=1] [concurrency=16] [rounds=500] | p1-parts [seconds per side=1] [concurrency=16] [rounds=100] | resolution [seconds per side=1] [concurrency=16] [rounds=100] | http|ef|pipeline [seconds per side=3] [concurrency=16] [rounds=8] | migration-commands [tenants=10000] [window=500] | tenants [large=10000] [trafficked=1000] [seconds=15] [warm-up=12] | allocations [seconds=8] [baseline path] [compared path] | roles [large=10000] [trafficked=1000] [seconds per side=3] [rounds=8] | noisy [seconds per side=8] [rounds=5] | citus [seconds per side=3] [concurrency=16] [rounds=8] [tenants placed=1000]");
         return 2;
 }
 
