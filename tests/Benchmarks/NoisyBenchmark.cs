@@ -21,8 +21,8 @@ namespace Benchmarks;
 /// Noisy neighbours: ten tenants on the real Api (Kestrel, its whole pipeline), nine quiet ones each sending steady
 /// traffic (one loop, <see cref="QuietRate"/> list requests a second) and one noisy tenant sending a burst: 64
 /// concurrent loops, half on the list endpoint, half on a deliberately slow query (<see cref="SlowSeconds"/> s of
-/// waiting, holding its connection, as a lock wait or a missing index would). Side by side, rounds rotating the
-/// order: the quiet tenants alone; with the noisy one and fairness off (a plan with no practical limits); with it and
+/// waiting, holding its connection, as a lock wait or a missing index would). Side by side, rounds in orders balanced for
+/// carry-over: the quiet tenants alone; with the noisy one and fairness off (a plan with no practical limits); with it and
 /// fairness on (the shipped default plan). The noisy client waits the Retry-After it is given, as .NET's standard
 /// resilience handler does; one more side shows a noisy client that ignores it. Both Api instances share one pool
 /// size, smaller than the noisy tenant's concurrency, as a pool sized to its server would be.
@@ -63,11 +63,11 @@ internal static class NoisyBenchmark
         }
 
         var results = sides.Select(_ => new List<Side>()).ToArray();
+        int[][] orders = SideBySide.BalancedOrders(sides.Length);
         for (int round = 0; round < rounds; round++)
         {
-            for (int k = 0; k < sides.Length; k++)
+            foreach (int side in orders[round % orders.Length])
             {
-                int side = (round + k) % sides.Length;
                 results[side].Add(await sides[side].Run(TimeSpan.FromSeconds(seconds)));
             }
         }

@@ -4,8 +4,8 @@ using System.Globalization;
 namespace Benchmarks;
 
 /// <summary>
-/// Runs operations side by side in one process: concurrent loops per side, rounds that rotate which side goes first,
-/// and each side's ratio to the baseline (the first side) taken per round, then the median of those ratios. On a
+/// Runs operations side by side in one process: concurrent loops per side, rounds in orders balanced for carry-over
+/// (<see cref="BalancedOrders"/>), and each side's ratio to the baseline (the first side) taken per round, then the median of those ratios. On a
 /// noisy machine whose throughput drifts (tiered JIT, caches, other load) a ratio within one round is steadier than a
 /// ratio of medians; optional pairs of sides are compared with each other the same way. Round trips are counted as
 /// Npgsql command spans per operation. Bytes allocated per operation in this process attribute a side's own work with
@@ -26,12 +26,12 @@ internal static class SideBySide
         var throughput = sides.Select(_ => new List<double>()).ToArray();
         var ratios = sides.Select(_ => new List<double>()).ToArray();
         var totals = new Load[sides.Count];
+        int[][] orders = BalancedOrders(sides.Count);
         for (int round = 0; round < rounds; round++)
         {
             var thisRound = new double[sides.Count];
-            for (int k = 0; k < sides.Count; k++)
+            foreach (int side in orders[round % orders.Length])
             {
-                int side = (round + k) % sides.Count;
                 Load load = await LoadAsync(sides[side].Operation, concurrency, perSide);
                 totals[side] += load;
                 thisRound[side] = load.PerSecond;
@@ -135,8 +135,28 @@ internal static class SideBySide
     }
 
     /// <summary>
+    /// The orders of a cycle of rounds, balanced for carry-over (a Williams design): over a cycle, each side goes first
+    /// equally often and directly follows each other side equally often. What a side leaves behind (its garbage, the
+    /// thread pool's size, the database's state) then weighs on every other side alike; in a plain rotation each side
+    /// would mostly follow one and the same neighbour. A cycle has <paramref name="count"/> orders when it is even,
+    /// twice as many (each order also reversed) when it is odd.
+    /// </summary>
+    internal static int[][] BalancedOrders(int count)
+    {
+        // 0, 1, n-1, 2, n-2, ...: the step from each position to the next is different every time.
+        var first = new int[count];
+        for (int k = 1, low = 1, high = count - 1; k < count; k++)
+        {
+            first[k] = k % 2 == 1 ? low++ : high--;
+        }
+
+        IEnumerable<int[]> shifted = Enumerable.Range(0, count).Select(shift => first.Select(side => (side + shift) % count).ToArray());
+        return count % 2 == 0 ? [.. shifted] : [.. shifted, .. shifted.Select(order => order.Reverse().ToArray())];
+    }
+
+    /// <summary>
     /// Where the median of the per-round ratios lies, 95% of the time: a percentile bootstrap over the rounds (fixed
-    /// seed, so a run's output is its own). Rounds are taken as independent; the rotating order keeps them close to it.
+    /// seed, so a run's output is its own). Rounds are taken as independent; the balanced orders keep them close to it.
     /// </summary>
     internal static (double Low, double High) MedianInterval(List<double> values)
     {
