@@ -32,7 +32,7 @@ internal sealed class BenchApi(string database) : WebApplicationFactory<TenantRe
     }
 }
 
-/// <summary>/off/t/{tenant}/articles (and its variants) and /ping without resolution; /m/{mechanism}/t/{tenant}/articles, /articles-pooled (off's pooled contexts) and /ping with it, as the Api resolves; /entered/t/{tenant}/articles in the tenant's scope without resolution.</summary>
+/// <summary>/off/t/{tenant}/articles (and its variants) and /ping without resolution; /m/{mechanism}/t/{tenant}/articles, /articles-pooled (off's pooled contexts) and /ping with it, as the Api resolves; /entered/t/{tenant}/articles in the tenant's scope without resolution; /usage, what the process has spent.</summary>
 internal sealed class MechanismBranches : IStartupFilter
 {
     public Action<IApplicationBuilder> Configure(Action<IApplicationBuilder> next) => app =>
@@ -80,6 +80,9 @@ internal sealed class MechanismBranches : IStartupFilter
             branch.UseMiddleware<EnterBenchTenant>();
             branch.UseEndpoints(e => e.MapGet("/t/{tenant}/articles", List(RoutingMechanisms.Shipped)));
         });
+
+        // What this process has spent, for a parent that runs it as a side server.
+        app.Map("/usage", usage => usage.Run(context => context.Response.WriteAsync(SideServer.UsageLine())));
 
         next(app);
     };

@@ -60,6 +60,9 @@ switch (args)
     case ["citus", .. var rest]:
         await CitusBenchmark.RunAsync(seconds: Number(rest, 0, 3), concurrency: Number(rest, 1, 16), rounds: Number(rest, 2, 8), placed: Number(rest, 3, 1_000));
         return 0;
+    case ["side-server", var database]:
+        // One side of `p1`, started by it in a process of its own; not meant to be run by hand.
+        return await SideServer.ServeAsync(database);
     case ["tenants-child", var app, var owner, var prefix, var trafficked, var stride, var seconds, var warmUp]:
         // One side of `tenants`, started by it in a process of its own; not meant to be run by hand.
         return await TenantScaleChild.RunAsync(app, owner, prefix,

@@ -4,23 +4,27 @@ using System.Globalization;
 namespace Benchmarks;
 
 /// <summary>
-/// Runs operations side by side in one process: concurrent loops per side, rounds in orders balanced for carry-over
-/// (<see cref="BalancedOrders"/>), and each side's ratio to the baseline (the first side) taken per round, then the median of those ratios. On a
-/// noisy machine whose throughput drifts (tiered JIT, caches, other load) a ratio within one round is steadier than a
-/// ratio of medians; optional pairs of sides are compared with each other the same way. Round trips are counted as
-/// Npgsql command spans per operation. Bytes allocated per operation in this process attribute a side's own work with
-/// far less noise than throughput, since they do not depend on what the database or the other core did meanwhile;
-/// CPU time per operation also counts the thread pool's spinning, so it varies more. Each ratio comes with the 95%
-/// interval of its median, bootstrapped over the rounds: a target is met only if the interval clears it.
+/// Runs operations side by side from this process: concurrent loops per side, rounds in orders balanced for carry-over
+/// (<see cref="BalancedOrders"/>), and each side's ratio to the baseline (the first side) taken per round, then the
+/// median of those ratios. On a noisy machine whose throughput drifts (tiered JIT, caches, other load) a ratio within
+/// one round is steadier than a ratio of medians; optional pairs of sides are compared with each other the same way.
+/// Round trips are counted as Npgsql command spans per operation. Bytes allocated per operation in the serving process
+/// (this one, or a side's own) attribute a side's own work with far less noise than throughput, since they do not
+/// depend on what the database or the other core did meanwhile; CPU time per operation also counts the thread pool's
+/// spinning, so it varies more. Each ratio comes with the 95% interval of its median, bootstrapped over the rounds: a
+/// target is met only if the interval clears it.
 /// </summary>
 internal static class SideBySide
 {
+    // meters: per side, what the process that serves it has spent (this process when null); a side served by a process
+    // of its own reports that process's CPU time, allocations and commands.
     public static async Task RunAsync(IReadOnlyList<(string Name, Func<Task> Operation)> sides, int concurrency, TimeSpan perSide, int rounds, TimeSpan warmUp,
-        IReadOnlyList<(int Side, int To)>? pairs = null)
+        IReadOnlyList<(int Side, int To)>? pairs = null, IReadOnlyList<Func<Task<Usage>>>? meters = null)
     {
-        foreach ((_, Func<Task> operation) in sides)
+        Func<Task<Usage>> MeterOf(int side) => meters?[side] ?? ThisProcess;
+        for (int side = 0; side < sides.Count; side++)
         {
-            await LoadAsync(operation, concurrency, warmUp);
+            await LoadAsync(sides[side].Operation, MeterOf(side), concurrency, warmUp);
         }
 
         var throughput = sides.Select(_ => new List<double>()).ToArray();
@@ -32,7 +36,7 @@ internal static class SideBySide
             var thisRound = new double[sides.Count];
             foreach (int side in orders[round % orders.Length])
             {
-                Load load = await LoadAsync(sides[side].Operation, concurrency, perSide);
+                Load load = await LoadAsync(sides[side].Operation, MeterOf(side), concurrency, perSide);
                 totals[side] += load;
                 thisRound[side] = load.PerSecond;
                 throughput[side].Add(thisRound[side]);
@@ -47,7 +51,7 @@ internal static class SideBySide
         var trips = new double[sides.Count];
         for (int side = 0; side < sides.Count; side++)
         {
-            trips[side] = await RoundTripsAsync(sides[side].Operation);
+            trips[side] = await RoundTripsAsync(sides[side].Operation, MeterOf(side));
         }
 
         Console.WriteLine();
@@ -76,12 +80,17 @@ internal static class SideBySide
         }
     }
 
-    private static async Task<Load> LoadAsync(Func<Task> operation, int concurrency, TimeSpan duration)
+    /// <summary>This process's CPU time and bytes allocated so far; its commands are counted by <see cref="RoundTripsAsync"/>.</summary>
+    public static Task<Usage> ThisProcess()
+    {
+        using Process process = Process.GetCurrentProcess();
+        return Task.FromResult(new Usage(process.TotalProcessorTime, GC.GetTotalAllocatedBytes(precise: false), Commands: null));
+    }
+
+    private static async Task<Load> LoadAsync(Func<Task> operation, Func<Task<Usage>> meter, int concurrency, TimeSpan duration)
     {
         long done = 0;
-        using Process process = Process.GetCurrentProcess();
-        TimeSpan cpu = process.TotalProcessorTime;
-        long allocated = GC.GetTotalAllocatedBytes(precise: false);
+        Usage before = await meter();
         var clock = Stopwatch.StartNew();
         await Task.WhenAll(Enumerable.Range(0, concurrency).Select(async _ =>
         {
@@ -92,13 +101,23 @@ internal static class SideBySide
             }
         }));
         TimeSpan elapsed = clock.Elapsed;
-        process.Refresh();
-        return new Load(done, elapsed, process.TotalProcessorTime - cpu, GC.GetTotalAllocatedBytes(precise: false) - allocated);
+        Usage after = await meter();
+        return new Load(done, elapsed, after.Cpu - before.Cpu, after.Allocated - before.Allocated);
     }
 
-    private static async Task<double> RoundTripsAsync(Func<Task> operation)
+    private static async Task<double> RoundTripsAsync(Func<Task> operation, Func<Task<Usage>> meter)
     {
         const int Operations = 200;
+        if ((await meter()).Commands is long first)
+        {
+            for (int i = 0; i < Operations; i++)
+            {
+                await operation();
+            }
+
+            return (double)((await meter()).Commands!.Value - first) / Operations;
+        }
+
         long commands = 0;
         using var listener = new ActivityListener
         {
@@ -121,7 +140,10 @@ internal static class SideBySide
         return (double)Interlocked.Read(ref commands) / Operations;
     }
 
-    /// <summary>Operations done in a time, and the CPU time and bytes this process spent on them.</summary>
+    /// <summary>What a process has spent so far: CPU time, bytes allocated and, where it counts them, Npgsql commands run.</summary>
+    public readonly record struct Usage(TimeSpan Cpu, long Allocated, long? Commands);
+
+    /// <summary>Operations done in a time, and the CPU time and bytes the serving process spent on them.</summary>
     private readonly record struct Load(long Operations, TimeSpan Elapsed, TimeSpan Cpu, long Allocated)
     {
         public double PerSecond => Operations / Elapsed.TotalSeconds;
