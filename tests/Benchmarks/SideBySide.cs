@@ -77,6 +77,13 @@ internal static class SideBySide
             // Four decimals: targets are read here, and three can round an interval's end onto the target itself.
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"{sides[of].Name} x {sides[to].Name}: {Median(pair):F4} (95% interval {low:F4}-{high:F4}; alloc {totals[of].KilobytesPerOp / totals[to].KilobytesPerOp:F3} x)"));
+
+            // Carry-over left in the design would show as orders that read differently.
+            if (rounds >= orders.Length)
+            {
+                IEnumerable<double> byOrder = Enumerable.Range(0, orders.Length).Select(k => Median([.. pair.Where((_, round) => round % orders.Length == k)]));
+                Console.WriteLine($"  by the order of its rounds ({string.Join(" | ", orders.Select(order => string.Join(" ", order)))}): {string.Join(", ", byOrder.Select(r => r.ToString("F4", CultureInfo.InvariantCulture)))}");
+            }
         }
     }
 
