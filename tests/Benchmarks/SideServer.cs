@@ -14,8 +14,8 @@ internal sealed class SideServer : IAsyncDisposable
 {
     private const string ListeningPrefix = "side server listening on ";
 
-    // Npgsql commands this process ran (connection opens aside); counted only in a side server's own process.
-    private static long s_commands;
+    // The commands this process runs; counted only in a side server's own process.
+    private static NpgsqlCommandCount? s_commands;
 
     private readonly Process _process;
     private readonly Task<List<string>> _output;
@@ -108,20 +108,8 @@ internal sealed class SideServer : IAsyncDisposable
     /// <summary>The server's own process: the benchmark Api on Kestrel until standard input closes.</summary>
     public static async Task<int> ServeAsync(string database)
     {
-        using var commands = new ActivityListener
-        {
-            ShouldListenTo = s => s.Name == "Npgsql",
-            Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllData,
-            ActivityStopped = a =>
-            {
-                if (!a.DisplayName.StartsWith("CONNECT", StringComparison.Ordinal))
-                {
-                    Interlocked.Increment(ref s_commands);
-                }
-            },
-        };
-        ActivitySource.AddActivityListener(commands);
-
+        using var commands = new NpgsqlCommandCount();
+        s_commands = commands;
         await using var api = new BenchApi(database);
         api.UseKestrel(0);
         api.StartServer();
@@ -136,6 +124,6 @@ internal sealed class SideServer : IAsyncDisposable
     {
         using Process process = Process.GetCurrentProcess();
         return string.Create(CultureInfo.InvariantCulture,
-            $"{process.TotalProcessorTime.Ticks} {GC.GetTotalAllocatedBytes(precise: false)} {Interlocked.Read(ref s_commands)}");
+            $"{process.TotalProcessorTime.Ticks} {GC.GetTotalAllocatedBytes(precise: false)} {s_commands?.Count ?? 0}");
     }
 }
