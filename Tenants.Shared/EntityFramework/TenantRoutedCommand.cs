@@ -158,7 +158,10 @@ internal sealed class TenantRoutedCommand(
     // frame around it here.
     private static TenantRoutingInterceptor? ToRoute(RelationalCommandParameterObject parameterObject)
     {
-        TenantRoutingInterceptor routing = parameterObject.Connection.Context.GetService<TenantRoutingInterceptor>();
-        return routing.Ready(parameterObject.Connection) ? null : routing;
+        IRelationalConnection connection = parameterObject.Connection;
+        TenantRoutingInterceptor routing = connection is TenantRoutedConnection routed
+            ? routed.Routing // every command asks: the connection holds it, sparing a look-up in the context's services
+            : connection.Context.GetService<TenantRoutingInterceptor>();
+        return routing.Ready(connection) ? null : routing;
     }
 }

@@ -25,6 +25,9 @@ internal sealed class TenantRoutedConnection(
     // keep it open. The pool's reset and the context's disposal close it for good.
     private bool _closingAfterUse;
 
+    /// <summary>The routing of this connection's context.</summary>
+    internal TenantRoutingInterceptor Routing => routing;
+
     protected override DbConnection CreateDbConnection() => routing.CreateConnection() ?? base.CreateDbConnection();
 
     protected override void OpenDbConnection(bool errorsExpected)
