@@ -66,14 +66,17 @@ internal static class HttpBenchmark
     /// independently of its neighbours (no drift to speak of), so precision comes from the number of rounds: the
     /// interval of the median narrows with its square root. Each side is an app of its own (<see cref="SideServer"/>),
     /// as each would be deployed; off's pooled contexts run twice, in two processes, and their ratio is what two
-    /// identical apps read in one run: the floor under any difference.
+    /// identical apps read in one run: the floor under any difference. Two runs of the same processes' code differ by
+    /// about 2% (their JIT's choices, their thread pools), more than one run's rounds can show: the rounds are shared
+    /// among generations of fresh processes, and the intervals hold the spread between generations too.
     /// </summary>
-    public static Task RunP1Async(int seconds, int concurrency, int rounds) => RunSidesApartAsync(
+    public static Task RunP1Async(int seconds, int concurrency, int rounds, int generations) => RunSidesApartAsync(
         [Off, OffPooled, Shipped, SharedPool, (OffPooled.Name + ", again", OffPooled.Path)],
         seconds,
         concurrency,
         rounds,
-        warmUp: TimeSpan.FromSeconds(10),
+        generations,
+        warmUp: TimeSpan.FromSeconds(15),
         pairs: [(2, 1), (3, 1), (4, 1)]);
 
     /// <summary>
@@ -141,9 +144,10 @@ internal static class HttpBenchmark
 
     /// <summary>
     /// The sides as apps: each side's path served by a process of its own over one fresh database, loaded from this
-    /// process. CPU time, allocations and round trips are the serving process's own; the load's client is not in them.
+    /// process, in <paramref name="generations"/> generations of fresh processes that share the rounds. CPU time,
+    /// allocations and round trips are the serving processes' own; the load's client is not in them.
     /// </summary>
-    private static async Task RunSidesApartAsync((string Name, string Path)[] sides, int seconds, int concurrency, int rounds, TimeSpan warmUp, (int Side, int To)[] pairs)
+    private static async Task RunSidesApartAsync((string Name, string Path)[] sides, int seconds, int concurrency, int rounds, int generations, TimeSpan warmUp, (int Side, int To)[] pairs)
     {
         await using PostgresCluster cluster = await PostgresCluster.StartAsync();
         string database = await cluster.CreateDatabaseAsync();
@@ -152,6 +156,21 @@ internal static class HttpBenchmark
             await BenchTenant.SeedAsync(seeding.Services, database);
         }
 
+        Console.WriteLine($"{Environment.ProcessorCount} cores; a process per side, on Kestrel, fresh in each of {generations} generations; {concurrency} concurrent clients; {rounds} rounds x {seconds} s per side");
+        var measured = new List<SideBySide.Measurement>();
+        for (int generation = 0; generation < generations; generation++)
+        {
+            // The rounds as evenly shared as they divide; the first generations take what is left over.
+            int share = (rounds / generations) + (generation < rounds % generations ? 1 : 0);
+            measured.Add(await MeasureApartAsync(sides, seconds, concurrency, share, warmUp, database, generation + 1));
+        }
+
+        SideBySide.Report([.. sides.Select(side => side.Name)], measured, pairs);
+    }
+
+    /// <summary>One generation: a fresh server per side, measured, then stopped.</summary>
+    private static async Task<SideBySide.Measurement> MeasureApartAsync((string Name, string Path)[] sides, int seconds, int concurrency, int rounds, TimeSpan warmUp, string database, int generation)
+    {
         var servers = new List<SideServer>();
         try
         {
@@ -160,19 +179,19 @@ internal static class HttpBenchmark
                 servers.Add(await SideServer.StartAsync(database));
             }
 
-            Console.WriteLine($"{Environment.ProcessorCount} cores; a process per side, Kestrel on {string.Join(", ", servers.Select(s => s.Client.BaseAddress))}; {concurrency} concurrent clients; {rounds} rounds x {seconds} s per side");
-            await SideBySide.RunAsync(
+            SideBySide.Measurement measured = await SideBySide.MeasureAsync(
                 [.. sides.Select((side, i) => (side.Name, Get(servers[i].Client, side.Path)))],
                 concurrency,
                 TimeSpan.FromSeconds(seconds),
                 rounds,
                 warmUp,
-                pairs,
                 [.. servers.Select(server => (Func<Task<SideBySide.Usage>>)server.UsageAsync)]);
             for (int i = 0; i < sides.Length; i++)
             {
-                await servers[i].StopAsync(sides[i].Name);
+                await servers[i].StopAsync($"{sides[i].Name} (generation {generation})");
             }
+
+            return measured;
         }
         finally
         {

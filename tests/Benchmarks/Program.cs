@@ -2,7 +2,7 @@ using System.Globalization;
 using Benchmarks;
 
 // dotnet run --project tests/Benchmarks -c Release -- migrations [tenants] [provisioning samples]
-// dotnet run --project tests/Benchmarks -c Release -- p1 [seconds per side] [concurrency] [rounds]
+// dotnet run --project tests/Benchmarks -c Release -- p1 [seconds per side] [concurrency] [rounds] [generations]
 // dotnet run --project tests/Benchmarks -c Release -- http [seconds per side] [concurrency] [rounds]
 // dotnet run --project tests/Benchmarks -c Release -- ef [seconds per side] [concurrency] [rounds]
 // dotnet run --project tests/Benchmarks -c Release -- p1-parts [seconds per side] [concurrency] [rounds]
@@ -26,7 +26,7 @@ switch (args)
             rest.Length > 2 ? rest[2] : HttpBenchmark.Shipped.Path + HttpBenchmark.Page);
         return 0;
     case ["p1", .. var rest]:
-        await HttpBenchmark.RunP1Async(Number(rest, 0, 1), Number(rest, 1, 16), Number(rest, 2, 500));
+        await HttpBenchmark.RunP1Async(Number(rest, 0, 1), Number(rest, 1, 16), Number(rest, 2, 500), Number(rest, 3, 10));
         return 0;
     case ["p1-parts", .. var rest]:
         await HttpBenchmark.RunP1PartsAsync(Number(rest, 0, 1), Number(rest, 1, 16), Number(rest, 2, 100));
@@ -68,7 +68,7 @@ switch (args)
         return await TenantScaleChild.RunAsync(app, owner, prefix,
             int.Parse(trafficked, CultureInfo.InvariantCulture), int.Parse(stride, CultureInfo.InvariantCulture), int.Parse(seconds, CultureInfo.InvariantCulture), int.Parse(warmUp, CultureInfo.InvariantCulture));
     default:
-        Console.Error.WriteLine("usage: migrations [tenants=1000] [provisioning samples=100] | p1 [seconds per side=1] [concurrency=16] [rounds=500] | p1-parts [seconds per side=1] [concurrency=16] [rounds=100] | resolution [seconds per side=1] [concurrency=16] [rounds=100] | http|ef|pipeline [seconds per side=3] [concurrency=16] [rounds=8] | migration-commands [tenants=10000] [window=500] | tenants [large=10000] [trafficked=1000] [seconds=15] [warm-up=12] | allocations [seconds=8] [baseline path] [compared path] | roles [large=10000] [trafficked=1000] [seconds per side=3] [rounds=8] | noisy [seconds per side=8] [rounds=5] | citus [seconds per side=3] [concurrency=16] [rounds=8] [tenants placed=1000]");
+        Console.Error.WriteLine("usage: migrations [tenants=1000] [provisioning samples=100] | p1 [seconds per side=1] [concurrency=16] [rounds=500] [generations=10] | p1-parts [seconds per side=1] [concurrency=16] [rounds=100] | resolution [seconds per side=1] [concurrency=16] [rounds=100] | http|ef|pipeline [seconds per side=3] [concurrency=16] [rounds=8] | migration-commands [tenants=10000] [window=500] | tenants [large=10000] [trafficked=1000] [seconds=15] [warm-up=12] | allocations [seconds=8] [baseline path] [compared path] | roles [large=10000] [trafficked=1000] [seconds per side=3] [rounds=8] | noisy [seconds per side=8] [rounds=5] | citus [seconds per side=3] [concurrency=16] [rounds=8] [tenants placed=1000]");
         return 2;
 }
 

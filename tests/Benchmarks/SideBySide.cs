@@ -11,8 +11,8 @@ namespace Benchmarks;
 /// Round trips are counted as Npgsql command spans per operation. Bytes allocated per operation in the serving process
 /// (this one, or a side's own) attribute a side's own work with far less noise than throughput, since they do not
 /// depend on what the database or the other core did meanwhile; CPU time per operation also counts the thread pool's
-/// spinning, so it varies more. Each ratio comes with the 95% interval of its median, bootstrapped over the rounds: a
-/// target is met only if the interval clears it.
+/// spinning, so it varies more. Each ratio comes with the 95% interval of its median, bootstrapped over the rounds (and
+/// over generations of processes first, when there are several): a target is met only if the interval clears it.
 /// </summary>
 internal static class SideBySide
 {
@@ -21,6 +21,14 @@ internal static class SideBySide
     public static async Task RunAsync(IReadOnlyList<(string Name, Func<Task> Operation)> sides, int concurrency, TimeSpan perSide, int rounds, TimeSpan warmUp,
         IReadOnlyList<(int Side, int To)>? pairs = null, IReadOnlyList<Func<Task<Usage>>>? meters = null)
     {
+        Measurement measured = await MeasureAsync(sides, concurrency, perSide, rounds, warmUp, meters);
+        Report([.. sides.Select(side => side.Name)], [measured], pairs);
+    }
+
+    /// <summary>Warms every side up, then runs <paramref name="rounds"/> rounds of them and counts their round trips.</summary>
+    public static async Task<Measurement> MeasureAsync(IReadOnlyList<(string Name, Func<Task> Operation)> sides, int concurrency, TimeSpan perSide, int rounds, TimeSpan warmUp,
+        IReadOnlyList<Func<Task<Usage>>>? meters = null)
+    {
         Func<Task<Usage>> MeterOf(int side) => meters?[side] ?? ThisProcess;
         for (int side = 0; side < sides.Count; side++)
         {
@@ -28,23 +36,15 @@ internal static class SideBySide
         }
 
         var throughput = sides.Select(_ => new List<double>()).ToArray();
-        var ratios = sides.Select(_ => new List<double>()).ToArray();
         var totals = new Load[sides.Count];
         int[][] orders = BalancedOrders(sides.Count);
         for (int round = 0; round < rounds; round++)
         {
-            var thisRound = new double[sides.Count];
             foreach (int side in orders[round % orders.Length])
             {
                 Load load = await LoadAsync(sides[side].Operation, MeterOf(side), concurrency, perSide);
                 totals[side] += load;
-                thisRound[side] = load.PerSecond;
-                throughput[side].Add(thisRound[side]);
-            }
-
-            for (int side = 0; side < sides.Count; side++)
-            {
-                ratios[side].Add(thisRound[side] / thisRound[0]);
+                throughput[side].Add(load.PerSecond);
             }
         }
 
@@ -54,35 +54,59 @@ internal static class SideBySide
             trips[side] = await RoundTripsAsync(sides[side].Operation, MeterOf(side));
         }
 
+        return new Measurement(throughput, totals, trips);
+    }
+
+    /// <summary>
+    /// Prints the sides' throughput, their ratios to the first side and the pairs' ratios, per round, over one
+    /// measurement or several generations of it. A generation is a measurement by processes of its own: what differs
+    /// between processes (their JIT's choices, their thread pools) is then in the spread, and each interval is
+    /// bootstrapped over the generations, then over each one's rounds.
+    /// </summary>
+    public static void Report(IReadOnlyList<string> names, IReadOnlyList<Measurement> generations, IReadOnlyList<(int Side, int To)>? pairs = null)
+    {
+        // Per generation, each round's ratio of one side's throughput to another's in the same round.
+        List<double>[] RatiosOf(int of, int to) => [.. generations.Select(g => g.Throughput[of].Zip(g.Throughput[to], (a, b) => a / b).ToList())];
+        Load Total(int side) => generations.Aggregate(default(Load), (sum, g) => sum + g.Totals[side]);
+
         Console.WriteLine();
-        Console.WriteLine($"{"side",-40} {"ops/s (median)",15} {"x " + sides[0].Name + " (median of rounds)",28} {"95% interval",15} {"round trips/op",15} {"CPU us/op",10} {"alloc KB/op",12}");
-        for (int side = 0; side < sides.Count; side++)
+        Console.WriteLine($"{"side",-40} {"ops/s (median)",15} {"x " + names[0] + " (median of rounds)",28} {"95% interval",15} {"round trips/op",15} {"CPU us/op",10} {"alloc KB/op",12}");
+        for (int side = 0; side < names.Count; side++)
         {
-            (double low, double high) = MedianInterval(ratios[side]);
+            List<double>[] ratios = RatiosOf(side, 0);
+            (double low, double high) = MedianInterval(ratios);
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"{sides[side].Name,-40} {Median(throughput[side]),15:F0} {Median(ratios[side]),28:F3} {$"{low:F3}-{high:F3}",15} {trips[side],15:F2} {totals[side].CpuMicrosecondsPerOp,10:F1} {totals[side].KilobytesPerOp,12:F1}"));
+                $"{names[side],-40} {Median([.. generations.SelectMany(g => g.Throughput[side])]),15:F0} {Median([.. ratios.SelectMany(r => r)]),28:F3} {$"{low:F3}-{high:F3}",15} {generations.Average(g => g.Trips[side]),15:F2} {Total(side).CpuMicrosecondsPerOp,10:F1} {Total(side).KilobytesPerOp,12:F1}"));
         }
 
-        Console.WriteLine("per-round ratios:");
-        for (int side = 1; side < sides.Count; side++)
+        Console.WriteLine(generations.Count == 1 ? "per-round ratios:" : "per-round ratios (generations apart by |):");
+        for (int side = 1; side < names.Count; side++)
         {
-            Console.WriteLine($"  {sides[side].Name}: {string.Join(", ", ratios[side].Select(r => r.ToString("F3", CultureInfo.InvariantCulture)))}");
+            IEnumerable<string> byGeneration = RatiosOf(side, 0).Select(ratios => string.Join(", ", ratios.Select(r => r.ToString("F3", CultureInfo.InvariantCulture))));
+            Console.WriteLine($"  {names[side]}: {string.Join(" | ", byGeneration)}");
         }
 
+        int[][] orders = BalancedOrders(names.Count);
         foreach ((int of, int to) in pairs ?? [])
         {
-            List<double> pair = [.. throughput[of].Zip(throughput[to], (a, b) => a / b)];
+            List<double>[] pair = RatiosOf(of, to);
             (double low, double high) = MedianInterval(pair);
 
             // Four decimals: targets are read here, and three can round an interval's end onto the target itself.
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"{sides[of].Name} x {sides[to].Name}: {Median(pair):F4} (95% interval {low:F4}-{high:F4}; alloc {totals[of].KilobytesPerOp / totals[to].KilobytesPerOp:F3} x)"));
+                $"{names[of]} x {names[to]}: {Median([.. pair.SelectMany(r => r)]):F4} (95% interval {low:F4}-{high:F4}; alloc {Total(of).KilobytesPerOp / Total(to).KilobytesPerOp:F3} x)"));
 
             // Carry-over left in the design would show as orders that read differently.
-            if (rounds >= orders.Length)
+            if (pair.All(ratios => ratios.Count >= orders.Length))
             {
-                IEnumerable<double> byOrder = Enumerable.Range(0, orders.Length).Select(k => Median([.. pair.Where((_, round) => round % orders.Length == k)]));
+                IEnumerable<double> byOrder = Enumerable.Range(0, orders.Length).Select(k => Median([.. pair.SelectMany(ratios => ratios.Where((_, round) => round % orders.Length == k))]));
                 Console.WriteLine($"  by the order of its rounds ({string.Join(" | ", orders.Select(order => string.Join(" ", order)))}): {string.Join(", ", byOrder.Select(r => r.ToString("F4", CultureInfo.InvariantCulture)))}");
+            }
+
+            // Processes differ: each generation's own median shows by how much.
+            if (generations.Count > 1)
+            {
+                Console.WriteLine($"  by generation: {string.Join(", ", pair.Select(ratios => Median(ratios).ToString("F4", CultureInfo.InvariantCulture)))}");
             }
         }
     }
@@ -130,8 +154,11 @@ internal static class SideBySide
     /// <summary>What a process has spent so far: CPU time, bytes allocated and, where it counts them, Npgsql commands run.</summary>
     public readonly record struct Usage(TimeSpan Cpu, long Allocated, long? Commands);
 
+    /// <summary>One run of the sides: per side, each round's throughput, what its serving process spent, and its round trips per operation.</summary>
+    internal sealed record Measurement(List<double>[] Throughput, Load[] Totals, double[] Trips);
+
     /// <summary>Operations done in a time, and the CPU time and bytes the serving process spent on them.</summary>
-    private readonly record struct Load(long Operations, TimeSpan Elapsed, TimeSpan Cpu, long Allocated)
+    internal readonly record struct Load(long Operations, TimeSpan Elapsed, TimeSpan Cpu, long Allocated)
     {
         public double PerSecond => Operations / Elapsed.TotalSeconds;
 
@@ -167,18 +194,29 @@ internal static class SideBySide
     /// Where the median of the per-round ratios lies, 95% of the time: a percentile bootstrap over the rounds (fixed
     /// seed, so a run's output is its own). Rounds are taken as independent; the balanced orders keep them close to it.
     /// </summary>
-    internal static (double Low, double High) MedianInterval(List<double> values)
+    internal static (double Low, double High) MedianInterval(List<double> values) => MedianInterval([values]);
+
+    /// <summary>
+    /// The same over groups of rounds (generations of processes): each resample draws the groups, then the rounds of
+    /// each group drawn, so that the interval holds the spread between groups as well as within them.
+    /// </summary>
+    internal static (double Low, double High) MedianInterval(IReadOnlyList<List<double>> groups)
     {
         const int Resamples = 4000;
         var random = new Random(12345);
         var medians = new double[Resamples];
-        var sample = new List<double>(values.Count);
+        var sample = new List<double>(groups.Sum(group => group.Count));
         for (int r = 0; r < Resamples; r++)
         {
             sample.Clear();
-            for (int i = 0; i < values.Count; i++)
+            for (int g = 0; g < groups.Count; g++)
             {
-                sample.Add(values[random.Next(values.Count)]);
+                // One group is always itself: the rounds' own bootstrap, draw for draw.
+                List<double> group = groups.Count == 1 ? groups[0] : groups[random.Next(groups.Count)];
+                for (int i = 0; i < group.Count; i++)
+                {
+                    sample.Add(group[random.Next(group.Count)]);
+                }
             }
 
             medians[r] = Median(sample);
