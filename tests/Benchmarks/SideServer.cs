@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Reflection;
 
 namespace Benchmarks;
 
@@ -43,16 +42,8 @@ internal sealed class SideServer : IAsyncDisposable
     /// <summary>Starts a server over <paramref name="database"/>, seeded already, and waits until it listens.</summary>
     public static async Task<SideServer> StartAsync(string database)
     {
-        // The same executable, whether launched through its apphost or as `dotnet Benchmarks.dll`.
-        string host = Environment.ProcessPath ?? throw new InvalidOperationException("No process path.");
-        var start = new ProcessStartInfo(host) { RedirectStandardInput = true, RedirectStandardOutput = true, UseShellExecute = false };
-        if (Path.GetFileNameWithoutExtension(host) == "dotnet")
-        {
-            start.ArgumentList.Add(Assembly.GetEntryAssembly()!.Location);
-        }
-
-        start.ArgumentList.Add("side-server");
-        start.ArgumentList.Add(database);
+        ProcessStartInfo start = ThisExecutable.With(["side-server", database]);
+        start.RedirectStandardInput = true;
         Process process = Process.Start(start) ?? throw new InvalidOperationException("Could not start a side server.");
 
         // What it prints while starting (the Api's startup warnings, as in a one-process run) is shown only if it fails.

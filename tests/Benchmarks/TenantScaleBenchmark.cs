@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Reflection;
 using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
@@ -136,20 +135,8 @@ internal static class TenantScaleBenchmark
 
     private static async Task<ChildResult> RunChildAsync(Side side, int seconds, int warmUp)
     {
-        // The same executable, whether launched through its apphost or as `dotnet Benchmarks.dll`.
-        string host = Environment.ProcessPath ?? throw new InvalidOperationException("No process path.");
-        var start = new ProcessStartInfo(host) { RedirectStandardOutput = true, UseShellExecute = false };
-        if (Path.GetFileNameWithoutExtension(host) == "dotnet")
-        {
-            start.ArgumentList.Add(Assembly.GetEntryAssembly()!.Location);
-        }
-
-        foreach (string a in (string[])["tenants-child", side.App, side.Owner, side.Prefix,
-            side.Trafficked.ToString(CultureInfo.InvariantCulture), side.Stride.ToString(CultureInfo.InvariantCulture), seconds.ToString(CultureInfo.InvariantCulture), warmUp.ToString(CultureInfo.InvariantCulture)])
-        {
-            start.ArgumentList.Add(a);
-        }
-
+        ProcessStartInfo start = ThisExecutable.With(["tenants-child", side.App, side.Owner, side.Prefix,
+            side.Trafficked.ToString(CultureInfo.InvariantCulture), side.Stride.ToString(CultureInfo.InvariantCulture), seconds.ToString(CultureInfo.InvariantCulture), warmUp.ToString(CultureInfo.InvariantCulture)]);
         using Process child = Process.Start(start) ?? throw new InvalidOperationException("Could not start the child process.");
         ChildResult? result = null;
         while (await child.StandardOutput.ReadLineAsync() is { } line)
