@@ -76,7 +76,7 @@ internal static class HttpBenchmark
         concurrency,
         rounds,
         generations,
-        warmUp: TimeSpan.FromSeconds(15),
+        warmUp: TimeSpan.FromSeconds(20), // per side and generation: the JIT's tiers settle in fresh processes
         pairs: [(2, 1), (3, 1), (4, 1)]);
 
     /// <summary>
