@@ -1,29 +1,18 @@
-using System.Diagnostics;
-
 namespace Benchmarks;
 
 /// <summary>Counts the Npgsql commands this process runs (connection opens aside) while it is not disposed.</summary>
 internal sealed class NpgsqlCommandCount : IDisposable
 {
-    private readonly ActivityListener _listener;
+    private readonly NpgsqlSpanListener _listener;
     private long _count;
 
-    public NpgsqlCommandCount()
+    public NpgsqlCommandCount() => _listener = new NpgsqlSpanListener(span =>
     {
-        _listener = new ActivityListener
+        if (!span.DisplayName.StartsWith("CONNECT", StringComparison.Ordinal))
         {
-            ShouldListenTo = s => s.Name == "Npgsql",
-            Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllData,
-            ActivityStopped = a =>
-            {
-                if (!a.DisplayName.StartsWith("CONNECT", StringComparison.Ordinal))
-                {
-                    Interlocked.Increment(ref _count);
-                }
-            },
-        };
-        ActivitySource.AddActivityListener(_listener);
-    }
+            Interlocked.Increment(ref _count);
+        }
+    });
 
     public long Count => Interlocked.Read(ref _count);
 

@@ -131,26 +131,17 @@ internal static class TenantScaleChild
     /// </summary>
     private sealed class CatalogQueryCounter : IDisposable
     {
-        private readonly ActivityListener _listener;
+        private readonly NpgsqlSpanListener _listener;
         private long _onRequests;
         private long _refreshes;
 
-        public CatalogQueryCounter()
+        public CatalogQueryCounter() => _listener = new NpgsqlSpanListener(span =>
         {
-            _listener = new ActivityListener
+            if ((span.GetTagItem("db.query.text") ?? span.GetTagItem("db.statement")) is string sql && sql.Contains("\"tenants\"", StringComparison.Ordinal))
             {
-                ShouldListenTo = s => s.Name == "Npgsql",
-                Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllData,
-                ActivityStopped = a =>
-                {
-                    if ((a.GetTagItem("db.query.text") ?? a.GetTagItem("db.statement")) is string sql && sql.Contains("\"tenants\"", StringComparison.Ordinal))
-                    {
-                        Interlocked.Increment(ref sql.Contains("= ANY(", StringComparison.Ordinal) ? ref _refreshes : ref _onRequests);
-                    }
-                },
-            };
-            ActivitySource.AddActivityListener(_listener);
-        }
+                Interlocked.Increment(ref sql.Contains("= ANY(", StringComparison.Ordinal) ? ref _refreshes : ref _onRequests);
+            }
+        });
 
         public long OnRequests => Interlocked.Read(ref _onRequests);
 
