@@ -108,15 +108,13 @@ public static class TenancyServiceCollectionExtensions
             (sp, builder) => builder.UseTenantSchemas(sp.GetRequiredService<TenantDataSource>(), sp.GetRequiredService<ITenantConnectionRouting>(), npgsqlOptions),
             poolSize);
 
-        // Leased as AddDbContextPool leases it, then told the tenant whose scope leased it: that tenant's dedicated
-        // pool lends its connection, which it keeps while the scope is current, until its DI scope's KeptConnections
-        // are released or the context goes back to the pool.
-        services.TryAddScoped<KeptConnections>();
+        // Leased as AddDbContextPool leases it, then told the tenant scope that leased it: that tenant's dedicated
+        // pool lends its connection, which it keeps while the scope is current, until the scope releases its
+        // connections or the context goes back to the pool.
         ServiceDescriptor leased = services.Last(d => d.ServiceType == typeof(TContext) && !d.IsKeyedService);
         Func<IServiceProvider, object> lease = leased.ImplementationFactory
             ?? throw new InvalidOperationException($"{typeof(TContext).Name} was registered before AddTenantDbContext; register it once, here.");
-        return services.Replace(ServiceDescriptor.Scoped(sp => TenantRoutingInterceptor.CreatedFor(
-            (TContext)lease(sp), TenantContext.CurrentTenant, sp.GetRequiredService<KeptConnections>())));
+        return services.Replace(ServiceDescriptor.Scoped(sp => TenantRoutingInterceptor.CreatedFor((TContext)lease(sp))));
     }
 
     /// <summary>The pool size of <c>AddDbContextPool</c> and Aspire's <c>AddNpgsqlDbContext</c>.</summary>

@@ -1,3 +1,5 @@
+using Tenants.Shared.EntityFramework;
+
 namespace Tenants.Shared;
 
 /// <summary>
@@ -8,6 +10,9 @@ public sealed class TenantScope : IDisposable, IAsyncDisposable
 {
     private bool _closed;
     private TenantLogScope? _logScope;
+
+    // The tenant contexts leased in this scope or one nested in it; made when the first one is leased.
+    private KeptConnections? _kept;
 
     internal TenantScope(string schema, TenantScope? outer, Capacity.TenantPlan? limits)
     {
@@ -31,6 +36,35 @@ public sealed class TenantScope : IDisposable, IAsyncDisposable
     internal bool IsClosed => Volatile.Read(ref _closed);
 
     internal void Close() => Volatile.Write(ref _closed, true);
+
+    /// <summary>
+    /// Enlists a context leased in this scope for <see cref="ReleaseConnections"/>, with the outermost scope still
+    /// open on the flow: the one whose owner (a request, a job) knows when its database work is done.
+    /// </summary>
+    internal void Keep(TenantRoutingInterceptor context, int lease)
+    {
+        TenantScope outermost = this;
+        for (TenantScope? outer = Outer; outer is not null; outer = outer.Outer)
+        {
+            if (!outer.IsClosed)
+            {
+                outermost = outer;
+            }
+        }
+
+        KeptConnections? kept = Volatile.Read(ref outermost._kept)
+            ?? Interlocked.CompareExchange(ref outermost._kept, new KeptConnections(context, lease), null);
+        kept?.Add(context, lease); // null: the first, enlisted as the list was made
+    }
+
+    /// <summary>
+    /// Hands back to the pool every connection that a tenant context leased in this scope (or in one nested in it)
+    /// keeps open between commands, outside any transaction; a context that runs another command opens one again. Call
+    /// it once the scope's database work is done but the scope goes on (the Api: as the response starts, before a slow
+    /// client has read the body), and only while the scope's contexts are idle: like any EF Core context, they are
+    /// not for concurrent use.
+    /// </summary>
+    public void ReleaseConnections() => Volatile.Read(ref _kept)?.Release();
 
     public void Dispose() => TenantContext.Restore(this);
 

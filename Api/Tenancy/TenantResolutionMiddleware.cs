@@ -7,7 +7,6 @@ using Npgsql;
 using Tenants.Shared;
 using Tenants.Shared.Capacity;
 using Tenants.Shared.Catalog;
-using Tenants.Shared.EntityFramework;
 
 namespace Saas.Api.Tenancy;
 
@@ -55,7 +54,7 @@ public sealed class TenantResolutionMiddleware(
 
         // The endpoint's database work is done once its response starts: its contexts' connections go back to the pool
         // then, not after a slow client has read the whole body.
-        context.Response.OnStarting(ReleaseKeptConnections, context.RequestServices);
+        context.Response.OnStarting(ReleaseConnections, scope);
 
         // The server span started before the tenant was known; spans started from here on are tagged by the processor.
         Activity.Current?.SetTag(TenantSpanProcessor.TenantAttribute, scope.Schema);
@@ -100,9 +99,9 @@ public sealed class TenantResolutionMiddleware(
         return false;
     }
 
-    private static Task ReleaseKeptConnections(object requestServices)
+    private static Task ReleaseConnections(object scope)
     {
-        ((IServiceProvider)requestServices).GetService<KeptConnections>()?.Release();
+        ((TenantScope)scope).ReleaseConnections();
         return Task.CompletedTask;
     }
 

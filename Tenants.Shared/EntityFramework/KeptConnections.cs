@@ -1,35 +1,37 @@
 namespace Tenants.Shared.EntityFramework;
 
 /// <summary>
-/// The tenant contexts created in one DI scope (one request's), whose connections they keep open between commands.
-/// <see cref="Release"/> hands those connections back to the pool once the scope's database work is done (the Api:
-/// as its response starts), rather than when the scope is disposed, after a slow client has read the whole body.
+/// The tenant contexts leased in one tenant scope, whose connections they keep open between commands until
+/// <see cref="TenantScope.ReleaseConnections"/> hands them back to the pool.
 /// </summary>
-public sealed class KeptConnections
+internal sealed class KeptConnections
 {
-    private readonly List<(TenantRoutingInterceptor Context, int Lease)> _contexts = [];
+    // One context per scope is the common case (a request's); further ones, from tasks the scope started, go to the list.
+    private (TenantRoutingInterceptor Context, int Lease) _first;
+    private List<(TenantRoutingInterceptor Context, int Lease)>? _more;
 
-    /// <summary>
-    /// Closes every connection a context of this scope keeps open between commands, outside any transaction; a
-    /// context that runs another command opens one again. Call it only once the scope's contexts are idle: like any
-    /// EF Core context, they are not for concurrent use.
-    /// </summary>
-    public void Release()
-    {
-        lock (_contexts)
-        {
-            foreach ((TenantRoutingInterceptor context, int lease) in _contexts)
-            {
-                context.ReleaseKept(lease);
-            }
-        }
-    }
+    internal KeptConnections(TenantRoutingInterceptor context, int lease) => _first = (context, lease);
 
     internal void Add(TenantRoutingInterceptor context, int lease)
     {
-        lock (_contexts)
+        lock (this)
         {
-            _contexts.Add((context, lease));
+            (_more ??= []).Add((context, lease));
+        }
+    }
+
+    internal void Release()
+    {
+        lock (this)
+        {
+            _first.Context.ReleaseKept(_first.Lease);
+            if (_more is not null)
+            {
+                foreach ((TenantRoutingInterceptor context, int lease) in _more)
+                {
+                    context.ReleaseKept(lease);
+                }
+            }
         }
     }
 }

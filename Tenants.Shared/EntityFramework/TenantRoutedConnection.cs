@@ -28,7 +28,7 @@ internal sealed class TenantRoutedConnection(
     /// <summary>The routing of this connection's context.</summary>
     internal TenantRoutingInterceptor Routing => routing;
 
-    protected override DbConnection CreateDbConnection() => routing.CreateConnection() ?? base.CreateDbConnection();
+    protected override DbConnection CreateDbConnection() => routing.CreateConnection(this) ?? base.CreateDbConnection();
 
     protected override void OpenDbConnection(bool errorsExpected)
     {
@@ -47,13 +47,21 @@ internal sealed class TenantRoutedConnection(
         routing.Opened(connection);
     }
 
-    protected override async Task OpenDbConnectionAsync(bool errorsExpected, CancellationToken cancellationToken)
+    // Without an async frame when the share and the pool's connection are at hand, as they usually are.
+    protected override Task OpenDbConnectionAsync(bool errorsExpected, CancellationToken cancellationToken)
     {
         DbConnection connection = DbConnection;
-        await routing.OpeningAsync(connection, cancellationToken).ConfigureAwait(false);
+        ValueTask opening = routing.OpeningAsync(connection, cancellationToken);
+        if (!opening.IsCompletedSuccessfully)
+        {
+            return OpenAfterShareAsync(opening, connection, errorsExpected, cancellationToken);
+        }
+
+        opening.GetAwaiter().GetResult();
+        Task open;
         try
         {
-            await base.OpenDbConnectionAsync(errorsExpected, cancellationToken).ConfigureAwait(false);
+            open = base.OpenDbConnectionAsync(errorsExpected, cancellationToken);
         }
         catch
         {
@@ -61,7 +69,13 @@ internal sealed class TenantRoutedConnection(
             throw;
         }
 
+        if (!open.IsCompletedSuccessfully)
+        {
+            return OpenedAsync(open, connection);
+        }
+
         routing.Opened(connection);
+        return Task.CompletedTask;
     }
 
     public override bool Close()
@@ -77,16 +91,22 @@ internal sealed class TenantRoutedConnection(
         }
     }
 
-    public override async Task<bool> CloseAsync()
+    public override Task<bool> CloseAsync()
     {
         _closingAfterUse = true;
+        bool pending = false;
         try
         {
-            return await base.CloseAsync().ConfigureAwait(false);
+            Task<bool> closing = base.CloseAsync();
+            pending = !closing.IsCompleted;
+            return pending ? ClosedAsync(closing) : closing;
         }
         finally
         {
-            _closingAfterUse = false;
+            if (!pending)
+            {
+                _closingAfterUse = false;
+            }
         }
     }
 
@@ -115,4 +135,37 @@ internal sealed class TenantRoutedConnection(
     }
 
     private bool KeepOpen() => _closingAfterUse && routing.KeepOpen(DbConnection);
+
+    private async Task OpenAfterShareAsync(ValueTask opening, DbConnection connection, bool errorsExpected, CancellationToken cancellationToken)
+    {
+        await opening.ConfigureAwait(false);
+        await OpenedAsync(base.OpenDbConnectionAsync(errorsExpected, cancellationToken), connection).ConfigureAwait(false);
+    }
+
+    private async Task OpenedAsync(Task open, DbConnection connection)
+    {
+        try
+        {
+            await open.ConfigureAwait(false);
+        }
+        catch
+        {
+            routing.OpenFailed(connection);
+            throw;
+        }
+
+        routing.Opened(connection);
+    }
+
+    private async Task<bool> ClosedAsync(Task<bool> closing)
+    {
+        try
+        {
+            return await closing.ConfigureAwait(false);
+        }
+        finally
+        {
+            _closingAfterUse = false;
+        }
+    }
 }

@@ -36,14 +36,13 @@ internal sealed class TenantRoutingInterceptor : IDbTransactionInterceptor, IRes
 
     private readonly ICurrentDbContext _context;
 
-    // The context's scope of EF Core's internal provider: the context itself refuses it once disposed, as it is when
-    // its user disposes it and it goes back to the pool.
-    private readonly IServiceProvider _services;
+    // The context's EF connection, once it has asked for its connection here: reset and disposed through it.
+    private IRelationalConnection? _relational;
 
     // The tenant whose scope the context was created (or leased from the pool) in, if any.
     private string? _createdFor;
 
-    // Counts the context's leases, so that a DI scope's KeptConnections reach the context only while it holds the lease.
+    // Counts the context's leases, so that a tenant scope's release reaches the context only while it holds the lease.
     private int _lease;
 
     // The connection made for this context here, until EF disposes it; the app may give the context another since.
@@ -55,29 +54,27 @@ internal sealed class TenantRoutingInterceptor : IDbTransactionInterceptor, IRes
     // Whether EF's last close was suppressed: the connection then stays open, routed for whichever scope used it last.
     private bool _kept;
 
-    public TenantRoutingInterceptor(IDbContextOptions options, ICurrentDbContext context, IServiceProvider services)
+    public TenantRoutingInterceptor(IDbContextOptions options, ICurrentDbContext context)
     {
-        (_context, _services) = (context, services);
+        _context = context;
         TenantRoutingExtension extension = options.FindExtension<TenantRoutingExtension>()
             ?? throw new InvalidOperationException("Tenant routing's interceptor runs only in a context configured with UseTenantSchemas or AddTenantRouting.");
         (_routing, _dataSource) = (extension.Routing, extension.DataSource);
     }
 
     /// <summary>
-    /// Records the tenant current as <paramref name="context"/> is created or leased (AddTenantDbContext's
-    /// activation), and enlists the context with its DI scope's <paramref name="kept"/> connections when it will keep one.
+    /// Records the tenant scope current as <paramref name="context"/> is created or leased (AddTenantDbContext's
+    /// activation), and enlists the context with that scope, whose <see cref="TenantScope.ReleaseConnections"/> closes
+    /// what the context keeps open.
     /// </summary>
-    public static TContext CreatedFor<TContext>(TContext context, string? tenant, KeptConnections kept)
+    public static TContext CreatedFor<TContext>(TContext context)
         where TContext : DbContext
     {
         // The interceptor is the context's own (scoped in EF's internal provider), so this reaches no other context.
         TenantRoutingInterceptor interceptor = context.GetService<TenantRoutingInterceptor>();
-        interceptor.Lease(tenant);
-        if (tenant is not null)
-        {
-            kept.Add(interceptor, interceptor._lease);
-        }
-
+        TenantScope? scope = TenantContext.CurrentScope;
+        interceptor.Lease(scope?.Schema);
+        scope?.Keep(interceptor, interceptor._lease);
         return context;
     }
 
@@ -99,13 +96,14 @@ internal sealed class TenantRoutingInterceptor : IDbTransactionInterceptor, IRes
     /// tenant's dedicated pool, else the main pool. Null when the app gives the context its connection itself. EF Core
     /// owns it and disposes it with the context.
     /// </summary>
-    internal DbConnection? CreateConnection()
+    internal DbConnection? CreateConnection(IRelationalConnection relational)
     {
         if (_dataSource is null)
         {
             return null;
         }
 
+        _relational = relational;
         _dedicated = _createdFor is not null ? _dataSource.Dedicated.TryRent(_createdFor) : null;
         _own = _dedicated?.Connection ?? _dataSource.Unrouted.CreateConnection();
         return _own;
@@ -179,7 +177,7 @@ internal sealed class TenantRoutingInterceptor : IDbTransactionInterceptor, IRes
         if (_dedicated is not null)
         {
             // Closed first (EF Core's own reset, which may come later, finds it closed): only then is its place free.
-            _services.GetRequiredService<IRelationalConnection>().ResetState();
+            _relational!.ResetState();
             _dedicated.Release();
         }
 
@@ -190,7 +188,7 @@ internal sealed class TenantRoutingInterceptor : IDbTransactionInterceptor, IRes
     {
         if (_dedicated is not null)
         {
-            await _services.GetRequiredService<IRelationalConnection>().ResetStateAsync(cancellationToken).ConfigureAwait(false);
+            await _relational!.ResetStateAsync(cancellationToken).ConfigureAwait(false);
             _dedicated.Release();
         }
 
@@ -293,7 +291,7 @@ internal sealed class TenantRoutingInterceptor : IDbTransactionInterceptor, IRes
         DedicatedTenantPools.Pool? pool = tenant is not null && _dataSource is not null ? _dataSource.Dedicated.Leased(tenant) : null;
         if (_own is not null && (_dedicated is null ? pool is not null : pool is null || !_dedicated.TryRenew(pool)))
         {
-            _services.GetRequiredService<IRelationalConnection>().Dispose(); // through Disposed, which forgets it
+            _relational!.Dispose(); // through Disposed, which forgets it
         }
     }
 

@@ -164,7 +164,7 @@ internal static class RoutingMechanisms
         services.AddKeyedSingleton(key, (sp, _) => new PooledDbContextFactory<AppDbContext>(
             Once(sp, b => b.UseTenantSchemas(sp.GetRequiredKeyedService<TenantDataSource>(key), routing(sp)))));
         services.AddKeyedScoped(key, (sp, _) => TenantRoutingInterceptor.CreatedFor(
-            sp.GetRequiredKeyedService<PooledDbContextFactory<AppDbContext>>(key).CreateDbContext(), TenantContext.CurrentTenant, sp.GetRequiredService<KeptConnections>()));
+            sp.GetRequiredKeyedService<PooledDbContextFactory<AppDbContext>>(key).CreateDbContext()));
     }
 
     private static TenantDataSource WithoutDedicatedPools(IServiceProvider services, ITenantConnectionRouting routing)

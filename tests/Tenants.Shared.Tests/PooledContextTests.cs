@@ -248,19 +248,22 @@ public sealed class PooledContextTests(PostgresFixture postgres) : LeastPrivileg
     [Fact]
     public async Task An_earlier_leases_scope_no_longer_reaches_the_context()
     {
-        KeptConnections earlier;
+        NotesContext first;
+        TenantScope earlier = await App.Tenants.EnterAsync("pc_b", Cancellation);
+        await using (earlier)
+        await using (AsyncServiceScope scope = App.CreateScope())
+        {
+            first = scope.ServiceProvider.GetRequiredService<NotesContext>();
+            await first.Notes.CountAsync(Cancellation);
+        }
+
         await using (await App.Tenants.EnterAsync("pc_b", Cancellation))
         {
-            await using (AsyncServiceScope scope = App.CreateScope())
-            {
-                earlier = scope.ServiceProvider.GetRequiredService<KeptConnections>();
-                await scope.ServiceProvider.GetRequiredService<NotesContext>().Notes.CountAsync(Cancellation);
-            }
-
             await using AsyncServiceScope later = App.CreateScope();
             NotesContext db = later.ServiceProvider.GetRequiredService<NotesContext>();
+            Assert.Same(first, db); // the same context, on a later lease
             await db.Notes.CountAsync(Cancellation);
-            earlier.Release(); // a late release by the first request's scope
+            earlier.ReleaseConnections(); // a late release by the first request's scope
             Assert.Equal(ConnectionState.Open, db.Database.GetDbConnection().State);
         }
     }

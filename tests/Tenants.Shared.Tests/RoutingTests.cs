@@ -111,16 +111,15 @@ public sealed class RoutingTests(PostgresFixture postgres) : DatabaseTest(postgr
     {
         await Host.ProvisionWithANoteAsync("release_a");
         await Host.ProvisionWithANoteAsync("release_b");
-        await using (await Host.Tenants.EnterAsync("release_a", Cancellation))
+        await using (TenantScope tenant = await Host.Tenants.EnterAsync("release_a", Cancellation))
         await using (AsyncServiceScope scope = Host.CreateScope())
         {
             NotesContext db = scope.ServiceProvider.GetRequiredService<NotesContext>();
-            KeptConnections kept = scope.ServiceProvider.GetRequiredService<KeptConnections>();
             DbConnection connection = db.Database.GetDbConnection();
             Assert.Equal(["release_a"], await BodiesAsync(db));
             Assert.Equal(ConnectionState.Open, connection.State); // kept between commands
 
-            kept.Release();
+            tenant.ReleaseConnections();
             Assert.Equal(ConnectionState.Closed, connection.State);
             db.Notes.Add(new Note { Tenant = "release_a", Body = "after the release" });
             await db.SaveChangesAsync(Cancellation);
@@ -128,7 +127,7 @@ public sealed class RoutingTests(PostgresFixture postgres) : DatabaseTest(postgr
 
             // A transaction keeps its connection whatever is released.
             await using IDbContextTransaction transaction = await db.Database.BeginTransactionAsync(Cancellation);
-            kept.Release();
+            tenant.ReleaseConnections();
             Assert.Equal(ConnectionState.Open, connection.State);
             db.Notes.Add(new Note { Tenant = "release_a", Body = "in the transaction" });
             await db.SaveChangesAsync(Cancellation);
@@ -137,6 +136,27 @@ public sealed class RoutingTests(PostgresFixture postgres) : DatabaseTest(postgr
 
         Assert.Equal((3, 0), await Host.CountRowsAsync("release_a"));
         Assert.Equal((1, 0), await Host.CountRowsAsync("release_b"));
+    }
+
+    [Fact]
+    public async Task A_context_leased_in_a_nested_scope_is_released_with_the_outermost_scope()
+    {
+        await Host.ProvisionWithANoteAsync("release_outer");
+        await Host.ProvisionWithANoteAsync("release_inner");
+        await using TenantScope outer = await Host.Tenants.EnterAsync("release_outer", Cancellation);
+        await using AsyncServiceScope scope = Host.CreateScope();
+        DbConnection connection;
+        await using (TenantScope inner = await Host.Tenants.EnterAsync("release_inner", Cancellation))
+        {
+            NotesContext db = scope.ServiceProvider.GetRequiredService<NotesContext>();
+            connection = db.Database.GetDbConnection();
+            Assert.Equal(["release_inner"], await BodiesAsync(db));
+            inner.ReleaseConnections(); // enlisted with the outer scope, whose owner knows when the work is done
+            Assert.Equal(ConnectionState.Open, connection.State);
+        }
+
+        outer.ReleaseConnections();
+        Assert.Equal(ConnectionState.Closed, connection.State);
     }
 
     [Fact]
