@@ -208,15 +208,17 @@ internal sealed class TenantRoutingInterceptor : IDbTransactionInterceptor, IRes
     }
 
     /// <summary>
-    /// Whether the command about to run may run as EF Core runs it: the context's connection is open and serves the
-    /// current tenant already (a context's second query, say), so there is nothing to route, nor anything to record
-    /// should the command fail. Inside a transaction too: a route that stands was made before it began, and no
-    /// rollback undoes that.
+    /// Whether the command about to run may run as EF Core runs it, with nothing to route nor anything to record should
+    /// it fail: the context's connection is open and serves the current tenant already (a context's second query, say),
+    /// or it is closed and opens serving it (a dedicated pool's connection, in its own tenant's scope), EF Core opening
+    /// it as it opens any. Inside a transaction too: a route that stands was made before it began, and no rollback
+    /// undoes that.
     /// </summary>
     internal bool Ready(IRelationalConnection connection)
     {
         AmbientTransactions.Refuse(); // every command: a connection kept open since before a TransactionScope began, say
-        return connection.DbConnection is NpgsqlConnection { FullState: ConnectionState.Open } npgsql && _routing.Serves(npgsql);
+        return connection.DbConnection is NpgsqlConnection npgsql
+            && (npgsql.FullState == ConnectionState.Open ? _routing.Serves(npgsql) : OpensServing(npgsql));
     }
 
     /// <summary>
@@ -276,6 +278,12 @@ internal sealed class TenantRoutingInterceptor : IDbTransactionInterceptor, IRes
 
     // The context's own connection, made here from the main pool (not lent by a dedicated pool, nor the app's own).
     private bool FromMainPool(DbConnection connection) => _dataSource is not null && _dedicated is null && ReferenceEquals(connection, _own);
+
+    // A dedicated pool's connection opens with its own tenant's route in its startup parameters.
+    private bool OpensServing(NpgsqlConnection connection) =>
+        connection.FullState == ConnectionState.Closed
+        && DefaultTenant(connection) is { } tenant
+        && string.Equals(tenant, TenantContext.CurrentTenant, StringComparison.Ordinal);
 
     // Only the lent connection itself: the context may have been given another one since (SetDbConnection).
     private string? DefaultTenant(DbConnection connection) =>

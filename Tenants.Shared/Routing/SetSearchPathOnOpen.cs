@@ -173,7 +173,9 @@ public sealed class SetSearchPathOnOpen : ITenantConnectionRouting
     private void Reset(NpgsqlConnection connection, Serving serving, string? defaultTenant)
     {
         serving.Reset(defaultTenant);
-        if (_reserved.TryRemove(connection, out TenantConnectionShares.Share? share))
+
+        // Looked up first, without a lock: most opens reserved nothing (a dedicated pool's connection, a scope without plans).
+        if (_reserved.ContainsKey(connection) && _reserved.TryRemove(connection, out TenantConnectionShares.Share? share))
         {
             serving.Hold(share);
         }

@@ -79,6 +79,31 @@ public sealed class DedicatedPoolTests(PostgresFixture postgres) : LeastPrivileg
     }
 
     [Fact]
+    public async Task A_dedicated_connection_first_opened_in_another_tenants_scope_serves_that_tenant()
+    {
+        await PromoteAsync(App, "dp_a");
+        await using TenantScope a = await App.Tenants.EnterAsync("dp_a", Cancellation);
+        await using (AsyncServiceScope writer = App.CreateScope())
+        {
+            NotesContext dpA = writer.ServiceProvider.GetRequiredService<NotesContext>();
+            dpA.Notes.Add(new Note { Tenant = "dp_a", Body = "dp_a's" });
+            await dpA.SaveChangesAsync(Cancellation);
+        }
+
+        await using AsyncServiceScope scope = App.CreateScope();
+        NotesContext db = scope.ServiceProvider.GetRequiredService<NotesContext>(); // leased in dp_a's scope: its pool
+        await using (await App.Tenants.EnterAsync("dp_b", Cancellation))
+        {
+            // Closed until now, and it opens with dp_a's defaults: each query here must route it to dp_b first.
+            Assert.Empty(await db.Notes.Select(n => n.Body).ToListAsync(Cancellation));
+            Assert.Equal(($"{Prefix}dp_b", "dp_b,shared"), await WhoAmIAsync(db));
+            Assert.Contains($"role={Prefix}dp_a", db.Database.GetDbConnection().ConnectionString, StringComparison.Ordinal);
+        }
+
+        Assert.Equal(["dp_a's"], await db.Notes.Select(n => n.Body).ToListAsync(Cancellation)); // back in dp_a's scope
+    }
+
+    [Fact]
     public async Task A_dedicated_connection_in_another_tenants_transaction_is_routed_again_after_a_failed_batch()
     {
         await PromoteAsync(App, "dp_a");
