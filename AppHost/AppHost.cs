@@ -18,6 +18,7 @@ IResourceBuilder<ProjectResource> worker = builder.AddProject<Projects.Saas_Work
 builder.AddProject<Projects.Saas_Api>("api")
     .WithReference(database.App, DatabaseName)
     .WaitFor(database.Server)
-    .WaitFor(worker);
+    .WaitFor(worker)
+    .WithHttpHealthCheck("/health"); // healthy once it serves requests, not merely once its process has started
 
 builder.Build().Run();
