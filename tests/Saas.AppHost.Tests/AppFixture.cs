@@ -49,7 +49,9 @@ public sealed class AppFixture : IAsyncLifetime
 
         _app = await builder.BuildAsync(timeout.Token);
         await _app.StartAsync(timeout.Token);
-        await _app.ResourceNotifications.WaitForResourceHealthyAsync("api", timeout.Token);
+        // Serving (its /health answers); an Api that exits or fails to start fails here, naming it, instead of every test
+        // waiting on a proxy with nothing behind it.
+        await _app.ResourceNotifications.WaitForResourceHealthyAsync("api", WaitBehavior.StopOnResourceUnavailable, timeout.Token);
     }
 
     /// <summary>

@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
 using Aspire.Hosting;
+using Aspire.Hosting.ApplicationModel;
 using Npgsql;
 using Postgres.Testing;
 
@@ -31,7 +32,7 @@ public sealed class CitusModeTests(AppFixture fixture) : IAsyncLifetime
             timeout.Token);
         _app = await builder.BuildAsync(timeout.Token);
         await _app.StartAsync(timeout.Token);
-        await _app.ResourceNotifications.WaitForResourceHealthyAsync("api", timeout.Token);
+        await _app.ResourceNotifications.WaitForResourceHealthyAsync("api", WaitBehavior.StopOnResourceUnavailable, timeout.Token);
     }
 
     public async ValueTask DisposeAsync()
